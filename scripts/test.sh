@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs the real tools
+# the tests drive (each installer in scripts/tools/ is idempotent), then runs
+# the formatting and lint gates and every cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+export ARIZE_TEST_TOOLS="$repo/.tools"
+mkdir -p "$ARIZE_TEST_TOOLS/bin"
+export PATH="$ARIZE_TEST_TOOLS/bin:$PATH"
+
+for installer in scripts/tools/*.sh; do
+  echo "==> installing test tools: ${installer##*/}"
+  bash "$installer"
+done
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --all-targets --locked
