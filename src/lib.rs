@@ -1,0 +1,3 @@
+//! arize-exporter: a Prometheus exporter for the evaluation tasks of Arize AX.
+
+pub mod simulator;
