@@ -43,7 +43,7 @@ use tokio::task::JoinHandle;
 /// At most this many requests are kept for [`Simulator::requests`] (the
 /// oldest are dropped), so that a long demo run does not grow without bound.
 /// [`Simulator::request_count`] counts them all.
-pub const MAX_RECORDED_REQUESTS: usize = 100_000;
+pub const MAX_RECORDED_REQUESTS: usize = 10_000;
 
 /// Page size when the request sends no `limit`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -220,14 +220,15 @@ impl Simulator {
         self.shared.count.load(Ordering::SeqCst)
     }
 
-    /// Stop serving: in-flight requests get up to 2 seconds to finish, then
-    /// the server is aborted.
+    /// Stop serving: in-flight requests get up to half a second to finish
+    /// (a scripted [`Scripted::Delay`] may be sleeping), then the server is
+    /// aborted.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(2), &mut server)
+            if tokio::time::timeout(Duration::from_millis(500), &mut server)
                 .await
                 .is_err()
             {
@@ -260,7 +261,7 @@ impl std::fmt::Debug for Simulator {
 /// apply to every path, the fallback answers 404 problem+json.
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/v2/tasks", get(list_tasks))
+        .route("/v2/tasks", get(list_tasks).fallback(method_not_allowed))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -306,6 +307,15 @@ async fn record_and_authorize(
         );
     }
     next.run(request).await
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    problem(
+        405,
+        "Method Not Allowed",
+        &format!("{} only answers GET", uri.path()),
+        None,
+    )
 }
 
 async fn not_found(uri: Uri) -> Response {

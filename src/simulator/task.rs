@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use time::macros::{datetime, format_description};
+use time::macros::datetime;
 use time::OffsetDateTime;
 
 /// Space of [`SimTask::new`] unless [`SimTask::in_space`] says otherwise.
@@ -216,11 +216,17 @@ impl SimTask {
 /// `t` in UTC as RFC 3339 with millisecond precision and `Z`, the way the
 /// API writes timestamps (`2026-03-01T14:30:00.000Z`).
 pub fn rfc3339_millis(t: OffsetDateTime) -> String {
-    let fmt =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&fmt)
-        .unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 /// `now` rounded down to a multiple of `period` since the Unix epoch.
