@@ -127,6 +127,8 @@ struct Shared {
     key: Mutex<Option<String>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     count: AtomicUsize,
+    /// Server-side cap on the page size, below what `limit` asks for.
+    page_cap: AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -145,6 +147,7 @@ impl Simulator {
             key: Mutex::new(None),
             requests: Mutex::new(VecDeque::new()),
             count: AtomicUsize::new(0),
+            page_cap: AtomicUsize::new(MAX_LIMIT),
         });
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -213,6 +216,15 @@ impl Simulator {
     /// last [`MAX_RECORDED_REQUESTS`]).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).iter().cloned().collect()
+    }
+
+    /// Serve at most `cap` tasks per page whatever `limit` asks (as a
+    /// server may): demo mode uses it so that its dozen tasks span several
+    /// pages, as a real account does.
+    pub fn cap_page_size(&self, cap: usize) {
+        self.shared
+            .page_cap
+            .store(cap.clamp(1, MAX_LIMIT), Ordering::SeqCst);
     }
 
     /// Number of requests received so far.
@@ -383,6 +395,7 @@ async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         Err(refused) => return refused.into_response(),
     };
 
+    let limit = limit.min(shared.page_cap.load(Ordering::SeqCst));
     let tasks = shared.tasks.load_full();
     let now = OffsetDateTime::now_utc();
     let (page, next) = paginate(&tasks, start, limit, |task| filter.matches(task));

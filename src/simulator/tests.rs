@@ -768,3 +768,11 @@ fn rounding_and_formatting() {
         OffsetDateTime::UNIX_EPOCH
     );
 }
+
+#[tokio::test]
+async fn a_page_cap_spreads_a_small_set_over_several_pages() {
+    let sim = Simulator::start(numbered(12)).await.unwrap();
+    sim.cap_page_size(5);
+    let (ids, pages) = all_ids(&sim, &[("limit", "100")]).await;
+    assert_eq!((ids.len(), pages), (12, 3));
+}
