@@ -38,7 +38,10 @@ fn parse(dockerfile: &str) -> Vec<Instruction> {
             args: args.split_whitespace().collect::<Vec<_>>().join(" "),
         });
     }
-    assert!(current.is_empty(), "the Dockerfile ends inside a continuation");
+    assert!(
+        current.is_empty(),
+        "the Dockerfile ends inside a continuation"
+    );
     out
 }
 
@@ -96,7 +99,10 @@ fn hadolint_rejects_a_bad_dockerfile() {
     let report = stdout(&out);
     assert!(!out.status.success(), "hadolint accepted {}", bad.display());
     for rule in ["DL3007", "DL3008", "DL3002"] {
-        assert!(report.contains(rule), "hadolint did not report {rule}:\n{report}");
+        assert!(
+            report.contains(rule),
+            "hadolint did not report {rule}:\n{report}"
+        );
     }
 }
 
@@ -123,13 +129,17 @@ fn the_build_stage_runs_the_locked_release_build_that_ci_proves() {
         .map(|i| i.args.as_str())
         .collect();
     assert!(
-        copies.iter().any(|c| *c == ". ." || c.contains("Cargo.lock")),
+        copies
+            .iter()
+            .any(|c| *c == ". ." || c.contains("Cargo.lock")),
         "the build stage copies Cargo.lock: {copies:?}"
     );
     let ignored = read(&repo().join(".dockerignore"));
     for needed in ["Cargo.lock", "Cargo.toml", "src"] {
         assert!(
-            !ignored.lines().any(|l| l.trim().trim_end_matches('/') == needed),
+            !ignored
+                .lines()
+                .any(|l| l.trim().trim_end_matches('/') == needed),
             ".dockerignore must not exclude {needed}"
         );
     }
@@ -140,12 +150,17 @@ fn the_build_stage_runs_the_locked_release_build_that_ci_proves() {
         .lines()
         .map(str::trim)
         .filter(|l| {
-            l.starts_with("cargo build") || l.starts_with("cargo clippy") || l.starts_with("cargo test")
+            l.starts_with("cargo build")
+                || l.starts_with("cargo clippy")
+                || l.starts_with("cargo test")
         })
         .collect();
     assert!(!ci_cargo.is_empty(), "scripts/test.sh runs cargo");
     for line in ci_cargo {
-        assert!(line.contains("--locked"), "CI runs `{line}` without --locked");
+        assert!(
+            line.contains("--locked"),
+            "CI runs `{line}` without --locked"
+        );
     }
 }
 
@@ -200,7 +215,10 @@ fn the_runtime_stage_is_minimal_non_root_and_runs_the_exporter() {
             .map(|i| i.args.as_str())
             .collect()
     };
-    assert!(keyword("RUN").is_empty(), "nothing runs in the runtime stage");
+    assert!(
+        keyword("RUN").is_empty(),
+        "nothing runs in the runtime stage"
+    );
     // Only the binary is copied in, from the build stage.
     let binary = env!("CARGO_PKG_NAME");
     let copies = keyword("COPY");

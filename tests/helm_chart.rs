@@ -96,7 +96,12 @@ fn render(values: &Option<PathBuf>, sets: &[&str]) -> (PathBuf, Vec<Value>) {
 
 fn kinds(docs: &[Value]) -> BTreeSet<String> {
     docs.iter()
-        .map(|d| d["kind"].as_str().expect("every document has a kind").to_owned())
+        .map(|d| {
+            d["kind"]
+                .as_str()
+                .expect("every document has a kind")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -293,7 +298,11 @@ fn the_validators_reject_broken_manifests() {
     );
     // A kind nobody has a schema for is an error, not a silent pass.
     let out = validate_with_models(&broken.join("unknown-kind.yaml"));
-    assert!(!out.status.success(), "unknown kind accepted: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "unknown kind accepted: {}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -354,7 +363,10 @@ fn all_enabled_render_holds_every_optional_part() {
     assert!(pod["spec"]["affinity"]["nodeAffinity"].is_object());
     assert_eq!(pod["spec"]["serviceAccountName"], "arize-exporter-sa");
     let c = containers(deployment)[0];
-    assert_eq!(c["image"], "registry.example/team/arize-exporter:0.1.0-test");
+    assert_eq!(
+        c["image"],
+        "registry.example/team/arize-exporter:0.1.0-test"
+    );
     let args = strings(&c["args"]);
     for expected in [
         "--api-url=https://arize.internal.example",
@@ -401,8 +413,7 @@ fn security_context_is_hardened_in_every_render() {
         assert_eq!(pod["automountServiceAccountToken"], false, "{l}");
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{l}");
         assert_eq!(
-            pod["securityContext"]["seccompProfile"]["type"],
-            "RuntimeDefault",
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
             "{l}"
         );
         assert_ne!(pod["hostNetwork"], true, "{l}");
@@ -454,7 +465,11 @@ fn the_api_key_reaches_the_exporter_only_as_a_mounted_file() {
     let encoded = secret["data"]["api-key"].as_str().unwrap();
     assert_eq!(decode_base64(encoded), CI_KEY.as_bytes());
     assert!(secret.get("stringData").is_none());
-    check_key_file(find(&docs, "Deployment"), secret["metadata"]["name"].as_str().unwrap(), "api-key");
+    check_key_file(
+        find(&docs, "Deployment"),
+        secret["metadata"]["name"].as_str().unwrap(),
+        "api-key",
+    );
 
     // An existing Secret, by name and key.
     let existing = Some(chart().join("ci/existing-secret-values.yaml"));
@@ -556,7 +571,8 @@ fn the_prometheus_rule_carries_exactly_the_canonical_rule_file() {
         let spec = rule["spec"].as_object().unwrap();
         assert_eq!(spec.keys().collect::<Vec<_>>(), ["groups"]);
         assert_eq!(
-            rule["spec"]["groups"], rules["groups"],
+            rule["spec"]["groups"],
+            rules["groups"],
             "{}: PrometheusRule spec.groups differs from {}",
             label(&values),
             canonical_rules().display()
@@ -584,7 +600,10 @@ fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
     // The sidecar label is configurable.
     let (_, docs) = render(
         &all,
-        &["dashboard.sidecarLabel=my_dashboards", "dashboard.sidecarLabelValue=yes"],
+        &[
+            "dashboard.sidecarLabel=my_dashboards",
+            "dashboard.sidecarLabelValue=yes",
+        ],
     );
     let labels = &find(&docs, "ConfigMap")["metadata"]["labels"];
     assert_eq!(labels["my_dashboards"], "yes");
@@ -615,7 +634,13 @@ fn the_chart_reuses_the_canonical_files_through_symlinks() {
 #[test]
 fn the_packaged_chart_carries_the_canonical_files() {
     let out_dir = temp_dir("package");
-    let msg = run_ok(helm().arg("package").arg(chart()).arg("--destination").arg(&out_dir));
+    let msg = run_ok(
+        helm()
+            .arg("package")
+            .arg(chart())
+            .arg("--destination")
+            .arg(&out_dir),
+    );
     assert!(msg.contains("Successfully packaged"), "{msg}");
     let tgz = out_dir.join(format!("arize-exporter-{}.tgz", chart_version()));
     assert!(tgz.is_file(), "{} exists", tgz.display());
@@ -674,9 +699,11 @@ fn the_values_schema_rejects_wrong_types_and_unknown_keys() {
 fn notes_tell_how_to_reach_the_metrics() {
     let install = |values: &[&str], sets: &[&str]| {
         let mut cmd = helm();
-        cmd.args(["install", RELEASE])
-            .arg(chart())
-            .args(["--namespace", NAMESPACE, "--dry-run=client"]);
+        cmd.args(["install", RELEASE]).arg(chart()).args([
+            "--namespace",
+            NAMESPACE,
+            "--dry-run=client",
+        ]);
         for v in values {
             cmd.args(["--values", v]);
         }
@@ -687,7 +714,11 @@ fn notes_tell_how_to_reach_the_metrics() {
     };
     let out = install(&[], &[]);
     let notes = out.split_once("NOTES:").expect("helm prints NOTES").1;
-    assert!(notes.contains("kubectl -n observability port-forward svc/arize-arize-exporter 10841:10841"), "{notes}");
+    assert!(
+        notes
+            .contains("kubectl -n observability port-forward svc/arize-arize-exporter 10841:10841"),
+        "{notes}"
+    );
     assert!(notes.contains("http://127.0.0.1:10841/metrics"), "{notes}");
     assert!(notes.contains("no API key is configured"), "{notes}");
 
