@@ -11,6 +11,7 @@ bin="$tools/bin/helm"
 if [ -x "$bin" ] && "$bin" version --template '{{.Version}}' 2>/dev/null | grep -qx "$want"; then
   exit 0
 fi
+command -v npm >/dev/null || { echo "${0##*/}: npm (Node.js 20 or later) is required" >&2; exit 1; }
 mkdir -p "$tools/bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
