@@ -535,6 +535,8 @@ fn check_key_file(deployment: &Value, secret_name: &str, key: &str) {
     assert_eq!(volume["secret"]["secretName"], secret_name);
     assert_eq!(volume["secret"]["items"][0]["key"], key);
     assert_eq!(volume["secret"]["items"][0]["path"], key);
+    // Readable by the owner and the pod's fsGroup only.
+    assert_eq!(volume["secret"]["defaultMode"], 0o440);
 }
 
 fn decode_base64(s: &str) -> Vec<u8> {

@@ -7,6 +7,7 @@
 // Modules resolve from $ARIZE_TEST_TOOLS/node/node_modules, installed by
 // scripts/tools/kube-schemas.sh. Prints one line per document; exits 1 if any
 // document is invalid, has no known schema, or the YAML does not parse.
+// YAML is read as 1.1, like Kubernetes does (defaultMode: 0440 is octal).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -48,7 +49,7 @@ if (files.length === 0) {
 let failures = 0;
 let checked = 0;
 for (const file of files) {
-  const docs = YAML.parseAllDocuments(readFileSync(file, "utf8"));
+  const docs = YAML.parseAllDocuments(readFileSync(file, "utf8"), { version: "1.1" });
   for (const [i, doc] of docs.entries()) {
     const where = `${file}#${i}`;
     if (doc.errors.length > 0) {

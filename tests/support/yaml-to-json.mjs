@@ -4,8 +4,9 @@
 //   node yaml-to-json.mjs FILE
 //
 // The yaml package resolves from $ARIZE_TEST_TOOLS/node/node_modules
-// (scripts/tools/kube-schemas.sh). YAML 1.2 core schema, as Helm and
-// Prometheus read it; exits 1 if the file does not parse.
+// (scripts/tools/kube-schemas.sh). Parsed as YAML 1.1, as Kubernetes and
+// Helm read it (0440 is octal, yes/no are booleans); exits 1 if the file
+// does not parse.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -24,7 +25,7 @@ if (!file) {
   process.exit(2);
 }
 const out = [];
-for (const doc of YAML.parseAllDocuments(readFileSync(file, "utf8"))) {
+for (const doc of YAML.parseAllDocuments(readFileSync(file, "utf8"), { version: "1.1" })) {
   if (doc.errors.length > 0) {
     console.error(`${file}: ${doc.errors.map((e) => e.message).join("; ")}`);
     process.exit(1);
