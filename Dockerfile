@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Container image of arize-exporter.
 #
-#   docker build -t arize-exporter:0.1.0 .
+#   docker build -t arize-exporter:0.1.0 --build-arg REVISION="$(git rev-parse --short=12 HEAD)" .
 #   docker run --rm -p 10841:10841 arize-exporter:0.1.0 --demo
 #
 # Build stage: the release binary, built exactly as CI checks it
@@ -9,6 +9,10 @@
 # Keep the toolchain at or above `rust-version` in Cargo.toml
 # (tests/dockerfile.rs checks both).
 FROM rust:1.95-bookworm AS build
+# .git is not in the build context: the revision of arize_exporter_build_info
+# comes in as a build argument (build.rs reads ARIZE_EXPORTER_REVISION).
+ARG REVISION=unknown
+ENV ARIZE_EXPORTER_REVISION=${REVISION}
 WORKDIR /src
 COPY . .
 # The cache mounts keep the registry and target/ between builds (BuildKit).
