@@ -18,5 +18,41 @@ cd "$dir"
 [ -f package.json ] || echo '{"name":"arize-exporter-grafana-schema","private":true}' >package.json
 npm install --silent --no-audit --no-fund --save-exact \
   "@grafana/schema@$schema_version" "typescript@$ts_version" >/dev/null
+# TypeScript does not let a JSON string stand for a member of a string enum,
+# so derive json-types/: the same declarations with every enum written as the
+# union of its values (exactly the values Grafana's JSON model accepts).
+rm -rf json-types
+node --input-type=module - <<'JS'
+import fs from 'node:fs';
+import path from 'node:path';
+const src = 'node_modules/@grafana/schema/dist/types';
+const dst = 'json-types';
+const files = fs.readdirSync(src, { recursive: true }).filter((f) => f.endsWith('.d.ts'));
+const enumRe = /export declare enum (\w+) \{([^}]*)\}/g;
+const values = new Map();
+for (const f of files) {
+  for (const m of fs.readFileSync(path.join(src, f), 'utf8').matchAll(enumRe)) {
+    const members = new Map();
+    for (const mm of m[2].matchAll(/(\w+) = ("[^"]*"|-?\d+)/g)) members.set(mm[1], mm[2]);
+    if (members.size === 0) throw new Error(`enum ${m[1]} in ${f}: no members with values`);
+    values.set(m[1], members);
+  }
+}
+for (const f of files) {
+  let text = fs.readFileSync(path.join(src, f), 'utf8');
+  text = text.replace(enumRe, (_, name) => `export type ${name} = ${[...values.get(name).values()].join(' | ')};`);
+  // References to members (`MappingType.ValueToText`, `ui.TableCellDisplayMode.Auto`).
+  text = text.replace(/\b\w+(?:\.\w+)+\b/g, (all) => {
+    const [name, member] = all.split('.').slice(-2);
+    return values.has(name) && values.get(name).has(member) ? values.get(name).get(member) : all;
+  });
+  // The package imports itself by name: point that at the rewritten copy.
+  let self = path.relative(path.dirname(f), 'index');
+  if (!self.startsWith('.')) self = './' + self;
+  text = text.replaceAll("from '@grafana/schema'", `from '${self}'`);
+  fs.mkdirSync(path.dirname(path.join(dst, f)), { recursive: true });
+  fs.writeFileSync(path.join(dst, f), text);
+}
+JS
 rm -f .installed-*
 touch "$stamp"
