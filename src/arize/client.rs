@@ -1,0 +1,380 @@
+//! The HTTP client for the Arize REST API: authentication, the request
+//! budget, retries with backoff, the body size cap, problem+json errors and
+//! the per-request metrics. It knows nothing of tasks: endpoints and pages
+//! are described by the caller, so that new endpoints are additions.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{ExponentialBuilder, Retryable};
+use prometheus::{HistogramVec, IntCounterVec};
+use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Response, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::budget::RequestBudget;
+use super::error::{ApiError, FailureReason};
+use crate::config::{ApiKey, ApiSettings};
+
+/// Largest body accepted, counted after content decoding.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A `Retry-After` longer than this is not waited for: the request fails
+/// and the next poll tries again.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// An API path: the template that labels metrics and the concrete path.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// e.g. `/v2/tasks/{task_id}/runs`: never ids or query strings.
+    pub template: &'static str,
+    /// Path segments of the concrete request, e.g. `["v2", "tasks"]`.
+    pub segments: Vec<String>,
+}
+
+impl Endpoint {
+    /// `GET /v2/tasks`.
+    pub fn tasks() -> Endpoint {
+        Endpoint {
+            template: "/v2/tasks",
+            segments: vec!["v2".into(), "tasks".into()],
+        }
+    }
+}
+
+/// The metric handles every request is recorded in.
+#[derive(Clone)]
+pub struct RequestMetrics {
+    /// `arize_exporter_api_requests_total{endpoint, code}`.
+    pub requests: IntCounterVec,
+    /// `arize_exporter_api_request_duration_seconds{endpoint}`.
+    pub duration: HistogramVec,
+}
+
+/// The key for one poll, read once at its start.
+pub struct Credentials(Option<SecretString>);
+
+/// Talks to one Arize API host.
+pub struct ArizeClient {
+    http: reqwest::Client,
+    base_url: Url,
+    key: ApiKey,
+    budget: RequestBudget,
+    max_retries: u32,
+    metrics: RequestMetrics,
+}
+
+impl ArizeClient {
+    pub fn new(settings: &ApiSettings, metrics: RequestMetrics) -> Result<ArizeClient, String> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(ArizeClient {
+            http,
+            base_url: settings.base_url.clone(),
+            key: settings.key.clone(),
+            budget: RequestBudget::new(settings.max_requests_per_second),
+            max_retries: settings.max_retries,
+            metrics,
+        })
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// Reads the key for one poll; a key file is re-read every time, so a
+    /// rotated key is picked up without a restart.
+    pub fn credentials(&self) -> Result<Credentials, ApiError> {
+        match &self.key {
+            ApiKey::Demo => Ok(Credentials(None)),
+            ApiKey::Inline(key) => Ok(Credentials(Some(key.clone()))),
+            ApiKey::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ApiError::fatal(
+                        FailureReason::Unauthorized,
+                        format!("cannot read the API key file {}: {e}", path.display()),
+                    )
+                })?;
+                let key = text.trim();
+                if key.is_empty() {
+                    return Err(ApiError::fatal(
+                        FailureReason::Unauthorized,
+                        format!("the API key file {} is empty", path.display()),
+                    ));
+                }
+                Ok(Credentials(Some(SecretString::from(key.to_owned()))))
+            }
+        }
+    }
+
+    /// `GET` one JSON document, retrying what is worth retrying.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        credentials: &Credentials,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        let url = self.url(endpoint, query);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_max_delay(Duration::from_secs(30))
+            .with_max_times(self.max_retries as usize)
+            .with_jitter();
+        let body = (|| self.attempt(credentials, endpoint.template, &url))
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &ApiError| e.retryable)
+            .adjust(|e: &ApiError, next: Option<Duration>| {
+                // `next` is None once the retries are spent; Retry-After may
+                // lengthen a wait but never add one.
+                let next = next?;
+                match e.retry_after {
+                    Some(wait) if wait > MAX_RETRY_AFTER => None,
+                    Some(wait) => Some(wait),
+                    None => Some(next),
+                }
+            })
+            .notify(|e: &ApiError, wait: Duration| {
+                tracing::warn!(endpoint = endpoint.template, error = %e, retry_in = ?wait, "API request failed; retrying");
+            })
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::fatal(
+                FailureReason::Decode,
+                format!(
+                    "{} answered a body that is not the expected JSON: {e}",
+                    endpoint.template
+                ),
+            )
+        })
+    }
+
+    fn url(&self, endpoint: &Endpoint, query: &[(&str, &str)]) -> Url {
+        let mut url = self.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(&endpoint.segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// One HTTP exchange: waits for the budget, sends, records the metrics
+    /// and returns the body of a 2xx answer.
+    async fn attempt(
+        &self,
+        credentials: &Credentials,
+        template: &'static str,
+        url: &Url,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.budget.acquire().await;
+        let mut request = self.http.get(url.clone());
+        if let Some(key) = &credentials.0 {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                .map_err(|_| {
+                    ApiError::fatal(
+                        FailureReason::Unauthorized,
+                        "the API key holds characters not allowed in an HTTP header",
+                    )
+                })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        let started = Instant::now();
+        let result = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let outcome = read_answer(response, template).await;
+                let code = match &outcome {
+                    Err(e) if e.reason == FailureReason::Timeout && status.is_success() => {
+                        "timeout"
+                    }
+                    _ => status.as_str(),
+                };
+                self.record(template, code, started);
+                outcome
+            }
+            Err(e) => {
+                let error = transport_error(&e, template);
+                self.record(template, error.reason.as_str(), started);
+                Err(error)
+            }
+        };
+        if let Err(e) = &result {
+            tracing::debug!(endpoint = template, error = %e, "API request failed");
+        }
+        result
+    }
+
+    fn record(&self, template: &str, code: &str, started: Instant) {
+        self.metrics
+            .requests
+            .with_label_values(&[template, code])
+            .inc();
+        self.metrics
+            .duration
+            .with_label_values(&[template])
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Reads a 2xx body under the size cap, or turns any other status into an error.
+async fn read_answer(mut response: Response, template: &str) -> Result<Vec<u8>, ApiError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(status_error(response, template).await);
+    }
+    let mut body = Vec::with_capacity(
+        response
+            .content_length()
+            .map_or(0, |n| n.min(MAX_BODY_BYTES as u64) as usize),
+    );
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, template))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::fatal(
+                FailureReason::Decode,
+                format!(
+                    "{template} answered a body larger than {} MiB",
+                    MAX_BODY_BYTES >> 20
+                ),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The problem details (RFC 9457) worth logging.
+#[derive(Deserialize)]
+struct Problem {
+    title: Option<String>,
+    detail: Option<String>,
+}
+
+async fn status_error(response: Response, template: &str) -> ApiError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    // Only a small error body is read: enough for the problem's title and detail.
+    let body = read_prefix(response, 64 * 1024).await;
+    let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+    let mut message = format!("{template} answered HTTP {}", status.as_u16());
+    if let Some(reason) = status.canonical_reason() {
+        message = format!("{message} {reason}");
+    }
+    if let Some(Problem { title, detail }) = problem {
+        for part in [title, detail].into_iter().flatten() {
+            message.push_str(": ");
+            message.push_str(&part);
+        }
+    }
+    let reason = FailureReason::from_status(status.as_u16());
+    let retryable = status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error();
+    let mut error = if retryable {
+        ApiError::transient(reason, message)
+    } else {
+        ApiError::fatal(reason, message)
+    };
+    error.retry_after = retry_after;
+    error
+}
+
+async fn read_prefix(mut response: Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())])
+            }
+            _ => break,
+        }
+    }
+    body
+}
+
+/// `Retry-After` as whole seconds or as an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn transport_error(error: &reqwest::Error, template: &str) -> ApiError {
+    // reqwest's message names the URL, which holds no secret: the key only
+    // ever travels in the Authorization header.
+    let detail = error_chain(error);
+    if error.is_timeout() {
+        ApiError::transient(
+            FailureReason::Timeout,
+            format!("{template} timed out: {detail}"),
+        )
+    } else if error.is_decode() {
+        ApiError::fatal(FailureReason::Decode, format!("{template}: {detail}"))
+    } else {
+        ApiError::transient(FailureReason::Transport, format!("{template}: {detail}"))
+    }
+}
+
+/// The error and its sources on one line ("error sending request: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        let in_ten = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(10));
+        let wait = parse_retry_after(&in_ten).unwrap();
+        assert!(
+            wait > Duration::from_secs(8) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn statuses_map_to_their_reasons() {
+        assert_eq!(FailureReason::from_status(401), FailureReason::Unauthorized);
+        assert_eq!(FailureReason::from_status(403), FailureReason::Unauthorized);
+        assert_eq!(FailureReason::from_status(404), FailureReason::ClientError);
+        assert_eq!(FailureReason::from_status(429), FailureReason::RateLimited);
+        assert_eq!(FailureReason::from_status(503), FailureReason::ServerError);
+    }
+}

@@ -1,0 +1,76 @@
+//! Cursor pagination, shared by every list endpoint (SPEC section 3).
+
+use std::collections::HashSet;
+
+use serde::de::DeserializeOwned;
+
+use super::client::{ArizeClient, Credentials, Endpoint};
+use super::error::{ApiError, FailureReason};
+use super::model::Page;
+
+/// A list with more pages than this is treated as a cursor that never ends.
+const MAX_PAGES: usize = 100_000;
+
+/// Fetches every page of a list endpoint: `limit` on each request, then the
+/// previous page's `next_cursor`, until `has_more` is false. A repeated
+/// cursor, or `has_more` without a cursor, fails instead of looping.
+///
+/// Each page's items go to `on_page` as soon as the page is decoded, so a
+/// large account is never held twice in memory (raw and processed).
+pub async fn for_each_page<P>(
+    client: &ArizeClient,
+    credentials: &Credentials,
+    endpoint: &Endpoint,
+    filters: &[(&str, &str)],
+    page_size: u32,
+    mut on_page: impl FnMut(Vec<P::Item>),
+) -> Result<(), ApiError>
+where
+    P: Page + DeserializeOwned,
+{
+    let limit = page_size.to_string();
+    let mut seen_cursors = HashSet::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut query = filters.to_vec();
+        query.push(("limit", &limit));
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor));
+        }
+        let page: P = client.get_json(credentials, endpoint, &query).await?;
+        let (items, pagination) = page.into_parts();
+        on_page(items);
+        if !pagination.has_more {
+            return Ok(());
+        }
+        match pagination.next_cursor {
+            Some(next) if next.is_empty() => {
+                return Err(pagination_error(
+                    endpoint,
+                    "has_more is true but next_cursor is empty",
+                ))
+            }
+            None => {
+                return Err(pagination_error(
+                    endpoint,
+                    "has_more is true but there is no next_cursor",
+                ))
+            }
+            Some(next) if !seen_cursors.insert(next.clone()) => {
+                return Err(pagination_error(endpoint, "the API repeated a cursor"));
+            }
+            Some(next) => cursor = Some(next),
+        }
+    }
+    Err(pagination_error(
+        endpoint,
+        &format!("more than {MAX_PAGES} pages"),
+    ))
+}
+
+fn pagination_error(endpoint: &Endpoint, what: &str) -> ApiError {
+    ApiError::fatal(
+        FailureReason::Pagination,
+        format!("{}: {what}; stopping instead of looping", endpoint.template),
+    )
+}

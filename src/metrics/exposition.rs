@@ -1,0 +1,298 @@
+//! The `/metrics` body, rendered at scrape time from the published state.
+//!
+//! The body of a large account runs to tens of megabytes, so it is produced
+//! as a sequence of chunks that the server streams (and gzips) as they come:
+//! memory stays bounded whatever the number of tasks, and nothing is held
+//! locked while rendering. Ages and stale counts are computed from `now`, so
+//! they keep growing if polling stalls.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::exporter::ExporterMetrics;
+use super::text::{self, family_header, label, sample};
+use crate::snapshot::{Mode, TaskRecord, KNOWN_TASK_TYPES};
+use crate::state::Published;
+
+/// Size at which a chunk is handed to the server.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Said in the HELP of every family whose values come from the poll cache.
+const FROM_CACHE: &str = "From the last complete poll of the Arize API.";
+
+/// What shapes the exposition beyond the data.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderOptions {
+    pub stale_after: Duration,
+    pub per_task_metrics: bool,
+}
+
+/// One per-task family: its name, type, help and the value of a task.
+struct TaskFamily {
+    name: &'static str,
+    help: &'static str,
+    value: fn(&TaskRecord, f64) -> Option<f64>,
+}
+
+const TASK_FAMILIES: [TaskFamily; 7] = [
+    TaskFamily {
+        name: "arize_task_info",
+        help: "Always 1 per task; labelled with the task's project, dataset and creator.",
+        value: |_, _| Some(1.0),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_timestamp_seconds",
+        help: "Unix time of the task's last run (last_run_at); absent if it never ran.",
+        value: |t, _| t.last_run_at,
+    },
+    TaskFamily {
+        name: "arize_task_seconds_since_last_run",
+        help: "Seconds from the task's last run to this scrape, computed at scrape time from the cached last_run_at; absent if it never ran.",
+        value: |t, now| t.last_run_at.map(|last| (now - last).max(0.0)),
+    },
+    TaskFamily {
+        name: "arize_task_sampling_rate",
+        help: "Fraction of incoming data the task evaluates (0 to 1), when set.",
+        value: |t, _| t.sampling_rate,
+    },
+    TaskFamily {
+        name: "arize_task_evaluators",
+        help: "Number of evaluators the task runs.",
+        value: |t, _| t.evaluators.map(|n| n as f64),
+    },
+    TaskFamily {
+        name: "arize_task_created_timestamp_seconds",
+        help: "Unix time the task was created, when known.",
+        value: |t, _| t.created_at,
+    },
+    TaskFamily {
+        name: "arize_task_updated_timestamp_seconds",
+        help: "Unix time the task was last updated, when known.",
+        value: |t, _| t.updated_at,
+    },
+];
+
+/// Where the renderer is in the body.
+enum Cursor {
+    /// The aggregate and self-metric families, rendered up front (small).
+    Head,
+    /// Family `family`, from task `task` on.
+    Tasks {
+        family: usize,
+        task: usize,
+    },
+    Done,
+}
+
+/// The exposition as an iterator of chunks.
+pub struct Exposition {
+    published: Arc<Published>,
+    head: String,
+    now: f64,
+    per_task: bool,
+    cursor: Cursor,
+}
+
+impl Exposition {
+    /// Starts a scrape at `now`. The self metrics and the aggregate families
+    /// are rendered at once; the per-task families as the chunks are taken.
+    pub fn new(
+        published: Arc<Published>,
+        exporter: &ExporterMetrics,
+        options: RenderOptions,
+        now: SystemTime,
+    ) -> Exposition {
+        let now = unix_seconds(now);
+        let mut head = String::with_capacity(16 * 1024);
+        render_health(&mut head, &published);
+        render_counts(&mut head, &published, now, options.stale_after);
+        exporter.encode(&mut head);
+        Exposition {
+            published,
+            head,
+            now,
+            per_task: options.per_task_metrics,
+            cursor: Cursor::Head,
+        }
+    }
+
+    /// The whole body in one string (for `--once` and tests).
+    pub fn into_string(self) -> String {
+        self.map(|chunk| String::from_utf8_lossy(&chunk).into_owned())
+            .collect()
+    }
+}
+
+impl Iterator for Exposition {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        match self.cursor {
+            Cursor::Done => None,
+            Cursor::Head => {
+                self.cursor = if self.per_task && self.published.snapshot.is_some() {
+                    Cursor::Tasks { family: 0, task: 0 }
+                } else {
+                    Cursor::Done
+                };
+                Some(Bytes::from(std::mem::take(&mut self.head)))
+            }
+            Cursor::Tasks { family, task } => {
+                let Some(snapshot) = &self.published.snapshot else {
+                    self.cursor = Cursor::Done;
+                    return None;
+                };
+                let mut out = String::with_capacity(CHUNK_BYTES + 4096);
+                let (mut family, mut task) = (family, task);
+                while family < TASK_FAMILIES.len() && out.len() < CHUNK_BYTES {
+                    let def = &TASK_FAMILIES[family];
+                    if task == 0 {
+                        family_header(
+                            &mut out,
+                            def.name,
+                            "gauge",
+                            &format!("{} {FROM_CACHE}", def.help),
+                        );
+                    }
+                    let tasks = &snapshot.tasks;
+                    while task < tasks.len() && out.len() < CHUNK_BYTES {
+                        render_task(&mut out, def, family == 0, &tasks[task], self.now);
+                        task += 1;
+                    }
+                    if task == tasks.len() {
+                        family += 1;
+                        task = 0;
+                    }
+                }
+                self.cursor = if family < TASK_FAMILIES.len() {
+                    Cursor::Tasks { family, task }
+                } else {
+                    Cursor::Done
+                };
+                Some(Bytes::from(out))
+            }
+        }
+    }
+}
+
+fn render_task(out: &mut String, def: &TaskFamily, info: bool, task: &TaskRecord, now: f64) {
+    if task.labels.is_empty() {
+        return;
+    }
+    let Some(v) = (def.value)(task, now) else {
+        return;
+    };
+    out.push_str(def.name);
+    out.push('{');
+    out.push_str(&task.labels);
+    if info {
+        label(
+            out,
+            "project_id",
+            task.project_id.as_deref().unwrap_or(""),
+            false,
+        );
+        label(
+            out,
+            "dataset_id",
+            task.dataset_id.as_deref().unwrap_or(""),
+            false,
+        );
+        label(
+            out,
+            "created_by_user_id",
+            task.created_by_user_id.as_deref().unwrap_or(""),
+            false,
+        );
+    }
+    out.push('}');
+    text::value(out, v);
+}
+
+/// `arize_up` and the time of the last complete poll.
+fn render_health(out: &mut String, published: &Published) {
+    family_header(
+        out,
+        "arize_up",
+        "gauge",
+        "1 if the last poll of the Arize API succeeded, else 0 (0 until the first poll ends).",
+    );
+    sample(out, "arize_up", "", if published.up() { 1.0 } else { 0.0 });
+    family_header(
+        out,
+        "arize_exporter_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time at which the last complete poll of the Arize API ended; absent before the first.",
+    );
+    if let Some(snapshot) = &published.snapshot {
+        sample(
+            out,
+            "arize_exporter_last_success_timestamp_seconds",
+            "",
+            unix_seconds(snapshot.completed_at),
+        );
+    }
+}
+
+/// `arize_tasks`, `arize_tasks_never_run` and `arize_tasks_stale`.
+fn render_counts(out: &mut String, published: &Published, now: f64, stale_after: Duration) {
+    let snapshot = published.snapshot.as_deref();
+    let mut rows: Vec<(&str, Mode, u64, u64)> = match snapshot {
+        Some(s) => s
+            .counts
+            .iter()
+            .map(|((t, m), c)| (t.as_str(), *m, c.tasks, c.never_run))
+            .collect(),
+        None => KNOWN_TASK_TYPES
+            .iter()
+            .flat_map(|t| Mode::ALL.map(|m| (*t, m, 0, 0)))
+            .collect(),
+    };
+    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut labels = String::new();
+    for (name, help, pick) in [
+        (
+            "arize_tasks",
+            "Number of Arize tasks by type and mode (continuous or one_off).",
+            (|r: &(&str, Mode, u64, u64)| r.2) as fn(&(&str, Mode, u64, u64)) -> u64,
+        ),
+        (
+            "arize_tasks_never_run",
+            "Number of Arize tasks that never ran (last_run_at is null), by type and mode.",
+            |r| r.3,
+        ),
+    ] {
+        family_header(out, name, "gauge", &format!("{help} {FROM_CACHE}"));
+        for row in &rows {
+            labels.clear();
+            label(&mut labels, "task_type", row.0, true);
+            label(&mut labels, "mode", row.1.as_str(), false);
+            sample(out, name, &labels, pick(row) as f64);
+        }
+    }
+    family_header(
+        out,
+        "arize_tasks_stale",
+        "gauge",
+        &format!(
+            "Continuous tasks that never ran or whose last run is older than --stale-after ({}), by type; computed at scrape time from the cached last_run_at of the last complete poll.",
+            humantime::format_duration(stale_after)
+        ),
+    );
+    let stale = match snapshot {
+        Some(s) => s.stale_counts(now, stale_after.as_secs_f64()),
+        None => KNOWN_TASK_TYPES.iter().map(|t| (*t, 0)).collect(),
+    };
+    for (task_type, count) in stale {
+        labels.clear();
+        label(&mut labels, "task_type", task_type, true);
+        sample(out, "arize_tasks_stale", &labels, count as f64);
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

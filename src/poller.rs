@@ -1,0 +1,130 @@
+//! The poll loop (SPEC section 3): a first poll at start, then one every
+//! interval measured start to start, never overlapping. Each poll is all or
+//! nothing: only a complete one replaces the published snapshot.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::arize::model::TaskPage;
+use crate::arize::{pager, ApiError, ArizeClient, Endpoint};
+use crate::config::TaskFilters;
+use crate::metrics::ExporterMetrics;
+use crate::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
+use crate::state::SharedState;
+
+/// Polls the Arize API and publishes what it finds.
+pub struct Poller {
+    client: ArizeClient,
+    filters: TaskFilters,
+    page_size: u32,
+    state: Arc<SharedState>,
+    metrics: Arc<ExporterMetrics>,
+    warnings: TimestampWarnings,
+    last_failed: bool,
+}
+
+impl Poller {
+    pub fn new(
+        client: ArizeClient,
+        filters: TaskFilters,
+        page_size: u32,
+        state: Arc<SharedState>,
+        metrics: Arc<ExporterMetrics>,
+    ) -> Poller {
+        Poller {
+            client,
+            filters,
+            page_size,
+            state,
+            metrics,
+            warnings: TimestampWarnings::default(),
+            last_failed: false,
+        }
+    }
+
+    /// Polls forever, `interval` apart from start to start. A poll slower
+    /// than the interval delays the next one; polls never overlap.
+    pub async fn run(mut self, interval: Duration) {
+        loop {
+            let started = tokio::time::Instant::now();
+            // The outcome is published and logged by poll_once.
+            let _ = self.poll_once().await;
+            tokio::time::sleep_until(started + interval).await;
+        }
+    }
+
+    /// One complete poll: fetch, publish, count. Returns the error of a failed poll.
+    pub async fn poll_once(&mut self) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let result = self.fetch().await;
+        let elapsed = started.elapsed();
+        self.metrics.poll_duration.observe(elapsed.as_secs_f64());
+        match result {
+            Ok(snapshot) => {
+                let tasks = snapshot.tasks.len();
+                self.state.publish_success(snapshot);
+                self.metrics.polls.with_label_values(&["success"]).inc();
+                if self.last_failed {
+                    tracing::info!(tasks, duration = ?elapsed, "poll succeeded again");
+                } else {
+                    tracing::debug!(tasks, duration = ?elapsed, "poll succeeded");
+                }
+                self.last_failed = false;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(reason = %error.reason, error = %error.message, duration = ?elapsed,
+                    "poll failed; still serving the last complete poll");
+                self.metrics.polls.with_label_values(&["failure"]).inc();
+                self.metrics
+                    .poll_errors
+                    .with_label_values(&[error.reason.as_str()])
+                    .inc();
+                self.state.publish_failure(error.clone(), SystemTime::now());
+                self.last_failed = true;
+                Err(error)
+            }
+        }
+    }
+
+    /// Every page of every space filter (or one unfiltered listing).
+    async fn fetch(&mut self) -> Result<TaskSnapshot, ApiError> {
+        let credentials = self.client.credentials()?;
+        let endpoint = Endpoint::tasks();
+        let filters = &self.filters;
+        let mut common: Vec<(&str, &str)> = Vec::new();
+        for (name, value) in [
+            ("name", &filters.name),
+            ("project_id", &filters.project_id),
+            ("dataset_id", &filters.dataset_id),
+            ("type", &filters.task_type),
+        ] {
+            if let Some(value) = value {
+                common.push((name, value));
+            }
+        }
+        let spaces: Vec<Option<_>> = if filters.spaces.is_empty() {
+            vec![None]
+        } else {
+            filters.spaces.iter().map(Some).collect()
+        };
+        let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings);
+        for space in spaces {
+            let mut query = common.clone();
+            if let Some(space) = space {
+                query.push(space.query_param());
+            }
+            let label = space.map(|s| s.label());
+            pager::for_each_page::<TaskPage>(
+                &self.client,
+                &credentials,
+                &endpoint,
+                &query,
+                self.page_size,
+                |tasks| builder.add_page(tasks, label, filters.task_type.as_deref()),
+            )
+            .await?;
+        }
+        Ok(builder.finish(SystemTime::now()))
+    }
+}

@@ -1,0 +1,88 @@
+//! The HTTP endpoints (SPEC section 6). Every handler reads the published
+//! state; none ever calls the Arize API.
+
+mod landing;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::metrics::{text, ExporterMetrics, Exposition, RenderOptions};
+use crate::state::SharedState;
+
+/// What the handlers share.
+pub struct AppState {
+    pub state: Arc<SharedState>,
+    pub metrics: Arc<ExporterMetrics>,
+    pub render: RenderOptions,
+    pub telemetry_path: String,
+}
+
+/// The exporter's routes: the telemetry path (gzip when asked), `/`,
+/// `/healthz` and `/readyz`.
+pub fn router(app: Arc<AppState>) -> Router {
+    let telemetry = Router::new()
+        .route(&app.telemetry_path, get(metrics))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd(),
+        );
+    Router::new()
+        .route("/", get(landing::page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(telemetry)
+        .with_state(app)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn metrics(State(app): State<Arc<AppState>>) -> Response {
+    let exposition = Exposition::new(
+        app.state.load(),
+        &app.metrics,
+        app.render,
+        SystemTime::now(),
+    );
+    let body = Body::from_stream(futures_util::stream::iter(
+        exposition.map(Ok::<_, Infallible>),
+    ));
+    ([(header::CONTENT_TYPE, text::CONTENT_TYPE)], body).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<Arc<AppState>>) -> (StatusCode, &'static str) {
+    if app.state.load().ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting for the first poll to end\n",
+        )
+    }
+}

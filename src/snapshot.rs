@@ -1,0 +1,377 @@
+//! The result of one complete poll: every task, normalised for the metrics.
+//!
+//! A snapshot is built page by page while a poll runs and is published only
+//! when the poll completes, so `/metrics` never serves half a poll.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::SystemTime;
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::arize::model::Task;
+use crate::metrics::text;
+
+/// The task types the API documents; each is always reported, 0 when absent.
+pub const KNOWN_TASK_TYPES: [&str; 3] =
+    ["template_evaluation", "code_evaluation", "run_experiment"];
+
+/// The `task_type` of a task whose type is missing.
+pub const UNKNOWN_TASK_TYPE: &str = "unknown";
+
+/// Whether a task runs on incoming data or once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    Continuous,
+    OneOff,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 2] = [Mode::Continuous, Mode::OneOff];
+
+    /// The `mode` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Continuous => "continuous",
+            Mode::OneOff => "one_off",
+        }
+    }
+}
+
+/// One task, as the metrics need it. Times are Unix seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRecord {
+    /// Absent ids keep the task in the counts but give it no per-task series.
+    pub id: Option<String>,
+    pub name: String,
+    /// Lower-case; `unknown` when missing.
+    pub task_type: String,
+    pub mode: Mode,
+    /// The space filter that found the task, when filters are set.
+    pub space: Option<String>,
+    pub project_id: Option<String>,
+    pub dataset_id: Option<String>,
+    pub created_by_user_id: Option<String>,
+    /// `None`: the task never ran (or its timestamp was unusable).
+    pub last_run_at: Option<f64>,
+    pub created_at: Option<f64>,
+    pub updated_at: Option<f64>,
+    pub sampling_rate: Option<f64>,
+    pub evaluators: Option<usize>,
+    /// The per-task label set, escaped once per poll because every scrape
+    /// writes it once per family; empty for a task without an id.
+    pub labels: String,
+}
+
+/// Tasks of one `task_type` and `mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub tasks: u64,
+    pub never_run: u64,
+}
+
+/// Every task of one complete poll.
+#[derive(Debug)]
+pub struct TaskSnapshot {
+    pub tasks: Vec<TaskRecord>,
+    /// When the poll completed.
+    pub completed_at: SystemTime,
+    /// Whether space filters were set (the `space` label is present).
+    pub by_space: bool,
+    /// Per (`task_type`, `mode`), the known types always included.
+    pub counts: BTreeMap<(String, Mode), Counts>,
+}
+
+impl TaskSnapshot {
+    /// The stale continuous tasks per `task_type` at `now`: never ran, or
+    /// last ran longer than `stale_after` ago. Known types always included.
+    pub fn stale_counts(&self, now: f64, stale_after_secs: f64) -> BTreeMap<&str, u64> {
+        let mut stale: BTreeMap<&str, u64> = KNOWN_TASK_TYPES.iter().map(|t| (*t, 0)).collect();
+        for task in self.tasks.iter().filter(|t| t.mode == Mode::Continuous) {
+            let entry = stale.entry(task.task_type.as_str()).or_default();
+            if task
+                .last_run_at
+                .is_none_or(|last| now - last > stale_after_secs)
+            {
+                *entry += 1;
+            }
+        }
+        stale
+    }
+}
+
+/// Accumulates the pages of one poll into a snapshot.
+pub struct SnapshotBuilder<'w> {
+    tasks: Vec<TaskRecord>,
+    seen_ids: HashSet<String>,
+    by_space: bool,
+    warnings: &'w mut TimestampWarnings,
+}
+
+impl<'w> SnapshotBuilder<'w> {
+    pub fn new(by_space: bool, warnings: &'w mut TimestampWarnings) -> Self {
+        SnapshotBuilder {
+            tasks: Vec::new(),
+            seen_ids: HashSet::new(),
+            by_space,
+            warnings,
+        }
+    }
+
+    /// Adds one page of tasks found by `space` (the filter's label value).
+    /// A task already found (by an earlier space filter) is counted once.
+    /// `type_filter` (upper-case) is applied again to what comes back.
+    pub fn add_page(&mut self, page: Vec<Task>, space: Option<&str>, type_filter: Option<&str>) {
+        for task in page {
+            if let (Some(wanted), Some(actual)) = (type_filter, task.task_type.as_deref()) {
+                if !actual.eq_ignore_ascii_case(wanted) {
+                    continue;
+                }
+            }
+            if let Some(id) = &task.id {
+                if !self.seen_ids.insert(id.clone()) {
+                    continue;
+                }
+            }
+            let record = self.record(task, space);
+            self.tasks.push(record);
+        }
+    }
+
+    /// The completed snapshot.
+    pub fn finish(self, completed_at: SystemTime) -> TaskSnapshot {
+        let mut counts: BTreeMap<(String, Mode), Counts> = KNOWN_TASK_TYPES
+            .iter()
+            .flat_map(|t| Mode::ALL.map(|m| ((t.to_string(), m), Counts::default())))
+            .collect();
+        for task in &self.tasks {
+            let entry = counts
+                .entry((task.task_type.clone(), task.mode))
+                .or_default();
+            entry.tasks += 1;
+            if task.last_run_at.is_none() {
+                entry.never_run += 1;
+            }
+        }
+        TaskSnapshot {
+            tasks: self.tasks,
+            completed_at,
+            by_space: self.by_space,
+            counts,
+        }
+    }
+
+    fn record(&mut self, task: Task, space: Option<&str>) -> TaskRecord {
+        let id = task.id.filter(|id| !id.is_empty());
+        let mut time = |field: &'static str, value: Option<String>| {
+            let value = value?;
+            match OffsetDateTime::parse(&value, &Rfc3339) {
+                Ok(t) => Some(t.unix_timestamp_nanos() as f64 / 1e9),
+                Err(e) => {
+                    self.warnings
+                        .warn_once(id.as_deref(), field, &value, &e.to_string());
+                    None
+                }
+            }
+        };
+        let last_run_at = time("last_run_at", task.last_run_at);
+        let created_at = time("created_at", task.created_at);
+        let updated_at = time("updated_at", task.updated_at);
+        let mut record = TaskRecord {
+            name: task.name.unwrap_or_default(),
+            task_type: task
+                .task_type
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase()),
+            mode: if task.is_continuous == Some(true) {
+                Mode::Continuous
+            } else {
+                Mode::OneOff
+            },
+            space: space.map(str::to_owned),
+            project_id: task.project_id,
+            dataset_id: task.dataset_id,
+            created_by_user_id: task.created_by_user_id,
+            last_run_at,
+            created_at,
+            updated_at,
+            sampling_rate: task.sampling_rate.filter(|r| r.is_finite()),
+            evaluators: task.evaluators.map(|e| e.len()),
+            id,
+            labels: String::new(),
+        };
+        record.labels = series_labels(&record);
+        record
+    }
+}
+
+/// `task_id`, `task_name`, `task_type`, `mode` and, with space filters, `space`.
+fn series_labels(task: &TaskRecord) -> String {
+    let Some(id) = &task.id else {
+        return String::new();
+    };
+    let mut labels = String::with_capacity(64 + id.len() + task.name.len());
+    text::label(&mut labels, "task_id", id, true);
+    text::label(&mut labels, "task_name", &task.name, false);
+    text::label(&mut labels, "task_type", &task.task_type, false);
+    text::label(&mut labels, "mode", task.mode.as_str(), false);
+    if let Some(space) = &task.space {
+        text::label(&mut labels, "space", space, false);
+    }
+    labels
+}
+
+/// Remembers which (task, field) timestamps were already reported as
+/// unparsable, so a bad value is logged once, not on every poll.
+#[derive(Default)]
+pub struct TimestampWarnings {
+    warned: HashMap<String, HashSet<&'static str>>,
+}
+
+impl TimestampWarnings {
+    fn warn_once(&mut self, task_id: Option<&str>, field: &'static str, value: &str, error: &str) {
+        let key = task_id.unwrap_or_default().to_owned();
+        if self.warned.entry(key).or_default().insert(field) {
+            tracing::warn!(
+                task_id = task_id.unwrap_or("(none)"),
+                field,
+                value = %value.escape_debug(),
+                error,
+                "timestamp is not RFC 3339; treating it as missing for this task"
+            );
+        }
+    }
+
+    /// How many (task, field) pairs were reported.
+    pub fn len(&self) -> usize {
+        self.warned.values().map(HashSet::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(json: &str) -> Task {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn normalises_types_modes_and_timestamps() {
+        let mut warnings = TimestampWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![
+                task(r#"{"id":"a","type":"TEMPLATE_EVALUATION","is_continuous":true,"last_run_at":"2026-03-01T14:30:00.000Z"}"#),
+                task(r#"{"id":"b","type":"code_evaluation","is_continuous":null,"last_run_at":null}"#),
+                task(r#"{"id":"c","type":"BRAND_NEW_KIND"}"#),
+                task(r#"{"id":"d"}"#),
+            ],
+            None,
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let t = &snapshot.tasks;
+        assert_eq!(t[0].task_type, "template_evaluation");
+        assert_eq!(t[0].mode, Mode::Continuous);
+        assert_eq!(t[0].last_run_at, Some(1_772_375_400.0));
+        assert_eq!(
+            (t[1].task_type.as_str(), t[1].mode),
+            ("code_evaluation", Mode::OneOff)
+        );
+        assert_eq!(t[2].task_type, "brand_new_kind");
+        assert_eq!(t[3].task_type, "unknown");
+        assert_eq!(
+            snapshot.counts.len(),
+            8,
+            "six known pairs plus two new ones"
+        );
+        assert_eq!(
+            snapshot.counts[&("run_experiment".into(), Mode::Continuous)],
+            Counts::default()
+        );
+        assert_eq!(
+            snapshot.counts[&("code_evaluation".into(), Mode::OneOff)],
+            Counts {
+                tasks: 1,
+                never_run: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_timestamp_keeps_the_task_and_warns_once() {
+        let mut warnings = TimestampWarnings::default();
+        for _ in 0..3 {
+            let mut builder = SnapshotBuilder::new(false, &mut warnings);
+            builder.add_page(
+                vec![task(
+                    r#"{"id":"a","last_run_at":"yesterday","created_at":"2026-13-45"}"#,
+                )],
+                None,
+                None,
+            );
+            let snapshot = builder.finish(SystemTime::now());
+            assert_eq!(snapshot.tasks.len(), 1);
+            assert_eq!(snapshot.tasks[0].last_run_at, None);
+        }
+        assert_eq!(warnings.len(), 2);
+    }
+
+    #[test]
+    fn a_task_found_twice_counts_once_with_the_first_space() {
+        let mut warnings = TimestampWarnings::default();
+        let mut builder = SnapshotBuilder::new(true, &mut warnings);
+        builder.add_page(vec![task(r#"{"id":"a"}"#)], Some("first"), None);
+        builder.add_page(
+            vec![task(r#"{"id":"a"}"#), task(r#"{"id":"b"}"#)],
+            Some("second"),
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let spaces: Vec<_> = snapshot.tasks.iter().map(|t| t.space.as_deref()).collect();
+        assert_eq!(spaces, [Some("first"), Some("second")]);
+    }
+
+    #[test]
+    fn the_type_filter_applies_to_what_comes_back() {
+        let mut warnings = TimestampWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![
+                task(r#"{"id":"a","type":"code_evaluation"}"#),
+                task(r#"{"id":"b","type":"RUN_EXPERIMENT"}"#),
+            ],
+            None,
+            Some("CODE_EVALUATION"),
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        assert_eq!(snapshot.tasks.len(), 1);
+        assert_eq!(snapshot.tasks[0].id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn stale_counts_never_run_and_old_continuous_tasks() {
+        let mut warnings = TimestampWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![
+                task(r#"{"id":"fresh","type":"TEMPLATE_EVALUATION","is_continuous":true,"last_run_at":"1970-01-01T00:16:40Z"}"#),
+                task(r#"{"id":"old","type":"TEMPLATE_EVALUATION","is_continuous":true,"last_run_at":"1970-01-01T00:00:00Z"}"#),
+                task(r#"{"id":"never","type":"CODE_EVALUATION","is_continuous":true}"#),
+                task(r#"{"id":"oneoff","type":"CODE_EVALUATION","is_continuous":false}"#),
+            ],
+            None,
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let stale = snapshot.stale_counts(1000.0, 500.0);
+        assert_eq!(stale["template_evaluation"], 1);
+        assert_eq!(stale["code_evaluation"], 1);
+        assert_eq!(stale["run_experiment"], 0);
+    }
+}

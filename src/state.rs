@@ -1,0 +1,77 @@
+//! What the poller publishes and every request reads: the last complete
+//! snapshot and the outcome of the last poll, swapped atomically as one value
+//! so that scrapes never wait for a lock and never see a half-updated state.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use crate::arize::ApiError;
+use crate::snapshot::TaskSnapshot;
+
+/// One immutable view of the exporter's data.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// The last complete poll's tasks; `None` until one completes.
+    pub snapshot: Option<Arc<TaskSnapshot>>,
+    /// The outcome of the most recent poll; `None` until the first ends.
+    pub last_poll: Option<PollOutcome>,
+}
+
+/// How the most recent poll ended.
+#[derive(Debug)]
+pub struct PollOutcome {
+    pub finished_at: SystemTime,
+    pub error: Option<ApiError>,
+}
+
+impl Published {
+    /// `arize_up`: whether the most recent poll succeeded.
+    pub fn up(&self) -> bool {
+        self.last_poll.as_ref().is_some_and(|p| p.error.is_none())
+    }
+
+    /// `/readyz`: the first poll has ended, one way or the other.
+    pub fn ready(&self) -> bool {
+        self.last_poll.is_some()
+    }
+}
+
+/// The shared, atomically swapped state.
+#[derive(Default)]
+pub struct SharedState {
+    current: ArcSwap<Published>,
+}
+
+impl SharedState {
+    /// The current view; cheap, lock-free, and consistent for its lifetime.
+    pub fn load(&self) -> Arc<Published> {
+        self.current.load_full()
+    }
+
+    /// A complete poll: its snapshot replaces the previous one.
+    pub fn publish_success(&self, snapshot: TaskSnapshot) {
+        let finished_at = snapshot.completed_at;
+        self.current.store(Arc::new(Published {
+            snapshot: Some(Arc::new(snapshot)),
+            last_poll: Some(PollOutcome {
+                finished_at,
+                error: None,
+            }),
+        }));
+    }
+
+    /// A failed poll: the previous snapshot keeps being served.
+    pub fn publish_failure(&self, error: ApiError, finished_at: SystemTime) {
+        // Only the poller writes, so a plain load-then-store cannot race.
+        let snapshot = self.current.load().snapshot.clone();
+        self.current.store(Arc::new(Published {
+            snapshot,
+            last_poll: Some(PollOutcome {
+                finished_at,
+                error: Some(error),
+            }),
+        }));
+    }
+}
