@@ -16,6 +16,9 @@ use crate::server::{self, AppState};
 use crate::simulator::{self, Simulator};
 use crate::state::SharedState;
 
+/// Tasks per page the demo simulator serves.
+const DEMO_PAGE_SIZE: usize = 5;
+
 /// Runs the exporter until SIGTERM or SIGINT (or, with `--once`, for one
 /// poll). The error is one line saying why the exporter cannot run.
 pub async fn run(settings: Settings) -> Result<(), String> {
@@ -27,6 +30,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         let simulator = Simulator::start(simulator::demo_tasks(time::OffsetDateTime::now_utc()))
             .await
             .map_err(|e| format!("cannot start the demo simulator: {e}"))?;
+        // A dozen tasks over several pages, as a real account would be.
+        simulator.cap_page_size(DEMO_PAGE_SIZE);
         let url = simulator.base_url();
         tracing::info!(url = %url, "demo mode: polling the built-in simulated Arize API (try {url}/v2/tasks)");
         api.base_url =

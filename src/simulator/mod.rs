@@ -1,14 +1,667 @@
 //! A simulated Arize API, served over real HTTP on loopback (demo mode and tests).
-pub struct SimTask;
-pub struct Simulator;
-impl Simulator {
-    pub async fn start(_tasks: Vec<SimTask>) -> std::io::Result<Simulator> {
-        Ok(Simulator)
-    }
-    pub fn base_url(&self) -> String {
-        String::new()
+//!
+//! [`Simulator::start`] binds `127.0.0.1:0` and serves `GET /v2/tasks` the way
+//! the real API does (filters, `limit`, opaque cursors, RFC 9457 problem
+//! details), from a task set that can be replaced between polls
+//! ([`Simulator::set_tasks`]) and with answers that can be scripted per
+//! request ([`Simulator::push`]). Every request is recorded
+//! ([`Simulator::requests`]).
+//!
+//! Other list endpoints (`/v2/tasks/{id}/runs`, `/v2/projects`,
+//! `/v2/spaces`) can be added as routes in [`router`], sharing [`paginate`],
+//! the cursor codec and the problem answers.
+
+mod task;
+#[cfg(test)]
+mod tests;
+
+pub use task::{
+    demo_tasks, generated_tasks, rfc3339_millis, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
+    DEMO_SPACES,
+};
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// At most this many requests are kept for [`Simulator::requests`] (the
+/// oldest are dropped), so that a long demo run does not grow without bound.
+/// [`Simulator::request_count`] counts them all.
+pub const MAX_RECORDED_REQUESTS: usize = 10_000;
+
+/// Page size when the request sends no `limit`.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest accepted `limit`.
+pub const MAX_LIMIT: usize = 100;
+/// Longest accepted `name` / `space_name` filter, in characters.
+pub const MAX_FILTER_CHARS: usize = 255;
+
+/// A scripted answer, queued with [`Simulator::push`].
+#[derive(Clone, Debug)]
+pub enum Scripted {
+    /// Answer with this status and an RFC 9457 problem+json body
+    /// `{"status","title","detail","type"}`; optional `Retry-After` header
+    /// value verbatim (e.g. `"2"` or an HTTP date).
+    Problem {
+        status: u16,
+        title: String,
+        detail: String,
+        retry_after: Option<String>,
+    },
+    /// Answer with this status, content type and raw body (e.g. 200 with
+    /// "not json", or an oversized body).
+    Raw {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+    },
+    /// Sleep this long, then answer normally (to provoke client timeouts).
+    Delay(Duration),
+    /// Answer the requested page normally, but with pagination
+    /// `{has_more: true, next_cursor: <the cursor this request sent, or a
+    /// fixed "loop" cursor if none>}` so that a client following it repeats
+    /// a cursor.
+    RepeatCursor,
+    /// Answer the requested page normally but with pagination
+    /// `{has_more: true}` and no `next_cursor`.
+    MoreWithoutCursor,
+}
+
+impl Scripted {
+    /// Shorthand for a [`Scripted::Problem`] without `Retry-After`.
+    pub fn problem(status: u16, title: &str, detail: &str) -> Scripted {
+        Scripted::Problem {
+            status,
+            title: title.to_owned(),
+            detail: detail.to_owned(),
+            retry_after: None,
+        }
     }
 }
-pub fn demo_tasks(_now: time::OffsetDateTime) -> Vec<SimTask> {
-    vec![]
+
+/// One request as the simulator received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// The path, without the query string.
+    pub path: String,
+    /// The query parameters, percent-decoded, in order (repeats kept).
+    pub query: Vec<(String, String)>,
+    /// The `Authorization` header verbatim (lossily decoded), if sent.
+    pub authorization: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The first value of query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        first_param(&self.query, name)
+    }
+}
+
+/// The simulated API. Serves until [`Simulator::shutdown`] or drop.
+pub struct Simulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    tasks: ArcSwap<Vec<SimTask>>,
+    script: Mutex<VecDeque<Scripted>>,
+    key: Mutex<Option<String>>,
+    requests: Mutex<VecDeque<RecordedRequest>>,
+    count: AtomicUsize,
+    /// Server-side cap on the page size, below what `limit` asks for.
+    page_cap: AtomicUsize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1:0 and serves in a background tokio task until
+    /// `shutdown` or drop.
+    pub async fn start(tasks: Vec<SimTask>) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            tasks: ArcSwap::from_pointee(tasks),
+            script: Mutex::new(VecDeque::new()),
+            key: Mutex::new(None),
+            requests: Mutex::new(VecDeque::new()),
+            count: AtomicUsize::new(0),
+            page_cap: AtomicUsize::new(MAX_LIMIT),
+        });
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender stops the server too.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::debug!(%error, "simulated Arize API stopped with an error");
+            }
+        });
+        tracing::debug!(%addr, "simulated Arize API listening");
+        Ok(Simulator {
+            shared,
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// e.g. `"http://127.0.0.1:34567"` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the simulator listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replace the task set (tasks added/deleted/changed between polls).
+    /// Cursors already handed out stay valid (they are positions in the set).
+    pub fn set_tasks(&self, tasks: Vec<SimTask>) {
+        self.shared.tasks.store(Arc::new(tasks));
+    }
+
+    /// The current task set.
+    pub fn tasks(&self) -> Arc<Vec<SimTask>> {
+        self.shared.tasks.load_full()
+    }
+
+    /// Queue a scripted answer. Each request to /v2/tasks first pops the next
+    /// queued [`Scripted`] (FIFO); when the queue is empty it answers
+    /// normally. Requests refused for their key (see
+    /// [`Simulator::require_key`]) pop nothing.
+    pub fn push(&self, answer: Scripted) {
+        lock(&self.shared.script).push_back(answer);
+    }
+
+    /// Number of scripted answers not yet used.
+    pub fn pending_scripted(&self) -> usize {
+        lock(&self.shared.script).len()
+    }
+
+    /// When `Some(key)`, any request without exactly
+    /// `Authorization: Bearer <key>` gets 401 problem+json. `None` (default):
+    /// any/no auth accepted.
+    pub fn require_key(&self, key: Option<String>) {
+        *lock(&self.shared.key) = key;
+    }
+
+    /// Every request received so far (all paths), in order (at most the
+    /// last [`MAX_RECORDED_REQUESTS`]).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).iter().cloned().collect()
+    }
+
+    /// Serve at most `cap` tasks per page whatever `limit` asks (as a
+    /// server may): demo mode uses it so that its dozen tasks span several
+    /// pages, as a real account does.
+    pub fn cap_page_size(&self, cap: usize) {
+        self.shared
+            .page_cap
+            .store(cap.clamp(1, MAX_LIMIT), Ordering::SeqCst);
+    }
+
+    /// Number of requests received so far.
+    pub fn request_count(&self) -> usize {
+        self.shared.count.load(Ordering::SeqCst)
+    }
+
+    /// Stop serving: in-flight requests get up to half a second to finish
+    /// (a scripted [`Scripted::Delay`] may be sleeping), then the server is
+    /// aborted.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout(Duration::from_millis(500), &mut server)
+                .await
+                .is_err()
+            {
+                server.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The routes. Add further endpoints here; the recording and key check
+/// apply to every path, the fallback answers 404 problem+json.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v2/tasks", get(list_tasks).fallback(method_not_allowed))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            record_and_authorize,
+        ))
+        .with_state(shared)
+}
+
+async fn record_and_authorize(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let auth = request.headers().get(header::AUTHORIZATION);
+    let authorized = match &*lock(&shared.key) {
+        None => true,
+        Some(key) => auth.is_some_and(|value| {
+            value
+                .as_bytes()
+                .strip_prefix(b"Bearer ")
+                .is_some_and(|sent| sent == key.as_bytes())
+        }),
+    };
+    let recorded = RecordedRequest {
+        path: request.uri().path().to_owned(),
+        query: parse_query(request.uri().query().unwrap_or("")),
+        authorization: auth.map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
+    };
+    {
+        let mut requests = lock(&shared.requests);
+        if requests.len() >= MAX_RECORDED_REQUESTS {
+            requests.pop_front();
+        }
+        requests.push_back(recorded);
+        shared.count.fetch_add(1, Ordering::SeqCst);
+    }
+    if !authorized {
+        return problem(
+            401,
+            "Unauthorized",
+            "Missing or invalid API key in the Authorization header.",
+            None,
+        );
+    }
+    next.run(request).await
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    problem(
+        405,
+        "Method Not Allowed",
+        &format!("{} only answers GET", uri.path()),
+        None,
+    )
+}
+
+async fn not_found(uri: Uri) -> Response {
+    problem(
+        404,
+        "Not Found",
+        &format!("No such endpoint: {}", uri.path()),
+        None,
+    )
+}
+
+/// How a scripted answer changes the pagination of a normal answer.
+enum PaginationOverride {
+    RepeatCursor,
+    MoreWithoutCursor,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TasksPage<'a> {
+    tasks: Vec<Cow<'a, Value>>,
+    pagination: Pagination,
+}
+
+const TASKS_RESOURCE: &str = "tasks";
+
+async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let scripted = lock(&shared.script).pop_front();
+    let mut pagination_override = None;
+    match scripted {
+        None => {}
+        Some(Scripted::Problem {
+            status,
+            title,
+            detail,
+            retry_after,
+        }) => return problem(status, &title, &detail, retry_after.as_deref()),
+        Some(Scripted::Raw {
+            status,
+            content_type,
+            body,
+        }) => return raw(status, &content_type, body),
+        Some(Scripted::Delay(pause)) => tokio::time::sleep(pause).await,
+        Some(Scripted::RepeatCursor) => {
+            pagination_override = Some(PaginationOverride::RepeatCursor)
+        }
+        Some(Scripted::MoreWithoutCursor) => {
+            pagination_override = Some(PaginationOverride::MoreWithoutCursor)
+        }
+    }
+
+    let query = parse_query(uri.query().unwrap_or(""));
+    let filter = match TaskFilter::from_query(&query) {
+        Ok(filter) => filter,
+        Err(refused) => return refused.into_response(),
+    };
+    let (start, limit) = match page_request(&query, TASKS_RESOURCE) {
+        Ok(page) => page,
+        Err(refused) => return refused.into_response(),
+    };
+
+    let limit = limit.min(shared.page_cap.load(Ordering::SeqCst));
+    let tasks = shared.tasks.load_full();
+    let now = OffsetDateTime::now_utc();
+    let (page, next) = paginate(&tasks, start, limit, |task| filter.matches(task));
+    let pagination = match pagination_override {
+        None => Pagination {
+            has_more: next.is_some(),
+            next_cursor: next.map(|position| encode_cursor(TASKS_RESOURCE, position)),
+        },
+        Some(PaginationOverride::RepeatCursor) => Pagination {
+            has_more: true,
+            next_cursor: Some(
+                first_param(&query, "cursor")
+                    .map_or_else(|| encode_cursor(TASKS_RESOURCE, 0), str::to_owned),
+            ),
+        },
+        Some(PaginationOverride::MoreWithoutCursor) => Pagination {
+            has_more: true,
+            next_cursor: None,
+        },
+    };
+    let body = TasksPage {
+        tasks: page.iter().map(|task| task.served_json(now)).collect(),
+        pagination,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => raw(200, "application/json", bytes),
+        Err(error) => problem(500, "Internal Server Error", &error.to_string(), None),
+    }
+}
+
+/// The filters of `GET /v2/tasks`.
+#[derive(Default)]
+struct TaskFilter {
+    space_id: Option<String>,
+    /// lower-cased
+    space_name: Option<String>,
+    /// lower-cased
+    name: Option<String>,
+    project_id: Option<String>,
+    dataset_id: Option<String>,
+    task_type: Option<String>,
+}
+
+impl TaskFilter {
+    fn from_query(query: &[(String, String)]) -> Result<TaskFilter, BadRequest> {
+        let bounded = |param: &str| -> Result<Option<String>, BadRequest> {
+            match first_param(query, param) {
+                Some(value) if value.chars().count() > MAX_FILTER_CHARS => Err(bad_request(
+                    &format!("{param} must be at most {MAX_FILTER_CHARS} characters"),
+                )),
+                value => Ok(value.map(str::to_lowercase)),
+            }
+        };
+        Ok(TaskFilter {
+            space_id: first_param(query, "space_id").map(str::to_owned),
+            space_name: bounded("space_name")?,
+            name: bounded("name")?,
+            project_id: first_param(query, "project_id").map(str::to_owned),
+            dataset_id: first_param(query, "dataset_id").map(str::to_owned),
+            task_type: first_param(query, "type").map(str::to_owned),
+        })
+    }
+
+    fn matches(&self, task: &SimTask) -> bool {
+        let field = |key: &str| task.json.get(key).and_then(Value::as_str);
+        if self
+            .space_id
+            .as_ref()
+            .is_some_and(|id| *id != task.space_id)
+        {
+            return false;
+        }
+        if let Some(wanted) = &self.space_name {
+            if !task.space_name.to_lowercase().contains(wanted.as_str()) {
+                return false;
+            }
+        }
+        if let Some(wanted) = &self.name {
+            if !field("name").is_some_and(|name| name.to_lowercase().contains(wanted.as_str())) {
+                return false;
+            }
+        }
+        if let Some(wanted) = &self.project_id {
+            if field("project_id") != Some(wanted.as_str()) {
+                return false;
+            }
+        }
+        if let Some(wanted) = &self.dataset_id {
+            if field("dataset_id") != Some(wanted.as_str()) {
+                return false;
+            }
+        }
+        if let Some(wanted) = &self.task_type {
+            if !field("type").is_some_and(|ty| ty.eq_ignore_ascii_case(wanted)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// `(start position, limit)` from the `cursor` and `limit` parameters, or a
+/// 400 answer.
+fn page_request(query: &[(String, String)], resource: &str) -> Result<(usize, usize), BadRequest> {
+    let limit = match first_param(query, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            _ => {
+                return Err(bad_request(&format!(
+                    "limit must be an integer from 1 to {MAX_LIMIT}"
+                )))
+            }
+        },
+    };
+    let start = match first_param(query, "cursor") {
+        None => 0,
+        Some(cursor) => decode_cursor(resource, cursor)
+            .ok_or_else(|| bad_request("cursor is not a valid pagination cursor"))?,
+    };
+    Ok((start, limit))
+}
+
+/// One page of `items` from position `start`: up to `limit` items that
+/// `keep`, and the position of the next kept item if there is one. A full
+/// pagination costs one pass over `items`, however many pages.
+fn paginate<T>(
+    items: &[T],
+    start: usize,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> (Vec<&T>, Option<usize>) {
+    let mut page = Vec::with_capacity(limit.min(items.len()));
+    let rest = items.get(start..).unwrap_or(&[]);
+    for (offset, item) in rest.iter().enumerate() {
+        if !keep(item) {
+            continue;
+        }
+        if page.len() == limit {
+            return (page, Some(start + offset));
+        }
+        page.push(item);
+    }
+    (page, None)
+}
+
+const CURSOR_PREFIX: &str = "simcursor";
+
+/// An opaque-looking cursor (padded standard base64, so it needs
+/// percent-encoding in a query string, like real ones may).
+fn encode_cursor(resource: &str, position: usize) -> String {
+    task::base64_encode(format!("{CURSOR_PREFIX}:{resource}:{position}").as_bytes())
+}
+
+fn decode_cursor(resource: &str, cursor: &str) -> Option<usize> {
+    let bytes = task::base64_decode(cursor)?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let rest = text.strip_prefix(CURSOR_PREFIX)?.strip_prefix(':')?;
+    let number = rest.strip_prefix(resource)?.strip_prefix(':')?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    number.parse().ok()
+}
+
+fn first_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// `application/x-www-form-urlencoded` query parsing that never fails:
+/// malformed escapes are kept literally, invalid UTF-8 is replaced.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    fn hex(digit: u8) -> Option<u8> {
+        char::from(digit)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' => match (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push((high << 4) | low);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request the API refuses with 400.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        problem(400, "Bad Request", &self.0, None)
+    }
+}
+
+fn bad_request(detail: &str) -> BadRequest {
+    BadRequest(detail.to_owned())
+}
+
+/// An RFC 9457 problem+json answer.
+fn problem(status: u16, title: &str, detail: &str, retry_after: Option<&str>) -> Response {
+    let body = json!({
+        "status": status,
+        "title": title,
+        "detail": detail,
+        "type": "about:blank",
+    });
+    let mut response = raw(
+        status,
+        "application/problem+json",
+        body.to_string().into_bytes(),
+    );
+    if let Some(value) = retry_after.and_then(|value| HeaderValue::from_str(value).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// An answer with this status (500 if it is not a valid one), content type
+/// (left out if it is not a valid header value) and body.
+fn raw(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    match HeaderValue::from_str(content_type) {
+        Ok(value) => {
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        Err(_) => {
+            response.headers_mut().remove(header::CONTENT_TYPE);
+        }
+    }
+    response
 }

@@ -1,0 +1,129 @@
+{{/* Chart name, overridable. */}}
+{{- define "arize-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified name: release name plus chart name, unless one contains the other. */}}
+{{- define "arize-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "arize-exporter.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "arize-exporter.labels" -}}
+helm.sh/chart: {{ include "arize-exporter.chart" . }}
+{{ include "arize-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: {{ include "arize-exporter.name" . }}
+{{- end }}
+
+{{/* Labels the Service and the Deployment select pods by. */}}
+{{- define "arize-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "arize-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "arize-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "arize-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "arize-exporter.image" -}}
+{{- $repo := .Values.image.repository }}
+{{- if .Values.image.registry }}
+{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $repo .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the API key and the key inside it, as a dict
+{name, key}; empty when no key is configured (demo mode).
+*/}}
+{{- define "arize-exporter.apiKeySecret" -}}
+{{- $k := .Values.apiKey }}
+{{- if and $k.value $k.existingSecret.name }}
+{{- fail "apiKey: set either apiKey.value or apiKey.existingSecret.name, not both" }}
+{{- end }}
+{{- if $k.existingSecret.name }}
+{{- dict "name" $k.existingSecret.name "key" $k.existingSecret.key | toJson }}
+{{- else if $k.value }}
+{{- dict "name" (include "arize-exporter.fullname" .) "key" "api-key" | toJson }}
+{{- else }}
+{{- dict | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* Where the key file is mounted in the container. */}}
+{{- define "arize-exporter.apiKeyDir" -}}
+/etc/arize-exporter/api-key
+{{- end }}
+
+{{/*
+The exporter's command-line flags, as a YAML list. Every value is a string
+of the form --flag=value, so that no value can break the manifest. Empty
+settings are left out: the exporter's own default applies.
+*/}}
+{{- define "arize-exporter.args" -}}
+{{- $c := .Values.config }}
+{{- $secret := include "arize-exporter.apiKeySecret" . | fromJson }}
+{{- $args := list }}
+{{- if $c.demo }}
+{{- $args = append $args "--demo" }}
+{{- end }}
+{{- if $secret.name }}
+{{- $args = append $args (printf "--api-key-file=%s/%s" (include "arize-exporter.apiKeyDir" .) $secret.key) }}
+{{- end }}
+{{- $flags := list
+  (list "api-url" $c.apiUrl)
+  (list "region" $c.region)
+  (list "task-name" $c.taskName)
+  (list "project-id" $c.projectId)
+  (list "dataset-id" $c.datasetId)
+  (list "task-type" $c.taskType)
+  (list "poll-interval" $c.pollInterval)
+  (list "request-timeout" $c.requestTimeout)
+  (list "max-retries" $c.maxRetries)
+  (list "page-size" $c.pageSize)
+  (list "max-requests-per-second" $c.maxRequestsPerSecond)
+  (list "stale-after" $c.staleAfter)
+  (list "per-task-metrics" $c.perTaskMetrics)
+  (list "log-format" $c.logFormat)
+  (list "telemetry-path" $c.telemetryPath) }}
+{{- range $flags }}
+{{- $v := index . 1 }}
+{{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
+{{- $args = append $args (printf "--%s=%v" (index . 0) $v) }}
+{{- end }}
+{{- end }}
+{{- range $c.spaceIds }}
+{{- $args = append $args (printf "--space-id=%s" (toString .)) }}
+{{- end }}
+{{- range $c.spaceNames }}
+{{- $args = append $args (printf "--space-name=%s" (toString .)) }}
+{{- end }}
+{{- range .Values.extraArgs }}
+{{- $args = append $args (toString .) }}
+{{- end }}
+{{- toYaml $args }}
+{{- end }}

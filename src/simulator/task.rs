@@ -1,0 +1,496 @@
+//! Simulated tasks: the JSON the API returns for each, plus the ready-made
+//! demo and generated task sets.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+/// Space of [`SimTask::new`] unless [`SimTask::in_space`] says otherwise.
+pub const DEFAULT_SPACE_ID: &str = "space-1";
+/// Name of the default space.
+pub const DEFAULT_SPACE_NAME: &str = "Production";
+
+/// The two spaces of [`demo_tasks`], as `(space_id, space_name)`.
+pub const DEMO_SPACES: [(&str, &str); 2] = [
+    ("U3BhY2U6MTpwUmRB", "Production"),
+    ("U3BhY2U6MjpzVGdC", "Staging"),
+];
+
+/// A task as the simulator holds it.
+#[derive(Clone, Debug)]
+pub struct SimTask {
+    /// The task object exactly as the API returns it (may contain nulls,
+    /// unknown fields, odd types — tests craft these).
+    pub json: Value,
+    /// Space the task lives in, used for the `space_id` / `space_name`
+    /// filters (not emitted in JSON).
+    pub space_id: String,
+    pub space_name: String,
+    /// If `Some(period)`: the task "keeps running": each time it is served,
+    /// its `last_run_at` is set to now rounded down to a multiple of
+    /// `period` (RFC 3339, millisecond precision, `Z`).
+    pub runs_every: Option<Duration>,
+}
+
+impl SimTask {
+    /// A well-formed task as the current API returns it: all fields present,
+    /// evaluators etc. `task_type` is used verbatim (pass the upper-case
+    /// `TEMPLATE_EVALUATION`, `CODE_EVALUATION`, `RUN_EXPERIMENT` for the
+    /// current schema, lower case for the shape of the docs page, or anything
+    /// else for an unknown type). `RUN_EXPERIMENT` tasks are dataset-based
+    /// (`dataset_id`, `experiment_ids`, `run_configuration`), all others
+    /// project-based (see [`SimTask::on_dataset`]). Space `space-1` /
+    /// `Production`.
+    pub fn new(
+        id: &str,
+        name: &str,
+        task_type: &str,
+        is_continuous: bool,
+        last_run_at: Option<OffsetDateTime>,
+    ) -> SimTask {
+        let h = fnv1a(id.as_bytes());
+        let upper = task_type.to_ascii_uppercase();
+        let dataset_based = upper == "RUN_EXPERIMENT";
+
+        let created = {
+            let base = datetime!(2026-01-12 09:30:00 UTC) - time::Duration::days((h % 30) as i64);
+            match last_run_at {
+                Some(t) if t < base => t - time::Duration::days(1),
+                _ => base,
+            }
+        };
+        let updated = created + time::Duration::milliseconds(((h >> 8) % 200_000_000) as i64);
+
+        let (evaluator_names, sampling_rate): (&[&str], Value) = match upper.as_str() {
+            "CODE_EVALUATION" => (
+                &[
+                    "JSON Parseable",
+                    "Contains Keyword",
+                    "Regex Match",
+                    "Latency Budget",
+                ],
+                json!(0.25),
+            ),
+            "RUN_EXPERIMENT" => (&["Correctness", "Exact Match"], json!(1)),
+            _ => (
+                &[
+                    "Hallucination Eval",
+                    "QA Correctness",
+                    "Toxicity",
+                    "Relevance",
+                ],
+                json!(1),
+            ),
+        };
+        let evaluator_name = evaluator_names
+            .get((h % evaluator_names.len() as u64) as usize)
+            .copied()
+            .unwrap_or("Evaluator");
+        let mappings = if dataset_based {
+            json!({"input": "input", "output": "output"})
+        } else {
+            json!({"input": "attributes.input.value", "output": "attributes.output.value"})
+        };
+        let evaluator = json!({
+            "evaluator_id": opaque_id("Evaluator", h >> 3),
+            "evaluator_name": evaluator_name,
+            "evaluator_version_id": opaque_id("EvaluatorVersion", h >> 5),
+            "query_filter": null,
+            "column_mappings": mappings,
+            "query_mappings": null,
+        });
+
+        let mut task = SimTask {
+            json: json!({
+                "id": id,
+                "name": name,
+                "type": task_type,
+                "project_id": opaque_id("Model", h >> 7),
+                "dataset_id": null,
+                "sampling_rate": sampling_rate,
+                "is_continuous": is_continuous,
+                "query_filter": if h % 3 == 0 { json!("span_kind = 'LLM'") } else { Value::Null },
+                "query_filters": null,
+                "evaluators": [evaluator],
+                "experiment_ids": [],
+                "run_configuration": null,
+                "last_run_at": last_run_at.map(rfc3339_millis),
+                "created_at": rfc3339_millis(created),
+                "updated_at": rfc3339_millis(updated),
+                "created_by_user_id": opaque_id("User", h % 7),
+            }),
+            space_id: DEFAULT_SPACE_ID.to_owned(),
+            space_name: DEFAULT_SPACE_NAME.to_owned(),
+            runs_every: None,
+        };
+        if dataset_based {
+            task = task.on_dataset();
+            if let Some(obj) = task.json.as_object_mut() {
+                obj.insert(
+                    "run_configuration".into(),
+                    json!({
+                        "experiment_name": format!("{name} run"),
+                        "model_name": "gpt-4o-mini",
+                        "concurrency": 4,
+                    }),
+                );
+            }
+        }
+        task
+    }
+
+    /// Move the task to another space.
+    pub fn in_space(mut self, id: &str, name: &str) -> SimTask {
+        id.clone_into(&mut self.space_id);
+        name.clone_into(&mut self.space_name);
+        self
+    }
+
+    /// Make the task "keep running" every `period` (see [`SimTask::runs_every`]).
+    pub fn running_every(mut self, period: Duration) -> SimTask {
+        self.runs_every = Some(period);
+        self
+    }
+
+    /// Make the task dataset-based: `dataset_id` and `experiment_ids` set,
+    /// `project_id` null, never continuous.
+    pub fn on_dataset(self) -> SimTask {
+        let h = fnv1a(
+            self.json
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        let experiments: Vec<Value> = (0..1 + h % 3)
+            .map(|k| Value::String(opaque_id("Experiment", (h >> 11).wrapping_add(k))))
+            .collect();
+        self.with_field("project_id", Value::Null)
+            .with_field("dataset_id", Value::String(opaque_id("Dataset", h >> 9)))
+            .with_field("experiment_ids", Value::Array(experiments))
+            .with_field("is_continuous", Value::Bool(false))
+            .with_field("query_filter", Value::Null)
+    }
+
+    /// Set (or add) one field of the task's JSON object.
+    pub fn with_field(mut self, key: &str, value: Value) -> SimTask {
+        if let Some(obj) = self.json.as_object_mut() {
+            obj.insert(key.to_owned(), value);
+        }
+        self
+    }
+
+    /// Remove one field of the task's JSON object.
+    pub fn without_field(mut self, key: &str) -> SimTask {
+        if let Some(obj) = self.json.as_object_mut() {
+            obj.remove(key);
+        }
+        self
+    }
+
+    /// The task's `id` field, if it is a string.
+    pub fn id(&self) -> Option<&str> {
+        self.json.get("id").and_then(Value::as_str)
+    }
+
+    /// The JSON as served at `now` (with `last_run_at` advanced for a task
+    /// that keeps running). Borrowed unless it has to change.
+    pub(crate) fn served_json(&self, now: OffsetDateTime) -> Cow<'_, Value> {
+        match (self.runs_every, self.json.as_object()) {
+            (Some(period), Some(obj)) => {
+                let mut obj: Map<String, Value> = obj.clone();
+                obj.insert(
+                    "last_run_at".into(),
+                    Value::String(rfc3339_millis(round_down(now, period))),
+                );
+                Cow::Owned(Value::Object(obj))
+            }
+            _ => Cow::Borrowed(&self.json),
+        }
+    }
+}
+
+/// `t` in UTC as RFC 3339 with millisecond precision and `Z`, the way the
+/// API writes timestamps (`2026-03-01T14:30:00.000Z`).
+pub fn rfc3339_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// `now` rounded down to a multiple of `period` since the Unix epoch.
+pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTime {
+    let p = i128::try_from(period.as_nanos()).unwrap_or(i128::MAX);
+    if p == 0 {
+        return now;
+    }
+    let n = now.unix_timestamp_nanos();
+    OffsetDateTime::from_unix_timestamp_nanos(n - n.rem_euclid(p)).unwrap_or(now)
+}
+
+/// The demo task set: a dozen realistic tasks of all three types, continuous
+/// and one-off, in the two [`DEMO_SPACES`]. The healthy continuous ones keep
+/// running (every 1 to 10 minutes); exactly one continuous task is stale (its
+/// last run fixed 3 hours before `now`) and exactly one task (one-off) never
+/// ran.
+pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
+    let [(prod_id, prod), (stg_id, stg)] = DEMO_SPACES;
+    let now = round_down(now, Duration::from_millis(1));
+    let ago = |minutes: i64| Some(now - time::Duration::minutes(minutes));
+    let min = |m: u64| Duration::from_secs(60 * m);
+    let t = |kind: &str, n: u32, name: &str, ty: &str, cont: bool, last| {
+        SimTask::new(&opaque_id(kind, u64::from(n)), name, ty, cont, last)
+    };
+    const TE: &str = "TEMPLATE_EVALUATION";
+    const CE: &str = "CODE_EVALUATION";
+    const RE: &str = "RUN_EXPERIMENT";
+    vec![
+        t(
+            "OnlineTask",
+            45,
+            "Production Hallucination Check",
+            TE,
+            true,
+            ago(1),
+        )
+        .in_space(prod_id, prod)
+        .running_every(min(1)),
+        t(
+            "OnlineTask",
+            46,
+            "Customer Support QA Correctness",
+            TE,
+            true,
+            ago(2),
+        )
+        .in_space(prod_id, prod)
+        .running_every(min(2)),
+        t(
+            "OnlineTask",
+            51,
+            "Toxicity Guardrail Monitor",
+            TE,
+            true,
+            ago(5),
+        )
+        .in_space(prod_id, prod)
+        .running_every(min(5)),
+        // The stale one: continuous, but its last run stays 3 hours old.
+        t(
+            "OnlineTask",
+            58,
+            "RAG Retrieval Relevance",
+            TE,
+            true,
+            ago(180),
+        )
+        .in_space(prod_id, prod),
+        t("OnlineTask", 60, "JSON Output Validity", CE, true, ago(1))
+            .in_space(prod_id, prod)
+            .running_every(min(1)),
+        t("OnlineTask", 63, "PII Leak Detector", CE, true, ago(10))
+            .in_space(stg_id, stg)
+            .running_every(min(10)),
+        t(
+            "OnlineTask",
+            64,
+            "Support Bot's Tone Check",
+            TE,
+            true,
+            ago(2),
+        )
+        .in_space(stg_id, stg)
+        .running_every(min(2)),
+        t(
+            "OnlineTask",
+            70,
+            "Backfill Hallucination Audit",
+            TE,
+            false,
+            ago(5 * 24 * 60),
+        )
+        .in_space(prod_id, prod),
+        t(
+            "OnlineTask",
+            72,
+            "Citation Format Check",
+            CE,
+            false,
+            ago(2 * 24 * 60),
+        )
+        .in_space(stg_id, stg),
+        t(
+            "OfflineTask",
+            12,
+            "Golden Set Regression",
+            CE,
+            false,
+            ago(24 * 60),
+        )
+        .on_dataset()
+        .in_space(prod_id, prod),
+        t(
+            "OfflineTask",
+            14,
+            "Nightly Prompt Regression",
+            RE,
+            false,
+            ago(9 * 60),
+        )
+        .in_space(prod_id, prod),
+        // The never-run one: one-off, so that it is not also stale.
+        t(
+            "OfflineTask",
+            17,
+            "Model Upgrade Comparison: GPT-4o vs GPT-4.1",
+            RE,
+            false,
+            None,
+        )
+        .in_space(stg_id, stg),
+    ]
+}
+
+/// `n` generated tasks for tests and benchmarks: deterministic for a given
+/// `now`, mixed types and modes, spread over the spaces `space-1` /
+/// `Production`, `space-2` / `Staging`, `space-3` / `Research`; every
+/// seventh task never ran. None keeps running (their JSON is static).
+pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
+    const TYPES: [&str; 3] = ["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"];
+    const SPACES: [(&str, &str); 3] = [
+        ("space-1", "Production"),
+        ("space-2", "Staging"),
+        ("space-3", "Research"),
+    ];
+    const TOPICS: [&str; 6] = [
+        "Hallucination Check",
+        "QA Correctness",
+        "Toxicity Monitor",
+        "Retrieval Relevance",
+        "JSON Validity",
+        "Prompt Regression",
+    ];
+    let now = round_down(now, Duration::from_millis(1));
+    (0..n)
+        .map(|i| {
+            let ty = TYPES[i % TYPES.len()];
+            let (space_id, space_name) = SPACES[(i / 3) % SPACES.len()];
+            let topic = TOPICS[(i / 9) % TOPICS.len()];
+            let dataset_based = ty == "RUN_EXPERIMENT" || (ty == "CODE_EVALUATION" && i % 4 == 1);
+            let continuous = !dataset_based && i % 2 == 0;
+            let last_run = if i % 7 == 3 {
+                None
+            } else {
+                Some(now - time::Duration::seconds(((i * 37) % 7200) as i64))
+            };
+            let kind = if dataset_based {
+                "OfflineTask"
+            } else {
+                "OnlineTask"
+            };
+            let task = SimTask::new(
+                &opaque_id(kind, i as u64),
+                &format!("{topic} #{i:06}"),
+                ty,
+                continuous,
+                last_run,
+            );
+            let task = if dataset_based && ty != "RUN_EXPERIMENT" {
+                task.on_dataset()
+            } else {
+                task
+            };
+            task.in_space(space_id, space_name)
+        })
+        .collect()
+}
+
+/// A base64 id in the style of Arize's (`T25saW5lVGFzazo0NTpxUndY` is
+/// `OnlineTask:45:qRwX`).
+pub(crate) fn opaque_id(kind: &str, n: u64) -> String {
+    let h = fnv1a(&n.to_le_bytes()).wrapping_add(fnv1a(kind.as_bytes()));
+    let letters: String = (0..4)
+        .map(|k| {
+            let c = ((h >> (k * 6)) % 52) as u8;
+            char::from(if c < 26 { b'a' + c } else { b'A' + c - 26 })
+        })
+        .collect();
+    base64_encode(format!("{kind}:{n}:{letters}").as_bytes())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding.
+pub(crate) fn base64_encode(input: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let byte = |k: usize| u32::from(chunk.get(k).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Inverse of [`base64_encode`]; `None` for anything that is not canonical
+/// padded base64.
+pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    let bytes = input.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    let chunks = bytes.len() / 4;
+    let mut out = Vec::with_capacity(chunks * 3);
+    for (c, chunk) in bytes.chunks(4).enumerate() {
+        let mut n = 0u32;
+        let mut pad = 0;
+        for (k, &ch) in chunk.iter().enumerate() {
+            let v = match ch {
+                b'A'..=b'Z' => ch - b'A',
+                b'a'..=b'z' => ch - b'a' + 26,
+                b'0'..=b'9' => ch - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'=' if k >= 2 && c + 1 == chunks => {
+                    pad += 1;
+                    0
+                }
+                _ => return None,
+            };
+            if pad > 0 && ch != b'=' {
+                return None;
+            }
+            n = (n << 6) | u32::from(v);
+        }
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}

@@ -1,0 +1,733 @@
+//! The Helm chart (`helm/arize-exporter`), proven with the real tools:
+//! helm v4 (`helm lint --strict`, `helm template`, `helm package`,
+//! `helm install --dry-run=client`), the kubernetes-models and
+//! prometheus-operator schemas (tests/support/validate-manifests.mjs) and
+//! kubernetes-validate --strict. Installers: scripts/tools/helm.sh and
+//! scripts/tools/kube-schemas.sh.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::*;
+
+const HELM: &str = "scripts/tools/helm.sh";
+const RELEASE: &str = "arize";
+const NAMESPACE: &str = "observability";
+/// The API key set in ci/all-enabled-values.yaml.
+const CI_KEY: &str = "ak-ci-SENTINEL-do-not-leak-0123456789";
+
+fn chart() -> PathBuf {
+    repo().join("helm/arize-exporter")
+}
+
+fn canonical_rules() -> PathBuf {
+    repo().join("rules/arize-exporter.rules.yml")
+}
+
+fn canonical_dashboard() -> PathBuf {
+    repo().join("dashboards/arize-exporter.json")
+}
+
+fn helm() -> Command {
+    command("helm", HELM)
+}
+
+/// The values files under the chart's ci/ folder.
+fn ci_values() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(chart().join("ci"))
+        .expect("helm/arize-exporter/ci exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "ci/ holds the values files: {files:?}");
+    files
+}
+
+/// Every way the tests render the chart: the defaults, then each ci/ file.
+fn value_sets() -> Vec<Option<PathBuf>> {
+    std::iter::once(None)
+        .chain(ci_values().into_iter().map(Some))
+        .collect()
+}
+
+fn label(values: &Option<PathBuf>) -> String {
+    match values {
+        None => "default values".into(),
+        Some(p) => p.file_name().unwrap().to_string_lossy().into_owned(),
+    }
+}
+
+/// `helm template` of `chart_ref` (a directory or a packaged .tgz) with the
+/// given values files and --set flags.
+fn template_cmd(chart_ref: &Path, values: &[&Path], sets: &[&str]) -> Command {
+    let mut cmd = helm();
+    cmd.args(["template", RELEASE])
+        .arg(chart_ref)
+        .args(["--namespace", NAMESPACE]);
+    for v in values {
+        cmd.arg("--values").arg(v);
+    }
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    cmd
+}
+
+/// Renders the chart and returns the manifests' text.
+fn render_text(values: &Option<PathBuf>, sets: &[&str]) -> String {
+    let files: Vec<&Path> = values.iter().map(PathBuf::as_path).collect();
+    run_ok(&mut template_cmd(&chart(), &files, sets))
+}
+
+/// Renders the chart into a file and returns its path and documents.
+fn render(values: &Option<PathBuf>, sets: &[&str]) -> (PathBuf, Vec<Value>) {
+    let text = render_text(values, sets);
+    let path = temp_dir("render").join("manifests.yaml");
+    std::fs::write(&path, text).unwrap();
+    let docs = yaml_docs(&path);
+    assert!(!docs.is_empty(), "{}: nothing rendered", label(values));
+    (path, docs)
+}
+
+fn kinds(docs: &[Value]) -> BTreeSet<String> {
+    docs.iter()
+        .map(|d| {
+            d["kind"]
+                .as_str()
+                .expect("every document has a kind")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+    let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
+    assert_eq!(found.len(), 1, "exactly one {kind} rendered");
+    found[0]
+}
+
+fn containers(deployment: &Value) -> Vec<&Value> {
+    let spec = &deployment["spec"]["template"]["spec"];
+    let mut all = Vec::new();
+    for field in ["initContainers", "containers"] {
+        if let Some(list) = spec[field].as_array() {
+            all.extend(list.iter());
+        }
+    }
+    assert!(!all.is_empty(), "the Deployment has containers");
+    all
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn validate_with_models(path: &Path) -> std::process::Output {
+    run(command("node", KUBE_SCHEMAS)
+        .arg(repo().join("tests/support/validate-manifests.mjs"))
+        .arg(path))
+}
+
+fn validate_strict(path: &Path) -> std::process::Output {
+    run(command("kubernetes-validate", KUBE_SCHEMAS)
+        .args(["--strict", "--kubernetes-version", "1.35.0"])
+        .arg(path))
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn chart_app_version_equals_the_crate_version() {
+    let chart_yaml = yaml_doc(&chart().join("Chart.yaml"));
+    assert_eq!(chart_yaml["name"], "arize-exporter");
+    assert_eq!(
+        chart_yaml["appVersion"].as_str(),
+        Some(env!("CARGO_PKG_VERSION")),
+        "Chart.yaml appVersion must equal the crate version in Cargo.toml"
+    );
+    // The default image tag follows appVersion.
+    let (_, docs) = render(&None, &[]);
+    let image = containers(find(&docs, "Deployment"))[0]["image"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        image.ends_with(&format!(":{}", env!("CARGO_PKG_VERSION"))),
+        "default image {image} is tagged with the crate version"
+    );
+}
+
+#[test]
+fn helm_lint_strict_passes_with_default_and_ci_values() {
+    for values in value_sets() {
+        let mut cmd = helm();
+        cmd.args(["lint", "--strict"]).arg(chart());
+        if let Some(v) = &values {
+            cmd.arg("--values").arg(v);
+        }
+        let out = run_ok(&mut cmd);
+        assert!(
+            out.contains("0 chart(s) failed"),
+            "{}: helm lint said\n{out}",
+            label(&values)
+        );
+    }
+}
+
+#[test]
+fn default_render_holds_only_the_core_objects() {
+    let (_, docs) = render(&None, &[]);
+    let expected: BTreeSet<String> = ["Deployment", "Service", "ServiceAccount"]
+        .map(String::from)
+        .into();
+    assert_eq!(kinds(&docs), expected, "optional parts are off by default");
+
+    let service = find(&docs, "Service");
+    let ports = service["spec"]["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0]["name"], "metrics");
+    assert_eq!(ports[0]["port"], 10841);
+    assert_eq!(ports[0]["targetPort"], "metrics");
+
+    let deployment = find(&docs, "Deployment");
+    let c = containers(deployment)[0];
+    assert_eq!(c["ports"][0]["name"], "metrics");
+    assert_eq!(c["ports"][0]["containerPort"], 10841);
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "metrics");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics");
+    assert!(c["resources"]["requests"].is_object(), "resources are set");
+    assert!(c["resources"]["limits"]["memory"].is_string());
+    // The selector matches the pod labels, and the Service selects the pods.
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in deployment["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&pod_labels[k], v);
+    }
+    for (k, v) in service["spec"]["selector"].as_object().unwrap() {
+        assert_eq!(&pod_labels[k], v);
+    }
+}
+
+#[test]
+fn every_render_passes_the_kubernetes_and_prometheus_operator_schemas() {
+    for values in value_sets() {
+        let (path, docs) = render(&values, &[]);
+        let models = validate_with_models(&path);
+        let report = stdout(&models);
+        assert!(
+            models.status.success(),
+            "{}: kubernetes-models rejected the manifests:\n{report}{}",
+            label(&values),
+            stderr(&models)
+        );
+        assert_eq!(
+            report.lines().filter(|l| l.starts_with("ok ")).count(),
+            docs.len(),
+            "{}: every manifest was checked:\n{report}",
+            label(&values)
+        );
+
+        let strict = validate_strict(&path);
+        let report = format!("{}{}", stdout(&strict), stderr(&strict));
+        assert!(
+            strict.status.success(),
+            "{}: kubernetes-validate --strict rejected the manifests:\n{report}",
+            label(&values)
+        );
+        // kubernetes-validate has no schemas for the prometheus-operator kinds
+        // (kubernetes-models checked those above); every other kind passed.
+        for doc in &docs {
+            if doc["apiVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("monitoring.coreos.com/")
+            {
+                continue;
+            }
+            let needle = format!(
+                "passed for resource {}/{}",
+                doc["kind"].as_str().unwrap().to_lowercase(),
+                doc["metadata"]["name"].as_str().unwrap()
+            );
+            assert!(
+                report.contains(&needle),
+                "{}: kubernetes-validate did not pass {needle}:\n{report}",
+                label(&values)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_validators_reject_broken_manifests() {
+    let broken = repo().join("tests/fixtures/broken-manifests");
+    // Wrong types, caught by the kubernetes-models schemas, in a core kind and
+    // in each prometheus-operator kind.
+    for name in [
+        "deployment-port-not-integer.yaml",
+        "servicemonitor-port-not-string.yaml",
+        "prometheusrule-groups-not-list.yaml",
+    ] {
+        let out = validate_with_models(&broken.join(name));
+        assert!(
+            !out.status.success(),
+            "kubernetes-models accepted {name}:\n{}",
+            stdout(&out)
+        );
+        assert!(stdout(&out).contains("FAIL"), "{name}: {}", stdout(&out));
+    }
+    // An unknown field, which only kubernetes-validate --strict catches.
+    let unknown = broken.join("service-unknown-field.yaml");
+    let out = validate_strict(&unknown);
+    assert!(
+        !out.status.success(),
+        "kubernetes-validate --strict accepted an unknown field:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // A kind nobody has a schema for is an error, not a silent pass.
+    let out = validate_with_models(&broken.join("unknown-kind.yaml"));
+    assert!(
+        !out.status.success(),
+        "unknown kind accepted: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn all_enabled_render_holds_every_optional_part() {
+    let all = Some(chart().join("ci/all-enabled-values.yaml"));
+    let (_, docs) = render(&all, &[]);
+    let expected: BTreeSet<String> = [
+        "ConfigMap",
+        "Deployment",
+        "PodDisruptionBudget",
+        "PrometheusRule",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "ServiceMonitor",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(kinds(&docs), expected);
+
+    let sm = find(&docs, "ServiceMonitor");
+    assert_eq!(sm["metadata"]["namespace"], "monitoring");
+    assert_eq!(sm["metadata"]["labels"]["release"], "prometheus");
+    assert_eq!(sm["metadata"]["labels"]["team"], "observability");
+    assert_eq!(sm["spec"]["namespaceSelector"]["matchNames"][0], NAMESPACE);
+    let ep = &sm["spec"]["endpoints"][0];
+    assert_eq!(ep["port"], "metrics");
+    assert_eq!(ep["path"], "/metrics");
+    assert_eq!(ep["interval"], "1m");
+    assert_eq!(ep["scrapeTimeout"], "20s");
+    assert_eq!(ep["honorLabels"], true);
+    assert_eq!(ep["relabelings"][0]["targetLabel"], "node");
+    assert_eq!(ep["metricRelabelings"][0]["action"], "drop");
+    // The ServiceMonitor selects the Service.
+    let service = find(&docs, "Service");
+    for (k, v) in sm["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(&service["metadata"]["labels"][k], v, "label {k}");
+    }
+    assert_eq!(service["spec"]["ports"][0]["port"], 9841);
+
+    let rule = find(&docs, "PrometheusRule");
+    assert_eq!(rule["metadata"]["labels"]["release"], "prometheus");
+
+    let deployment = find(&docs, "Deployment");
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(pod["metadata"]["labels"]["team"], "observability");
+    assert_eq!(
+        pod["metadata"]["annotations"]["example.com/team"],
+        "observability"
+    );
+    assert_eq!(
+        pod["spec"]["imagePullSecrets"][0]["name"],
+        "registry-credentials"
+    );
+    assert_eq!(pod["spec"]["nodeSelector"]["kubernetes.io/os"], "linux");
+    assert_eq!(pod["spec"]["tolerations"][0]["key"], "dedicated");
+    assert!(pod["spec"]["affinity"]["nodeAffinity"].is_object());
+    assert_eq!(pod["spec"]["serviceAccountName"], "arize-exporter-sa");
+    let c = containers(deployment)[0];
+    assert_eq!(
+        c["image"],
+        "registry.example/team/arize-exporter:0.1.0-test"
+    );
+    let args = strings(&c["args"]);
+    for expected in [
+        "--api-url=https://arize.internal.example",
+        "--space-id=U3BhY2U6MTIz",
+        "--space-id=U3BhY2U6NDU2",
+        "--space-name=production: EU",
+        "--task-name=nightly #1",
+        "--poll-interval=2m",
+        "--page-size=50",
+        "--max-requests-per-second=0.5",
+        "--stale-after=2h 30m",
+        "--per-task-metrics=false",
+        "--log-format=text",
+        "--task-type=template_evaluation",
+    ] {
+        assert!(args.iter().any(|a| a == expected), "{expected} in {args:?}");
+    }
+    let env: Vec<&str> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(env, ["RUST_LOG", "HTTPS_PROXY"]);
+
+    let pdb = find(&docs, "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], "50%");
+
+    // Turning the release label off removes it.
+    let existing = Some(chart().join("ci/existing-secret-values.yaml"));
+    let (_, docs) = render(&existing, &[]);
+    let sm = find(&docs, "ServiceMonitor");
+    assert!(sm["metadata"]["labels"].get("release").is_none());
+    assert!(sm["spec"]["endpoints"][0].get("interval").is_none());
+}
+
+#[test]
+fn security_context_is_hardened_in_every_render() {
+    for values in value_sets() {
+        let (_, docs) = render(&values, &[]);
+        let deployment = find(&docs, "Deployment");
+        let pod = &deployment["spec"]["template"]["spec"];
+        let l = label(&values);
+        assert_eq!(pod["automountServiceAccountToken"], false, "{l}");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{l}");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{l}"
+        );
+        assert_ne!(pod["hostNetwork"], true, "{l}");
+        assert_ne!(pod["hostPID"], true, "{l}");
+        for c in containers(deployment) {
+            let sc = &c["securityContext"];
+            assert_eq!(sc["runAsNonRoot"], true, "{l}");
+            assert!(sc["runAsUser"].as_u64().unwrap() > 0, "{l}");
+            assert_eq!(sc["readOnlyRootFilesystem"], true, "{l}");
+            assert_eq!(sc["allowPrivilegeEscalation"], false, "{l}");
+            assert_eq!(sc["privileged"], false, "{l}");
+            assert_eq!(strings(&sc["capabilities"]["drop"]), ["ALL"], "{l}");
+            assert!(sc["capabilities"].get("add").is_none(), "{l}");
+            assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{l}");
+        }
+        for sa in docs.iter().filter(|d| d["kind"] == "ServiceAccount") {
+            assert_eq!(sa["automountServiceAccountToken"], false, "{l}");
+        }
+    }
+}
+
+/// Every string in the container specs that could carry a key in the clear.
+fn plain_container_strings(deployment: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in containers(deployment) {
+        out.extend(strings(&c["args"]));
+        out.extend(strings(&c["command"]));
+        for e in c["env"].as_array().into_iter().flatten() {
+            out.push(e["name"].as_str().unwrap().to_owned());
+            if let Some(v) = e["value"].as_str() {
+                out.push(v.to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_api_key_reaches_the_exporter_only_as_a_mounted_file() {
+    // The chart creates the Secret from apiKey.value.
+    let all = Some(chart().join("ci/all-enabled-values.yaml"));
+    let text = render_text(&all, &[]);
+    assert!(
+        !text.contains(CI_KEY),
+        "the key appears in clear in the rendered manifests"
+    );
+    let (_, docs) = render(&all, &[]);
+    let secret = find(&docs, "Secret");
+    let encoded = secret["data"]["api-key"].as_str().unwrap();
+    assert_eq!(decode_base64(encoded), CI_KEY.as_bytes());
+    assert!(secret.get("stringData").is_none());
+    check_key_file(
+        find(&docs, "Deployment"),
+        secret["metadata"]["name"].as_str().unwrap(),
+        "api-key",
+    );
+
+    // An existing Secret, by name and key.
+    let existing = Some(chart().join("ci/existing-secret-values.yaml"));
+    let (_, docs) = render(&existing, &[]);
+    assert!(!kinds(&docs).contains("Secret"), "no Secret is created");
+    check_key_file(find(&docs, "Deployment"), "arize-credentials", "token");
+
+    // The chart refuses a key in args or env, and two key sources.
+    for (sets, why) in [
+        (vec!["extraArgs[0]=--api-key=oops"], "extraArgs"),
+        (vec!["extraArgs[0]=--api-key"], "extraArgs"),
+        (
+            vec!["extraEnv[0].name=ARIZE_API_KEY", "extraEnv[0].value=oops"],
+            "extraEnv",
+        ),
+        (
+            vec!["apiKey.value=oops", "apiKey.existingSecret.name=s"],
+            "not both",
+        ),
+    ] {
+        let files: Vec<&Path> = Vec::new();
+        let out = run(&mut template_cmd(&chart(), &files, &sets));
+        assert!(!out.status.success(), "{sets:?} rendered");
+        assert!(stderr(&out).contains(why), "{sets:?}: {}", stderr(&out));
+    }
+}
+
+fn check_key_file(deployment: &Value, secret_name: &str, key: &str) {
+    for s in plain_container_strings(deployment) {
+        assert!(
+            !(s.starts_with("--api-key=") || s == "--api-key" || s == "ARIZE_API_KEY"),
+            "key passed in the clear: {s}"
+        );
+    }
+    let c = containers(deployment)[0];
+    let args = strings(&c["args"]);
+    let file_args: Vec<&String> = args
+        .iter()
+        .filter(|a| a.starts_with("--api-key-file="))
+        .collect();
+    assert_eq!(file_args.len(), 1, "one --api-key-file in {args:?}");
+    let file = file_args[0].trim_start_matches("--api-key-file=");
+    let (dir, file_name) = file.rsplit_once('/').unwrap();
+    assert_eq!(file_name, key);
+
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == dir)
+        .unwrap_or_else(|| panic!("a volume is mounted at {dir}"));
+    assert_eq!(mount["readOnly"], true);
+    assert!(
+        mount.get("subPath").is_none(),
+        "a subPath mount would not see a rotated key"
+    );
+    let volume = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("the mounted volume exists");
+    assert_eq!(volume["secret"]["secretName"], secret_name);
+    assert_eq!(volume["secret"]["items"][0]["key"], key);
+    assert_eq!(volume["secret"]["items"][0]["path"], key);
+    // Readable by the owner and the pod's fsGroup only.
+    assert_eq!(volume["secret"]["defaultMode"], 0o440);
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in s.bytes().filter(|&b| b != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == b).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_prometheus_rule_carries_exactly_the_canonical_rule_file() {
+    let rules = yaml_doc(&canonical_rules());
+    assert!(
+        rules["groups"].as_array().is_some_and(|g| !g.is_empty()),
+        "{} has groups",
+        canonical_rules().display()
+    );
+    for values in [
+        Some(chart().join("ci/all-enabled-values.yaml")),
+        Some(chart().join("ci/demo-values.yaml")),
+    ] {
+        let (_, docs) = render(&values, &[]);
+        let rule = find(&docs, "PrometheusRule");
+        let spec = rule["spec"].as_object().unwrap();
+        assert_eq!(spec.keys().collect::<Vec<_>>(), ["groups"]);
+        assert_eq!(
+            rule["spec"]["groups"],
+            rules["groups"],
+            "{}: PrometheusRule spec.groups differs from {}",
+            label(&values),
+            canonical_rules().display()
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
+    let dashboard = read(&canonical_dashboard());
+    serde_json::from_str::<Value>(&dashboard).expect("the canonical dashboard is JSON");
+    let all = Some(chart().join("ci/all-enabled-values.yaml"));
+    let (_, docs) = render(&all, &[]);
+    let cm = find(&docs, "ConfigMap");
+    let data = cm["data"].as_object().unwrap();
+    assert_eq!(data.len(), 1);
+    assert!(
+        data["arize-exporter.json"].as_str() == Some(dashboard.as_str()),
+        "the ConfigMap's arize-exporter.json differs from {}",
+        canonical_dashboard().display()
+    );
+    assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
+    assert_eq!(cm["metadata"]["annotations"]["grafana_folder"], "Arize");
+
+    // The sidecar label is configurable.
+    let (_, docs) = render(
+        &all,
+        &[
+            "dashboard.sidecarLabel=my_dashboards",
+            "dashboard.sidecarLabelValue=yes",
+        ],
+    );
+    let labels = &find(&docs, "ConfigMap")["metadata"]["labels"];
+    assert_eq!(labels["my_dashboards"], "yes");
+    assert!(labels.get("grafana_dashboard").is_none());
+}
+
+#[test]
+fn the_chart_reuses_the_canonical_files_through_symlinks() {
+    for (link, target) in [
+        ("files/arize-exporter.rules.yml", canonical_rules()),
+        ("files/arize-exporter.json", canonical_dashboard()),
+    ] {
+        let path = chart().join(link);
+        let meta = std::fs::symlink_metadata(&path).expect(link);
+        assert!(
+            meta.file_type().is_symlink(),
+            "{link} must be a symlink to {}, not a copy",
+            target.display()
+        );
+        assert_eq!(
+            std::fs::canonicalize(&path).unwrap(),
+            std::fs::canonicalize(&target).unwrap(),
+            "{link} points at the canonical file"
+        );
+    }
+}
+
+#[test]
+fn the_packaged_chart_carries_the_canonical_files() {
+    let out_dir = temp_dir("package");
+    let msg = run_ok(
+        helm()
+            .arg("package")
+            .arg(chart())
+            .arg("--destination")
+            .arg(&out_dir),
+    );
+    assert!(msg.contains("Successfully packaged"), "{msg}");
+    let tgz = out_dir.join(format!("arize-exporter-{}.tgz", chart_version()));
+    assert!(tgz.is_file(), "{} exists", tgz.display());
+    // The package holds the files' content (helm follows the symlinks), so
+    // it renders exactly like the chart directory.
+    let all = chart().join("ci/all-enabled-values.yaml");
+    let from_package = run_ok(&mut template_cmd(&tgz, &[&all], &[]));
+    let from_dir = run_ok(&mut template_cmd(&chart(), &[&all], &[]));
+    assert_eq!(from_package, from_dir);
+}
+
+fn chart_version() -> String {
+    yaml_doc(&chart().join("Chart.yaml"))["version"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_values_schema_rejects_wrong_types_and_unknown_keys() {
+    let bad = repo().join("tests/fixtures/bad-values");
+    for (file, complaint) in [
+        ("wrong-type.yaml", "/replicaCount"),
+        ("unknown-top-level-key.yaml", "imagePullSecret"),
+        ("unknown-nested-key.yaml", "scrapeInterval"),
+        ("page-size-out-of-range.yaml", "/config/pageSize"),
+        ("pull-policy-not-allowed.yaml", "/image/pullPolicy"),
+    ] {
+        let path = bad.join(file);
+        for lint in [false, true] {
+            let mut cmd = helm();
+            if lint {
+                cmd.args(["lint", "--strict"]).arg(chart());
+            } else {
+                cmd.args(["template", RELEASE]).arg(chart());
+            }
+            let out = run(cmd.arg("--values").arg(&path));
+            let said = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(
+                !out.status.success(),
+                "{file} was accepted by helm {}",
+                if lint { "lint" } else { "template" }
+            );
+            assert!(
+                said.contains("schema") && said.contains(complaint),
+                "{file}: helm did not name the schema violation {complaint}:\n{said}"
+            );
+        }
+    }
+    // values.schema.json itself is JSON.
+    serde_json::from_str::<Value>(&read(&chart().join("values.schema.json")))
+        .expect("values.schema.json parses");
+}
+
+#[test]
+fn notes_tell_how_to_reach_the_metrics() {
+    let install = |values: &[&str], sets: &[&str]| {
+        let mut cmd = helm();
+        cmd.args(["install", RELEASE]).arg(chart()).args([
+            "--namespace",
+            NAMESPACE,
+            "--dry-run=client",
+        ]);
+        for v in values {
+            cmd.args(["--values", v]);
+        }
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        run_ok(&mut cmd)
+    };
+    let out = install(&[], &[]);
+    let notes = out.split_once("NOTES:").expect("helm prints NOTES").1;
+    assert!(
+        notes
+            .contains("kubectl -n observability port-forward svc/arize-arize-exporter 10841:10841"),
+        "{notes}"
+    );
+    assert!(notes.contains("http://127.0.0.1:10841/metrics"), "{notes}");
+    assert!(notes.contains("no API key is configured"), "{notes}");
+
+    let existing = chart().join("ci/existing-secret-values.yaml");
+    let out = install(&[existing.to_str().unwrap()], &[]);
+    let notes = out.split_once("NOTES:").unwrap().1;
+    assert!(!notes.contains("no API key is configured"), "{notes}");
+    assert!(notes.contains("Secret arize-credentials"), "{notes}");
+    assert!(notes.contains("ServiceMonitor"), "{notes}");
+}
