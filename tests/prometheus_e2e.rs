@@ -1,0 +1,490 @@
+//! End to end: the real exporter, polling its simulator (one healthy and one
+//! stale continuous task), scraped by a real Prometheus server (Debian's
+//! `prometheus`, on loopback, temporary storage) with the rules loaded. Then
+//! every dashboard query, with its template variables substituted, must parse
+//! and return data; every metric the dashboard and the rules name must be in
+//! the exporter's output; and ArizeTaskStale must be active for the stale task
+//! only.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arize_exporter::simulator::{SimTask, Simulator};
+use common::*;
+use serde_json::Value;
+
+const STALE_ID: &str = "task-stale";
+const HEALTHY_ID: &str = "task-healthy";
+
+/// Children killed, and the scratch directory removed, on every path out of
+/// the test (panics included).
+struct Guard {
+    children: Vec<(String, Child)>,
+    dir: PathBuf,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Guard {
+    fn spawn(&mut self, name: &str, cmd: &mut Command) {
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        self.children.push((name.to_owned(), child));
+    }
+
+    /// Fail if a child died, with the end of its log.
+    fn check_alive(&mut self) {
+        for (name, child) in &mut self.children {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "{name} exited ({status}):\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.0 GET on loopback: (status, body).
+fn http_get(port: u16, path_and_query: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path_and_query} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_owned()))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Prometheus' HTTP API: the parsed JSON answer (status success or error),
+/// or None while it does not answer yet.
+fn try_prom_api(port: u16, path: &str, params: &[(&str, String)]) -> Option<Value> {
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    let (_, body) = http_get(port, &format!("{path}?{}", query.join("&"))).ok()?;
+    serde_json::from_str(&body).ok()
+}
+
+fn prom_api(port: u16, path: &str, params: &[(&str, String)]) -> Value {
+    try_prom_api(port, path, params)
+        .unwrap_or_else(|| panic!("Prometheus did not answer {path} {params:?}"))
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Run a dashboard query as Grafana would: instant or over a recent range.
+fn run_query(port: u16, expr: &str, instant: bool) -> Value {
+    if instant {
+        prom_api(port, "/api/v1/query", &[("query", expr.to_owned())])
+    } else {
+        let end = now_secs();
+        prom_api(
+            port,
+            "/api/v1/query_range",
+            &[
+                ("query", expr.to_owned()),
+                ("start", format!("{:.3}", end - 30.0)),
+                ("end", format!("{end:.3}")),
+                ("step", "1".to_owned()),
+            ],
+        )
+    }
+}
+
+fn result_len(answer: &Value) -> usize {
+    answer["data"]["result"].as_array().map_or(0, Vec::len)
+}
+
+/// Poll until `f` gives Some, or fail after `limit` with `what`.
+fn wait_for<T>(
+    guard: &mut Guard,
+    limit: Duration,
+    what: &str,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        guard.check_alive();
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Metric names in an exposition (text format 0.0.4).
+fn exposed_metrics(exposition: &str) -> BTreeSet<String> {
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap().to_owned())
+        .collect()
+}
+
+fn write_prometheus_config(dir: &Path, exporter_port: u16) -> PathBuf {
+    let config = format!(
+        r#"global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - "{rules}"
+scrape_configs:
+  - job_name: arize-exporter
+    static_configs:
+      - targets: ["127.0.0.1:{exporter_port}"]
+"#,
+        rules = repo().join(RULES).display()
+    );
+    let path = dir.join("prometheus.yml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[test]
+fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
+    let prometheus = require_tool("prometheus");
+    let dir = std::env::temp_dir().join(format!("arize-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut guard = Guard {
+        children: Vec::new(),
+        dir: dir.clone(),
+    };
+
+    // The simulated Arize API, in process.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let sim = rt
+        .block_on(Simulator::start(vec![
+            SimTask::new(
+                HEALTHY_ID,
+                "Healthy \"quoted\" task",
+                "TEMPLATE_EVALUATION",
+                true,
+                Some(now),
+            )
+            .running_every(Duration::from_secs(1)),
+            SimTask::new(
+                STALE_ID,
+                "Stale task",
+                "TEMPLATE_EVALUATION",
+                true,
+                Some(now - time::Duration::hours(3)),
+            ),
+        ]))
+        .expect("simulator starts");
+
+    // The exporter binary, polling it every second.
+    let exporter_port = free_port();
+    guard.spawn(
+        "exporter",
+        Command::new(env!("CARGO_BIN_EXE_arize-exporter")).args([
+            "--api-url",
+            &sim.base_url(),
+            "--api-key",
+            "e2e-test-key",
+            "--listen-address",
+            &format!("127.0.0.1:{exporter_port}"),
+            "--poll-interval",
+            "1s",
+        ]),
+    );
+    let exposition = wait_for(
+        &mut guard,
+        Duration::from_secs(20),
+        "the exporter's first complete poll",
+        || {
+            http_get(exporter_port, "/metrics")
+                .ok()
+                .filter(|(code, body)| {
+                    *code == 200
+                        && body.lines().any(|l| l == "arize_up 1")
+                        && body.contains(STALE_ID)
+                })
+                .map(|(_, body)| body)
+        },
+    );
+
+    // Every metric the dashboard and the rules read is served by the exporter.
+    let exposed = exposed_metrics(&exposition);
+    let d = dashboard();
+    let r = rules();
+    let recorded = recording_rule_names(&r);
+    for (metric, place) in metrics_read(&d, &r) {
+        if recorded.contains(&metric) || PROMETHEUS_SERIES.contains(&metric.as_str()) {
+            continue;
+        }
+        assert!(
+            exposed.contains(&metric),
+            "{place} reads `{metric}`, which the exporter does not serve"
+        );
+    }
+
+    // A real Prometheus scraping it, with the rules.
+    let prom_port = free_port();
+    let config = write_prometheus_config(&dir, exporter_port);
+    let check = Command::new(require_tool("promtool"))
+        .args(["check", "config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "promtool check config: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    guard.spawn(
+        "prometheus",
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .arg("--storage.tsdb.retention.time=1h"),
+    );
+    wait_for(
+        &mut guard,
+        Duration::from_secs(30),
+        "Prometheus to scrape arize_up 1",
+        || {
+            let a = try_prom_api(prom_port, "/api/v1/query", &[("query", "arize_up".into())])?;
+            (a["data"]["result"][0]["value"][1] == "1").then_some(())
+        },
+    );
+
+    // Template variables, resolved like Grafana: run each label_values query.
+    let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for q in dashboard_queries(&d) {
+        let Some((selector, label)) = &q.label_values else {
+            continue;
+        };
+        let expr = substitute(selector, &[("job", ".*"), ("instance", ".*")]);
+        let a = run_query(prom_port, &expr, true);
+        assert_eq!(a["status"], "success", "{}: {expr}: {a}", q.place);
+        let values: BTreeSet<String> = a["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["metric"][label.as_str()].as_str().map(str::to_owned))
+            .collect();
+        options.insert(label.clone(), values);
+    }
+    for label in ["job", "instance", "task_type", "mode"] {
+        assert!(!options[label].is_empty(), "variable {label} has no values");
+    }
+    assert!(options["job"].contains("arize-exporter"));
+    assert!(options["mode"].contains("continuous"));
+    // No space filters here: the space variable is empty, and `.*` matches.
+    assert!(options["space"].is_empty());
+
+    // Every panel query, with "All" selected, and with single values (escaped
+    // for a regex, as Grafana does), parses and returns data. The rate-based
+    // recording rules need a few evaluations: wait, bounded.
+    let instance = options["instance"]
+        .iter()
+        .next()
+        .unwrap()
+        .replace('.', "\\\\.");
+    let selections: [Vec<(&str, &str)>; 2] = [
+        vec![
+            ("job", ".*"),
+            ("instance", ".*"),
+            ("task_type", ".*"),
+            ("mode", ".*"),
+            ("space", ".*"),
+        ],
+        vec![
+            ("job", "arize-exporter"),
+            ("instance", &instance),
+            ("task_type", "template_evaluation"),
+            ("mode", "continuous"),
+            ("space", ".*"),
+        ],
+    ];
+    let panel_queries: Vec<Query> = dashboard_queries(&d)
+        .into_iter()
+        .filter(|q| q.label_values.is_none())
+        .collect();
+    assert!(panel_queries.len() > 15);
+    let mut pending: Vec<(String, String, bool)> = Vec::new();
+    for vars in &selections {
+        let mut vars = vars.clone();
+        vars.push(("__rate_interval", "1m"));
+        vars.push(("__interval", "1s"));
+        for q in &panel_queries {
+            let expr = substitute(&q.expr, &vars);
+            assert!(
+                !expr.contains('$'),
+                "{}: unsubstituted variable in {expr}",
+                q.place
+            );
+            pending.push((q.place.clone(), expr, q.instant));
+        }
+    }
+    let start = Instant::now();
+    loop {
+        pending.retain(|(place, expr, instant)| {
+            let a = run_query(prom_port, expr, *instant);
+            assert_eq!(
+                a["status"], "success",
+                "{place}: Prometheus rejects {expr}: {a}"
+            );
+            result_len(&a) == 0
+        });
+        if pending.is_empty() {
+            break;
+        }
+        guard.check_alive();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "dashboard queries without data after 60 s:\n{}",
+            pending
+                .iter()
+                .map(|(place, expr, _)| format!("  {place}: {expr}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // The check can fail: an unknown metric has no data, bad PromQL is refused.
+    assert_eq!(
+        result_len(&run_query(prom_port, "arize_no_such_metric", true)),
+        0
+    );
+    assert_eq!(run_query(prom_port, "sum by (", true)["status"], "error");
+
+    // The stale task's alert is active; the healthy task's is not; nothing
+    // is wrong with the exporter.
+    let alerts = wait_for(
+        &mut guard,
+        Duration::from_secs(30),
+        "ArizeTaskStale for the stale task",
+        || {
+            let a = prom_api(prom_port, "/api/v1/alerts", &[]);
+            let alerts = a["data"]["alerts"].as_array().cloned().unwrap_or_default();
+            alerts
+                .iter()
+                .any(|al| {
+                    al["labels"]["alertname"] == "ArizeTaskStale"
+                        && al["labels"]["task_id"] == STALE_ID
+                })
+                .then_some(alerts)
+        },
+    );
+    let stale: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "ArizeTaskStale")
+        .collect();
+    assert_eq!(
+        stale.len(),
+        1,
+        "ArizeTaskStale only for the stale task: {stale:?}"
+    );
+    let a = stale[0];
+    assert_eq!(a["state"], "firing", "{a}");
+    assert_eq!(a["labels"]["task_name"], "Stale task");
+    assert_eq!(a["labels"]["severity"], "critical");
+    let description = a["annotations"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("\"Stale task\"") && description.contains(STALE_ID),
+        "{description}"
+    );
+    for other in &alerts {
+        let name = other["labels"]["alertname"].as_str().unwrap();
+        assert!(name == "ArizeTaskStale", "unexpected alert {name}: {other}");
+    }
+
+    // Every rule evaluates without error.
+    let rules_state = prom_api(prom_port, "/api/v1/rules", &[]);
+    let mut evaluated = 0;
+    for g in rules_state["data"]["groups"]
+        .as_array()
+        .expect("rule groups")
+    {
+        for rule in g["rules"].as_array().unwrap() {
+            assert_eq!(
+                rule["health"], "ok",
+                "rule {} is unhealthy: {}",
+                rule["name"], rule["lastError"]
+            );
+            evaluated += 1;
+        }
+    }
+    assert_eq!(
+        evaluated,
+        all_rules(&r).len(),
+        "Prometheus loaded every rule"
+    );
+
+    drop(sim);
+    drop(rt);
+}
