@@ -154,7 +154,7 @@ fn the_unit_tests_catch_broken_rules() {
 #[test]
 fn alerts_follow_the_mixin_conventions() {
     let r = rules();
-    let runbook = read("docs/observability.md");
+    let runbook = read("README.md");
     let alerts: Vec<Value> = all_rules(&r)
         .into_iter()
         .filter(|a| a.get("alert").is_some())
@@ -191,7 +191,7 @@ fn alerts_follow_the_mixin_conventions() {
         }
         assert!(
             runbook.contains(&format!("### {name}")),
-            "{name}: no runbook section `### {name}` in docs/observability.md"
+            "{name}: no runbook section `### {name}` in README.md"
         );
     }
     // The required set.
