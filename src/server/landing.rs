@@ -30,7 +30,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
         "<title>Arize exporter</title><style>",
         "body{font-family:system-ui,sans-serif;margin:2em;color:#222}",
         "table{border-collapse:collapse}td,th{padding:.25em .75em;border-bottom:1px solid #ddd;text-align:left}",
-        ".stale{color:#b00020;font-weight:600}.ok{color:#1b5e20}code{font-size:.9em}",
+        ".stale{color:#b00020;font-weight:600}.ok{color:#1b5e20}code{font-size:.9em}.time{white-space:nowrap}",
         "</style></head><body>\n<h1>Arize exporter</h1>\n"
     ));
     let _ = writeln!(
