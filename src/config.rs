@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use reqwest::Url;
 use secrecy::SecretString;
 
@@ -204,8 +204,57 @@ impl Settings {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let cli = Cli::try_parse_from(args).map_err(ConfigError::from_clap)?;
-        Settings::try_from(cli)
+        let matches = Cli::command()
+            .try_get_matches_from(args)
+            .map_err(ConfigError::from_clap)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(ConfigError::from_clap)?;
+        let order = SpaceOrder::of(&matches);
+        let mut settings = Settings::try_from(cli)?;
+        order.apply(&mut settings.filters.spaces);
+        Ok(settings)
+    }
+}
+
+/// Where each space filter appeared, so that `--space-name a --space-id b`
+/// polls (and labels with) `a` first: a task found by several filters is
+/// labelled with the first of them *in the order given* (SPEC section 5).
+/// Values from the environment come after the command line's, ids first.
+struct SpaceOrder {
+    ids: Vec<usize>,
+    names: Vec<usize>,
+}
+
+impl SpaceOrder {
+    fn of(matches: &clap::ArgMatches) -> SpaceOrder {
+        let indices = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        SpaceOrder {
+            ids: indices("space_ids"),
+            names: indices("space_names"),
+        }
+    }
+
+    /// Sorts `spaces` (ids then names, as [`Settings::try_from`] builds them)
+    /// by where each value appeared; the sort is stable, so values without
+    /// an index keep their relative place, at the end.
+    fn apply(&self, spaces: &mut Vec<SpaceFilter>) {
+        let (mut ids, mut names) = (self.ids.iter(), self.names.iter());
+        let mut keyed: Vec<(usize, SpaceFilter)> = std::mem::take(spaces)
+            .into_iter()
+            .map(|filter| {
+                let index = match &filter {
+                    SpaceFilter::Id(_) => ids.next(),
+                    SpaceFilter::Name(_) => names.next(),
+                };
+                (index.copied().unwrap_or(usize::MAX), filter)
+            })
+            .collect();
+        keyed.sort_by_key(|(index, _)| *index);
+        *spaces = keyed.into_iter().map(|(_, filter)| filter).collect();
     }
 }
 
@@ -425,6 +474,29 @@ mod tests {
                 SpaceFilter::Id("a".into()),
                 SpaceFilter::Id("c".into()),
                 SpaceFilter::Name("Prod".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn space_filters_keep_the_order_given_across_both_flags() {
+        let settings = parse(&[
+            "--demo",
+            "--space-name",
+            "Prod",
+            "--space-id",
+            "b,a",
+            "--space-name",
+            "Staging",
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.filters.spaces,
+            vec![
+                SpaceFilter::Name("Prod".into()),
+                SpaceFilter::Id("b".into()),
+                SpaceFilter::Id("a".into()),
+                SpaceFilter::Name("Staging".into())
             ]
         );
     }
