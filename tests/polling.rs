@@ -1094,6 +1094,48 @@ async fn each_space_filter_is_polled_and_labels_what_it_found_first() {
 }
 
 #[tokio::test]
+async fn the_order_given_decides_the_label_across_space_id_and_space_name() {
+    let tasks = vec![
+        te("p1", "prod one"),
+        te("s1", "staging").in_space("space-2", "Staging"),
+    ];
+    let mut h = Harness::new(
+        tasks,
+        &[
+            "--space-name",
+            "Production",
+            "--space-id",
+            "space-1",
+            "--space-id",
+            "space-2",
+        ],
+    )
+    .await;
+    h.poll_ok().await;
+    let order: Vec<String> = task_requests(&h.sim)
+        .iter()
+        .map(|r| {
+            r.param("space_name")
+                .or(r.param("space_id"))
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(order, ["Production", "space-1", "space-2"]);
+    let s = h.scrape();
+    let info = s.find("arize_task_info", &[("task_id", "p1")]);
+    assert_eq!(info.len(), 1);
+    assert_eq!(
+        info[0].labels["space"], "Production",
+        "the first filter given found it"
+    );
+    assert_eq!(
+        s.find("arize_task_info", &[("task_id", "s1")])[0].labels["space"],
+        "space-2"
+    );
+}
+
+#[tokio::test]
 async fn without_space_filters_there_is_no_space_label() {
     let mut h = Harness::new(vec![te("a", "a")], &[]).await;
     h.poll_ok().await;
