@@ -128,7 +128,9 @@ impl<'w> SnapshotBuilder<'w> {
                     continue;
                 }
             }
-            if let Some(id) = &task.id {
+            // An empty id is no id (see `record`): such tasks cannot be
+            // told apart, so each one counts.
+            if let Some(id) = task.id.as_ref().filter(|id| !id.is_empty()) {
                 if !self.seen_ids.insert(id.clone()) {
                     continue;
                 }
