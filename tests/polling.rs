@@ -305,6 +305,34 @@ async fn nulls_and_missing_fields_keep_the_task_and_leave_its_metrics_out() {
 }
 
 #[tokio::test]
+async fn tasks_without_a_usable_id_are_all_counted() {
+    let mut h = Harness::new(vec![], &[]).await;
+    h.sim.push(raw_json(json!({
+        "tasks": [
+            {"id": "", "type": "CODE_EVALUATION"},
+            {"id": "", "type": "CODE_EVALUATION"},
+            {"type": "CODE_EVALUATION"},
+            {"id": null, "type": "CODE_EVALUATION"},
+            {"id": "real", "type": "CODE_EVALUATION"},
+            {"id": "real", "type": "CODE_EVALUATION"}
+        ],
+        "pagination": {"has_more": false}
+    })));
+    h.poll_ok().await;
+    let s = h.scrape();
+    assert_eq!(
+        s.value(
+            "arize_tasks",
+            &[("task_type", "code_evaluation"), ("mode", "one_off")]
+        ),
+        5.0,
+        "four id-less tasks, and the one real id counted once"
+    );
+    assert_eq!(s.find("arize_task_info", &[]).len(), 1);
+    assert!(s.find("arize_task_info", &[("task_id", "")]).is_empty());
+}
+
+#[tokio::test]
 async fn a_never_run_task_has_no_last_run_series_and_is_never_exported_as_zero() {
     let tasks = vec![SimTask::new(
         "never",
