@@ -703,3 +703,85 @@ async fn text_logs_carry_the_problem_title_and_detail() {
         "no ANSI colours when not a terminal"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Proxies
+// ---------------------------------------------------------------------------
+
+/// A stand-in HTTP proxy: records each request head and answers every
+/// request with one page holding one task.
+fn fake_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let body = r#"{"tasks":[{"id":"via-proxy","type":"CODE_EVALUATION"}],"pagination":{"has_more":false}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_goes_through_http_proxy() {
+    let (proxy, seen) = fake_proxy();
+    let out = run_to_end(
+        &[
+            "--api-url",
+            "http://arize-api.invalid",
+            "--api-key",
+            "k",
+            "--once",
+            "--max-retries",
+            "0",
+        ],
+        &[("HTTP_PROXY", &proxy)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let s = Scrape::parse(&out.stdout);
+    assert_eq!(
+        s.find("arize_task_info", &[("task_id", "via-proxy")]).len(),
+        1
+    );
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(
+        heads[0].starts_with("GET http://arize-api.invalid/v2/tasks?"),
+        "an absolute-form request to the proxy: {}",
+        heads[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_proxy_bypasses_the_proxy() {
+    let sim = Simulator::start(tasks()).await.unwrap();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let args = api_args(&sim, &["--once"]);
+    let out = run_to_end(
+        &refs(&args),
+        &[("HTTP_PROXY", &dead), ("NO_PROXY", "127.0.0.1,localhost")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert_eq!(sim.request_count(), 1);
+}
