@@ -79,19 +79,17 @@ async fn demo_mode_serves_the_demo_tasks_and_logs_the_simulator_url() {
             "demo has {t} tasks"
         );
     }
+    let sum = |name: &str| s.find(name, &[]).iter().map(|x| x.value).sum::<f64>();
+    assert_eq!(sum("arize_tasks_stale"), 1.0, "one stale demo task");
+    assert_eq!(sum("arize_tasks_never_run"), 1.0, "one never-run demo task");
     assert!(
-        s.find("arize_tasks_stale", &[])
+        s.find("arize_tasks", &[("mode", "continuous")])
             .iter()
-            .map(|x| x.value)
-            .sum::<f64>()
-            >= 1.0
-    );
-    assert!(
-        s.find("arize_tasks_never_run", &[])
-            .iter()
-            .map(|x| x.value)
-            .sum::<f64>()
-            >= 1.0
+            .any(|x| x.value > 0.0)
+            && s.find("arize_tasks", &[("mode", "one_off")])
+                .iter()
+                .any(|x| x.value > 0.0),
+        "continuous and one-off demo tasks"
     );
     assert!(
         s.value(
@@ -784,4 +782,41 @@ async fn no_proxy_bypasses_the_proxy() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     assert_eq!(sim.request_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unparsable_timestamp_is_warned_about_once_per_task_and_field() {
+    let sim = Simulator::start(vec![
+        SimTask::new("bad", "bad times", "TEMPLATE_EVALUATION", true, ago(60))
+            .with_field("last_run_at", serde_json::json!("last tuesday"))
+            .with_field("created_at", serde_json::json!("2026-02-30T10:00:00Z")),
+        SimTask::new("fine", "fine", "TEMPLATE_EVALUATION", true, ago(60)),
+    ])
+    .await
+    .unwrap();
+    let args = api_args(&sim, &["--poll-interval", "200ms"]);
+    let mut p = Process::spawn(&refs(&args), &[]);
+    p.wait_ready().await;
+    let mut done = false;
+    for _ in 0..500 {
+        let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+        if s.value("arize_exporter_polls_total", &[("outcome", "success")]) >= 4.0 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(done, "four successful polls");
+    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+    assert_eq!(
+        s.find("arize_task_info", &[("task_id", "bad")]).len(),
+        1,
+        "kept"
+    );
+    let stderr = p.stderr();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("RFC 3339")).collect();
+    assert_eq!(warnings.len(), 2, "one per field, not per poll:\n{stderr}");
+    assert!(warnings.iter().any(|l| l.contains("last_run_at")));
+    assert!(warnings.iter().any(|l| l.contains("created_at")));
+    assert!(warnings.iter().all(|l| l.contains("bad")));
 }

@@ -1377,3 +1377,53 @@ async fn the_rate_cap_counts_retries() {
         "3 requests at 1/s in {took:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The poll loop
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polls_never_overlap_and_a_slow_poll_delays_the_next() {
+    let h = Harness::new(vec![te("a", "a")], &["--request-timeout", "10s"]).await;
+    let Harness { sim, poller, .. } = h;
+    sim.push(Scripted::Delay(Duration::from_millis(1500)));
+    let loop_task = tokio::spawn(poller.run(Duration::from_millis(100)));
+    eventually(Duration::from_secs(5), "the first request", || {
+        sim.request_count() == 1
+    })
+    .await;
+    let first_seen = Instant::now();
+    // The first poll cannot end before its 1.5 s answer: no second poll
+    // may start meanwhile, whatever the 100 ms interval says.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(sim.request_count(), 1, "a second poll overlapped the first");
+    // Once it ends, the next one starts at once (it is overdue).
+    eventually(Duration::from_secs(5), "the next poll", || {
+        sim.request_count() >= 2
+    })
+    .await;
+    assert!(first_seen.elapsed() >= Duration::from_millis(1400));
+    loop_task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polls_are_spaced_by_the_interval_start_to_start() {
+    let h = Harness::new(vec![te("a", "a")], &[]).await;
+    let Harness {
+        sim, poller, state, ..
+    } = h;
+    let started = Instant::now();
+    let loop_task = tokio::spawn(poller.run(Duration::from_millis(400)));
+    eventually(Duration::from_secs(10), "three polls", || {
+        sim.request_count() >= 3
+    })
+    .await;
+    // The first poll at start, the third two intervals later.
+    assert!(
+        started.elapsed() >= Duration::from_millis(790),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(state.load().up());
+    loop_task.abort();
+}
