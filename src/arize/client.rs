@@ -126,7 +126,7 @@ impl ArizeClient {
             .with_max_delay(Duration::from_secs(30))
             .with_max_times(self.max_retries as usize)
             .with_jitter();
-        let body = (|| self.attempt(credentials, endpoint.template, &url))
+        let mut body = (|| self.attempt(credentials, endpoint.template, &url))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.retryable)
@@ -144,15 +144,30 @@ impl ArizeClient {
                 tracing::warn!(endpoint = endpoint.template, error = %e, retry_in = ?wait, "API request failed; retrying");
             })
             .await?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::fatal(
-                FailureReason::Decode,
-                format!(
-                    "{} answered a body that is not the expected JSON: {e}",
-                    endpoint.template
-                ),
-            )
-        })
+        let error = match serde_json::from_slice(&body) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        // A lone UTF-16 surrogate escape (`"\ud800"`) is valid JSON by the
+        // grammar, and what Python's json.dumps writes for such a string, but
+        // serde_json refuses it: one odd task name would blind the exporter.
+        // Such escapes become U+FFFD, and only on this slow path.
+        if replace_lone_surrogates(&mut body) {
+            if let Ok(value) = serde_json::from_slice(&body) {
+                tracing::warn!(
+                    endpoint = endpoint.template,
+                    "the answer holds lone UTF-16 surrogate escapes; read them as U+FFFD"
+                );
+                return Ok(value);
+            }
+        }
+        Err(ApiError::fatal(
+            FailureReason::Decode,
+            format!(
+                "{} answered a body that is not the expected JSON: {error}",
+                endpoint.template
+            ),
+        ))
     }
 
     fn url(&self, endpoint: &Endpoint, query: &[(&str, &str)]) -> Url {
@@ -308,6 +323,57 @@ async fn read_prefix(mut response: Response, limit: usize) -> Vec<u8> {
     body
 }
 
+/// Rewrites, in place, every `\uXXXX` escape of an unpaired UTF-16
+/// surrogate inside a JSON string as `\uFFFD` (the same length). Returns
+/// whether anything changed.
+fn replace_lone_surrogates(body: &mut [u8]) -> bool {
+    fn hex4(bytes: &[u8], at: usize) -> Option<u16> {
+        let digits = bytes.get(at..at + 4)?;
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    }
+    let is_lead = |n: u16| (0xD800..=0xDBFF).contains(&n);
+    let is_trail = |n: u16| (0xDC00..=0xDFFF).contains(&n);
+    let mut changed = false;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                in_string = !in_string;
+                i += 1;
+            }
+            b'\\' if in_string => {
+                let Some(n) = (body.get(i + 1) == Some(&b'u'))
+                    .then(|| hex4(body, i + 2))
+                    .flatten()
+                else {
+                    // Any other escape is two bytes (`\"`, `\\`, `\n`, ...).
+                    i += 2;
+                    continue;
+                };
+                let paired = is_lead(n)
+                    && body.get(i + 6) == Some(&b'\\')
+                    && body.get(i + 7) == Some(&b'u')
+                    && hex4(body, i + 8).is_some_and(is_trail);
+                if paired {
+                    i += 12;
+                    continue;
+                }
+                if is_lead(n) || is_trail(n) {
+                    body[i + 2..i + 6].copy_from_slice(b"FFFD");
+                    changed = true;
+                }
+                i += 6;
+            }
+            _ => i += 1,
+        }
+    }
+    changed
+}
+
 /// `Retry-After` as whole seconds or as an HTTP date.
 fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -367,6 +433,19 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let mut body = br#"["a\ud800b", "\udc00", "\ud83d\ude80", "\\ud800", "\ud800\n"]"#.to_vec();
+        assert!(replace_lone_surrogates(&mut body));
+        let strings: Vec<String> = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            strings,
+            ["a\u{fffd}b", "\u{fffd}", "🚀", "\\ud800", "\u{fffd}\n"]
+        );
+        let mut clean = br#"{"a":"\ud83d\ude80 \\ud800"}"#.to_vec();
+        assert!(!replace_lone_surrogates(&mut clean));
     }
 
     #[test]
