@@ -363,6 +363,38 @@ async fn a_never_run_task_has_no_last_run_series_and_is_never_exported_as_zero()
 }
 
 #[tokio::test]
+async fn lone_surrogate_escapes_in_names_do_not_fail_the_poll() {
+    // Valid JSON by the grammar of RFC 8259, and what Python's json.dumps
+    // writes for a string holding a lone surrogate.
+    let body = br#"{"tasks":[
+        {"id":"lead","name":"a\ud800b","type":"CODE_EVALUATION"},
+        {"id":"trail","name":"\uDC00x\\ud800","type":"CODE_EVALUATION"},
+        {"id":"pair","name":"\ud83d\ude80 ok","type":"CODE_EVALUATION"},
+        {"id":"two","name":"\ud800\ud800\udc00","type":"CODE_EVALUATION"}
+    ],"pagination":{"has_more":false}}"#;
+    let mut h = Harness::new(vec![], &[]).await;
+    h.sim.push(Scripted::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: body.to_vec(),
+    });
+    h.poll_ok().await;
+    let s = h.scrape();
+    let name =
+        |id: &str| s.find("arize_task_info", &[("task_id", id)])[0].labels["task_name"].clone();
+    assert_eq!(name("lead"), "a\u{fffd}b");
+    assert_eq!(
+        name("trail"),
+        "\u{fffd}x\\ud800",
+        "an escaped backslash is not an escape"
+    );
+    assert_eq!(name("pair"), "🚀 ok");
+    assert_eq!(name("two"), "\u{fffd}\u{10000}");
+    let (ok, output) = promtool_check_metrics(&h.render());
+    assert!(ok && output.trim().is_empty(), "{output}");
+}
+
+#[tokio::test]
 async fn a_bad_timestamp_keeps_the_task_and_only_leaves_that_field_out() {
     let tasks = vec![
         te("bad-last", "a").with_field("last_run_at", json!("yesterday at noon")),
