@@ -820,3 +820,18 @@ async fn an_unparsable_timestamp_is_warned_about_once_per_task_and_field() {
     assert!(warnings.iter().any(|l| l.contains("created_at")));
     assert!(warnings.iter().all(|l| l.contains("bad")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listen_address_in_use_stops_the_exporter_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run_to_end(
+        &["--demo", "--listen-address", &addr],
+        &[("RUST_LOG", "off")],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--listen-address"), "{}", out.stderr);
+    drop(taken);
+}
