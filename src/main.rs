@@ -28,7 +28,6 @@ fn main() -> ExitCode {
     match runtime.block_on(app::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(line) => {
-            tracing::error!("{line}");
             eprintln!("error: {line}");
             ExitCode::FAILURE
         }

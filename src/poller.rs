@@ -20,7 +20,8 @@ pub struct Poller {
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: TimestampWarnings,
-    last_failed: bool,
+    /// Whether the previous poll succeeded; `None` before the first.
+    last_success: Option<bool>,
 }
 
 impl Poller {
@@ -38,7 +39,7 @@ impl Poller {
             state,
             metrics,
             warnings: TimestampWarnings::default(),
-            last_failed: false,
+            last_success: None,
         }
     }
 
@@ -47,13 +48,17 @@ impl Poller {
     pub async fn run(mut self, interval: Duration) {
         loop {
             let started = tokio::time::Instant::now();
-            // The outcome is published and logged by poll_once.
-            let _ = self.poll_once().await;
+            if let Err(error) = self.poll_once().await {
+                tracing::warn!(reason = %error.reason, error = %error.message,
+                    "poll failed; still serving the last complete poll");
+            }
             tokio::time::sleep_until(started + interval).await;
         }
     }
 
-    /// One complete poll: fetch, publish, count. Returns the error of a failed poll.
+    /// One complete poll: fetch, publish, count. A failed poll's error is
+    /// returned for the caller to report (the loop logs it; `--once` exits
+    /// with it), not logged here.
     pub async fn poll_once(&mut self) -> Result<(), ApiError> {
         let started = Instant::now();
         let result = self.fetch().await;
@@ -64,24 +69,25 @@ impl Poller {
                 let tasks = snapshot.tasks.len();
                 self.state.publish_success(snapshot);
                 self.metrics.polls.with_label_values(&["success"]).inc();
-                if self.last_failed {
-                    tracing::info!(tasks, duration = ?elapsed, "poll succeeded again");
-                } else {
-                    tracing::debug!(tasks, duration = ?elapsed, "poll succeeded");
+                // The first success and a recovery are news; the rest is routine.
+                match self.last_success {
+                    None => tracing::info!(tasks, duration = ?elapsed, "first poll complete"),
+                    Some(false) => {
+                        tracing::info!(tasks, duration = ?elapsed, "poll succeeded again")
+                    }
+                    Some(true) => tracing::debug!(tasks, duration = ?elapsed, "poll succeeded"),
                 }
-                self.last_failed = false;
+                self.last_success = Some(true);
                 Ok(())
             }
             Err(error) => {
-                tracing::warn!(reason = %error.reason, error = %error.message, duration = ?elapsed,
-                    "poll failed; still serving the last complete poll");
                 self.metrics.polls.with_label_values(&["failure"]).inc();
                 self.metrics
                     .poll_errors
                     .with_label_values(&[error.reason.as_str()])
                     .inc();
                 self.state.publish_failure(error.clone(), SystemTime::now());
-                self.last_failed = true;
+                self.last_success = Some(false);
                 Err(error)
             }
         }

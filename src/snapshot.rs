@@ -123,6 +123,8 @@ impl<'w> SnapshotBuilder<'w> {
     /// `type_filter` (upper-case) is applied again to what comes back.
     pub fn add_page(&mut self, page: Vec<Task>, space: Option<&str>, type_filter: Option<&str>) {
         for task in page {
+            // A task of another type is dropped; one without a type is kept,
+            // as the API itself matched it to the filter.
             if let (Some(wanted), Some(actual)) = (type_filter, task.task_type.as_deref()) {
                 if !actual.eq_ignore_ascii_case(wanted) {
                     continue;

@@ -131,8 +131,8 @@ impl ArizeClient {
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.retryable)
             .adjust(|e: &ApiError, next: Option<Duration>| {
-                // `next` is None once the retries are spent; Retry-After may
-                // lengthen a wait but never add one.
+                // `next` is None once the retries are spent: Retry-After sets
+                // how long to wait before a retry, never whether to retry.
                 let next = next?;
                 match e.retry_after {
                     Some(wait) if wait > MAX_RETRY_AFTER => None,
