@@ -2,13 +2,14 @@
 //! key-file rotation, `--once`, signals and logs (SPEC sections 1, 2, 6, 7).
 //! The Arize API is the project's simulator, over HTTP on loopback.
 
-mod harness;
+mod support;
 
 use std::io::Read;
 use std::time::Duration;
 
 use arize_exporter::simulator::{Scripted, SimTask, Simulator};
-use harness::*;
+use support::exporter::*;
+use support::tools::TempDir;
 
 /// A distinctive key that must never show up anywhere.
 const SECRET: &str = "sk-SECRET-do-not-leak-7f3a9c1e5b";
@@ -448,7 +449,7 @@ async fn bad_values_from_the_environment_are_rejected_too() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_key_file_is_re_read_before_every_poll() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("key-file");
     let key_file = dir.write("key", "  first-key-AAA\n");
     let sim = Simulator::start(tasks()).await.unwrap();
     sim.require_key(Some("first-key-AAA".into()));
@@ -515,7 +516,7 @@ async fn the_key_file_is_re_read_before_every_poll() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_key_file_fails_the_poll_without_stopping_the_exporter() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("absent-key");
     let sim = Simulator::start(tasks()).await.unwrap();
     let key_path = dir.path("absent").display().to_string();
     let args = api_args(&sim, &["--api-key-file", &key_path]);

@@ -11,7 +11,8 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::*;
+use support::tools::*;
+use support::yaml::*;
 
 fn examples() -> PathBuf {
     repo().join("examples")
@@ -189,7 +190,7 @@ fn prometheus_scrapes_the_exporter_and_loads_the_canonical_rules() {
 fn promtool_accepts_the_prometheus_config_with_the_canonical_rules() {
     // The same configuration, with rule_files pointing at the canonical file
     // on this machine instead of its path inside the container.
-    let original = read(&examples().join("prometheus/prometheus.yml"));
+    let original = read(examples().join("prometheus/prometheus.yml"));
     let rules = repo().join("rules/arize-exporter.rules.yml");
     let rewritten: String = original
         .lines()
@@ -206,11 +207,11 @@ fn promtool_accepts_the_prometheus_config_with_the_canonical_rules() {
         rewritten, original,
         "prometheus.yml lists the mounted rules"
     );
-    let dir = temp_dir("promtool");
-    let config = dir.join("prometheus.yml");
+    let dir = TempDir::new("promtool");
+    let config = dir.path("prometheus.yml");
     std::fs::write(&config, rewritten + "\n").unwrap();
     let out = run_ok(
-        command("promtool", "scripts/tools/prometheus.sh")
+        command("promtool", PROMETHEUS)
             .args(["check", "config"])
             .arg(&config),
     );

@@ -2,14 +2,16 @@
 //! validity against Grafana's published dashboard schema, and that it reads
 //! only SPEC metrics and the recording rules.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
 use serde_json::{json, Value};
+use support::observability::*;
+use support::spec::is_spec_series;
+use support::tools::*;
 
 const DS: &str = "${datasource}";
 
@@ -349,7 +351,7 @@ fn typecheck(d: &Value) -> Result<(), String> {
          (scripts/test.sh does)",
         dir.display()
     );
-    let node = require_tool("node");
+    let node = tool("node", GRAFANA_SCHEMA);
     let mut ts =
         String::from("import type { Dashboard } from './json-types/raw/dashboard/x/types.gen';\n");
     let kinds: BTreeSet<String> = panels(d)

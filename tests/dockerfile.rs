@@ -5,9 +5,7 @@
 
 mod support;
 
-use support::*;
-
-const HADOLINT: &str = "scripts/tools/hadolint.sh";
+use support::tools::*;
 
 /// One Dockerfile instruction: keyword (upper-case) and its arguments, with
 /// line continuations joined and comment lines dropped, as Docker reads them.
@@ -48,7 +46,7 @@ fn parse(dockerfile: &str) -> Vec<Instruction> {
 /// The stages: (FROM arguments, instructions of the stage).
 fn stages() -> Vec<(String, Vec<Instruction>)> {
     let mut stages: Vec<(String, Vec<Instruction>)> = Vec::new();
-    for ins in parse(&read(&repo().join("Dockerfile"))) {
+    for ins in parse(&read(repo().join("Dockerfile"))) {
         if ins.keyword == "FROM" {
             stages.push((ins.args, Vec::new()));
         } else if let Some(stage) = stages.last_mut() {
@@ -134,7 +132,7 @@ fn the_build_stage_runs_the_locked_release_build_that_ci_proves() {
             .any(|c| *c == ". ." || c.contains("Cargo.lock")),
         "the build stage copies Cargo.lock: {copies:?}"
     );
-    let ignored = read(&repo().join(".dockerignore"));
+    let ignored = read(repo().join(".dockerignore"));
     for needed in ["Cargo.lock", "Cargo.toml", "src"] {
         assert!(
             !ignored
@@ -145,7 +143,7 @@ fn the_build_stage_runs_the_locked_release_build_that_ci_proves() {
     }
     // CI (scripts/test.sh, run by .ci/run) builds and tests with the same
     // lock file: every cargo build, clippy and test there passes --locked.
-    let ci = read(&repo().join("scripts/test.sh"));
+    let ci = read(repo().join("scripts/test.sh"));
     let ci_cargo: Vec<&str> = ci
         .lines()
         .map(str::trim)
@@ -183,7 +181,7 @@ fn the_build_toolchain_meets_the_crate_rust_version() {
         version.len() >= 2,
         "pin the toolchain to at least major.minor: rust:{tag}"
     );
-    let manifest = read(&repo().join("Cargo.toml"));
+    let manifest = read(repo().join("Cargo.toml"));
     let msrv: Vec<u32> = manifest
         .lines()
         .find_map(|l| l.trim().strip_prefix("rust-version"))
@@ -254,7 +252,7 @@ fn the_runtime_stage_is_minimal_non_root_and_runs_the_exporter() {
 
 #[test]
 fn dockerignore_keeps_build_output_and_tools_out_of_the_context() {
-    let ignored: Vec<String> = read(&repo().join(".dockerignore"))
+    let ignored: Vec<String> = read(repo().join(".dockerignore"))
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::*;
+use support::tools::*;
+use support::yaml::*;
 
-const HELM: &str = "scripts/tools/helm.sh";
+/// The file `render` writes the manifests to.
+const MANIFESTS: &str = "manifests.yaml";
 const RELEASE: &str = "arize";
 const NAMESPACE: &str = "observability";
 /// The API key set in ci/all-enabled-values.yaml.
@@ -84,14 +86,16 @@ fn render_text(values: &Option<PathBuf>, sets: &[&str]) -> String {
     run_ok(&mut template_cmd(&chart(), &files, sets))
 }
 
-/// Renders the chart into a file and returns its path and documents.
-fn render(values: &Option<PathBuf>, sets: &[&str]) -> (PathBuf, Vec<Value>) {
+/// Renders the chart into `MANIFESTS` in a temporary directory and returns
+/// the directory and the documents.
+fn render(values: &Option<PathBuf>, sets: &[&str]) -> (TempDir, Vec<Value>) {
     let text = render_text(values, sets);
-    let path = temp_dir("render").join("manifests.yaml");
+    let dir = TempDir::new("render");
+    let path = dir.path(MANIFESTS);
     std::fs::write(&path, text).unwrap();
     let docs = yaml_docs(&path);
     assert!(!docs.is_empty(), "{}: nothing rendered", label(values));
-    (path, docs)
+    (dir, docs)
 }
 
 fn kinds(docs: &[Value]) -> BTreeSet<String> {
@@ -222,7 +226,8 @@ fn default_render_holds_only_the_core_objects() {
 #[test]
 fn every_render_passes_the_kubernetes_and_prometheus_operator_schemas() {
     for values in value_sets() {
-        let (path, docs) = render(&values, &[]);
+        let (dir, docs) = render(&values, &[]);
+        let path = dir.path(MANIFESTS);
         let models = validate_with_models(&path);
         let report = stdout(&models);
         assert!(
@@ -584,7 +589,7 @@ fn the_prometheus_rule_carries_exactly_the_canonical_rule_file() {
 
 #[test]
 fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
-    let dashboard = read(&canonical_dashboard());
+    let dashboard = read(canonical_dashboard());
     serde_json::from_str::<Value>(&dashboard).expect("the canonical dashboard is JSON");
     let all = Some(chart().join("ci/all-enabled-values.yaml"));
     let (_, docs) = render(&all, &[]);
@@ -635,16 +640,18 @@ fn the_chart_reuses_the_canonical_files_through_symlinks() {
 
 #[test]
 fn the_packaged_chart_carries_the_canonical_files() {
-    let out_dir = temp_dir("package");
+    let out_dir = TempDir::new("package");
     let msg = run_ok(
         helm()
             .arg("package")
             .arg(chart())
             .arg("--destination")
-            .arg(&out_dir),
+            .arg(&out_dir.0),
     );
     assert!(msg.contains("Successfully packaged"), "{msg}");
-    let tgz = out_dir.join(format!("arize-exporter-{}.tgz", chart_version()));
+    let tgz = out_dir
+        .0
+        .join(format!("arize-exporter-{}.tgz", chart_version()));
     assert!(tgz.is_file(), "{} exists", tgz.display());
     // The package holds the files' content (helm follows the symlinks), so
     // it renders exactly like the chart directory.
@@ -693,7 +700,7 @@ fn the_values_schema_rejects_wrong_types_and_unknown_keys() {
         }
     }
     // values.schema.json itself is JSON.
-    serde_json::from_str::<Value>(&read(&chart().join("values.schema.json")))
+    serde_json::from_str::<Value>(&read(chart().join("values.schema.json")))
         .expect("values.schema.json parses");
 }
 

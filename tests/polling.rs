@@ -2,7 +2,7 @@
 //! state and renderer against the project's simulated Arize API over HTTP
 //! on loopback (SPEC sections 3, 4 and 5).
 
-mod harness;
+mod support;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -11,8 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arize_exporter::arize::FailureReason;
 use arize_exporter::simulator::{generated_tasks, Scripted, SimTask, Simulator};
-use harness::*;
 use serde_json::{json, Value};
+use support::exporter::*;
+use support::spec::SPEC_FAMILIES;
 
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
@@ -1314,18 +1315,7 @@ async fn every_family_has_help_and_the_cached_ones_say_so() {
     let mut h = Harness::new(generated_tasks(20, now()), &[]).await;
     h.poll_ok().await;
     let s = h.scrape();
-    for family in [
-        "arize_tasks",
-        "arize_tasks_never_run",
-        "arize_tasks_stale",
-        "arize_task_info",
-        "arize_task_last_run_timestamp_seconds",
-        "arize_task_seconds_since_last_run",
-        "arize_task_sampling_rate",
-        "arize_task_evaluators",
-        "arize_task_created_timestamp_seconds",
-        "arize_task_updated_timestamp_seconds",
-    ] {
+    for family in SPEC_FAMILIES.iter().filter(|f| f.cached).map(|f| f.name) {
         let help = s
             .help
             .get(family)
@@ -1333,20 +1323,12 @@ async fn every_family_has_help_and_the_cached_ones_say_so() {
         assert!(help.contains("last complete poll"), "{family}: {help}");
         assert_eq!(s.types[family], "gauge");
     }
-    for (family, kind) in [
-        ("arize_up", "gauge"),
-        ("arize_exporter_last_success_timestamp_seconds", "gauge"),
-        ("arize_exporter_polls_total", "counter"),
-        ("arize_exporter_poll_errors_total", "counter"),
-        ("arize_exporter_poll_duration_seconds", "histogram"),
-        ("arize_exporter_api_requests_total", "counter"),
-        ("arize_exporter_api_request_duration_seconds", "histogram"),
-        ("arize_exporter_build_info", "gauge"),
-    ] {
+    for family in SPEC_FAMILIES.iter().filter(|f| !f.cached) {
         assert_eq!(
-            s.types.get(family).map(String::as_str),
-            Some(kind),
-            "{family}"
+            s.types.get(family.name).map(String::as_str),
+            Some(family.kind),
+            "{}",
+            family.name
         );
     }
     let build = s.find("arize_exporter_build_info", &[]);

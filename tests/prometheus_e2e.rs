@@ -6,27 +6,29 @@
 //! the exporter's output; and ArizeTaskStale must be active for the stale task
 //! only.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use arize_exporter::simulator::{SimTask, Simulator};
-use common::*;
 use serde_json::Value;
+use support::exporter::{exporter_command, free_port, Scrape};
+use support::observability::*;
+use support::tools::*;
 
 const STALE_ID: &str = "task-stale";
 const HEALTHY_ID: &str = "task-healthy";
 
-/// Children killed, and the scratch directory removed, on every path out of
-/// the test (panics included).
+/// Children killed, and then the scratch directory removed, on every path
+/// out of the test (panics included).
 struct Guard {
     children: Vec<(String, Child)>,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Drop for Guard {
@@ -35,13 +37,13 @@ impl Drop for Guard {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // `dir` is removed after this, when the fields are dropped.
     }
 }
 
 impl Guard {
     fn spawn(&mut self, name: &str, cmd: &mut Command) {
-        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
+        let log = std::fs::File::create(self.dir.path(&format!("{name}.log"))).unwrap();
         let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -55,7 +57,7 @@ impl Guard {
     fn check_alive(&mut self) {
         for (name, child) in &mut self.children {
             if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                let log = std::fs::read_to_string(self.dir.path(&format!("{name}.log")))
                     .unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(30).collect();
                 panic!(
@@ -65,14 +67,6 @@ impl Guard {
             }
         }
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A plain HTTP/1.0 GET on loopback: (status, body).
@@ -173,15 +167,6 @@ fn wait_for<T>(
     }
 }
 
-/// Metric names in an exposition (text format 0.0.4).
-fn exposed_metrics(exposition: &str) -> BTreeSet<String> {
-    exposition
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(['{', ' ']).next().unwrap().to_owned())
-        .collect()
-}
-
 fn write_prometheus_config(dir: &Path, exporter_port: u16) -> PathBuf {
     let config = format!(
         r#"global:
@@ -204,13 +189,10 @@ scrape_configs:
 
 #[test]
 fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
-    let prometheus = require_tool("prometheus");
-    let dir = std::env::temp_dir().join(format!("arize-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let prometheus = tool("prometheus", PROMETHEUS);
     let mut guard = Guard {
         children: Vec::new(),
-        dir: dir.clone(),
+        dir: TempDir::new("e2e"),
     };
 
     // The simulated Arize API, in process.
@@ -244,16 +226,19 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     let exporter_port = free_port();
     guard.spawn(
         "exporter",
-        Command::new(env!("CARGO_BIN_EXE_arize-exporter")).args([
-            "--api-url",
-            &sim.base_url(),
-            "--api-key",
-            "e2e-test-key",
-            "--listen-address",
-            &format!("127.0.0.1:{exporter_port}"),
-            "--poll-interval",
-            "1s",
-        ]),
+        &mut exporter_command(
+            &[
+                "--api-url",
+                &sim.base_url(),
+                "--api-key",
+                "e2e-test-key",
+                "--listen-address",
+                &format!("127.0.0.1:{exporter_port}"),
+                "--poll-interval",
+                "1s",
+            ],
+            &[],
+        ),
     );
     let exposition = wait_for(
         &mut guard,
@@ -272,7 +257,11 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     );
 
     // Every metric the dashboard and the rules read is served by the exporter.
-    let exposed = exposed_metrics(&exposition);
+    let exposed: BTreeSet<String> = Scrape::parse(&exposition)
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let d = dashboard();
     let r = rules();
     let recorded = recording_rule_names(&r);
@@ -288,8 +277,8 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
 
     // A real Prometheus scraping it, with the rules.
     let prom_port = free_port();
-    let config = write_prometheus_config(&dir, exporter_port);
-    let check = Command::new(require_tool("promtool"))
+    let config = write_prometheus_config(&guard.dir.0, exporter_port);
+    let check = Command::new(tool("promtool", PROMETHEUS))
         .args(["check", "config"])
         .arg(&config)
         .output()
@@ -305,7 +294,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.join("data").display()
+                guard.dir.path("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
             .arg("--storage.tsdb.retention.time=1h"),

@@ -3,10 +3,11 @@
 //! real binary with `--once`. promtool comes from
 //! `scripts/tools/prometheus.sh`; without it these tests fail, never skip.
 
-mod harness;
+mod support;
 
 use arize_exporter::simulator::{SimTask, Simulator};
-use harness::*;
+use support::exporter::*;
+use support::tools::{tool, PROMETHEUS};
 
 fn assert_promtool_clean(exposition: &str) {
     let (ok, output) = promtool_check_metrics(exposition);
@@ -20,7 +21,7 @@ fn assert_promtool_clean(exposition: &str) {
 #[test]
 fn promtool_is_installed() {
     // A clear failure of its own when the tool is missing.
-    let path = promtool();
+    let path = tool("promtool", PROMETHEUS);
     let out = std::process::Command::new(&path)
         .arg("--version")
         .output()

@@ -1,29 +1,23 @@
 //! The alert and recording rules (rules/arize-exporter.rules.yml), checked and
 //! unit-tested by the real promtool, plus the monitoring-mixin conventions.
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
 use serde_json::Value;
+use support::observability::*;
+use support::tools::*;
+use support::yaml::yaml_doc;
 
 fn promtool(args: &[&str], dir: &Path) -> Output {
-    Command::new(require_tool("promtool"))
+    Command::new(tool("promtool", PROMETHEUS))
         .args(args)
         .current_dir(dir)
         .output()
         .expect("run promtool")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn rule_test_files() -> Vec<PathBuf> {
@@ -38,26 +32,17 @@ fn rule_test_files() -> Vec<PathBuf> {
     files
 }
 
-/// A scratch directory, removed on drop.
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("arize-rules-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(p.join("tests")).unwrap();
-        Scratch(p)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory with a `tests/` folder, removed on drop.
+fn scratch(tag: &str) -> TempDir {
+    let dir = TempDir::new(&format!("rules-{tag}"));
+    std::fs::create_dir_all(dir.path("tests")).unwrap();
+    dir
 }
 
 #[test]
 fn promtool_check_rules_is_clean() {
     let out = promtool(&["check", "rules", RULES], &repo());
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "promtool check rules failed:\n{t}");
     assert!(t.contains("SUCCESS"), "{t}");
     assert!(!t.to_lowercase().contains("warn"), "promtool warned:\n{t}");
@@ -69,14 +54,14 @@ fn promtool_unit_tests_pass() {
     args.extend(rule_test_files().iter().map(|p| p.display().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = promtool(&args, &repo());
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(out.status.success(), "promtool test rules failed:\n{t}");
     assert!(t.contains("SUCCESS") && !t.contains("FAILED"), "{t}");
 }
 
 /// Run the repository's unit tests against a changed copy of the rules.
 fn unit_tests_against(tag: &str, rules_text: &str) -> Output {
-    let dir = Scratch::new(tag);
+    let dir = scratch(tag);
     std::fs::write(dir.0.join("arize-exporter.rules.yml"), rules_text).unwrap();
     let mut args = vec!["test".to_owned(), "rules".to_owned()];
     for f in rule_test_files() {
@@ -90,7 +75,7 @@ fn unit_tests_against(tag: &str, rules_text: &str) -> Output {
 
 #[test]
 fn the_harness_fails_on_a_wrong_expectation() {
-    let dir = Scratch::new("wrong");
+    let dir = scratch("wrong");
     let rules = repo().join(RULES);
     let test = format!(
         r#"rule_files: ["{}"]
@@ -113,9 +98,9 @@ tests:
     assert!(
         !out.status.success(),
         "promtool accepted a wrong expectation:\n{}",
-        text(&out)
+        output_text(&out)
     );
-    assert!(text(&out).contains("FAILED"));
+    assert!(output_text(&out).contains("FAILED"));
 }
 
 /// The unit tests would catch the mistakes that matter: a task alert that
@@ -134,9 +119,13 @@ fn the_unit_tests_catch_broken_rules() {
     assert!(
         !out.status.success(),
         "the unit tests did not notice ArizeTaskStale firing on a stalled exporter:\n{}",
-        text(&out)
+        output_text(&out)
     );
-    assert!(text(&out).contains("exporter stalled"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("exporter stalled"),
+        "{}",
+        output_text(&out)
+    );
 
     let threshold = "arize_task_last_run_timestamp_seconds{mode=\"continuous\"}) > 3600";
     assert_eq!(original.matches(threshold).count(), 1);
@@ -243,7 +232,7 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
     let r = rules();
     let mut seen: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     for f in rule_test_files() {
-        let t = yaml_as_json(&f);
+        let t = yaml_doc(&f);
         for group in t["tests"].as_array().expect("tests") {
             for case in group["alert_rule_test"].as_array().into_iter().flatten() {
                 let name = case["alertname"].as_str().unwrap().to_owned();

@@ -1,55 +1,17 @@
-//! Shared by the observability tests (tests/rules.rs, tests/dashboard.rs,
-//! tests/prometheus_e2e.rs): where the repository and the test tools are, the
-//! dashboard and rule files as JSON, and a small PromQL lexer that finds the
-//! metric names and label names a query uses.
-#![allow(dead_code)]
+//! The dashboard and the rule files as JSON, and a small PromQL lexer that
+//! finds the metric names and label names a query uses (the observability
+//! tests: tests/rules.rs, tests/dashboard.rs, tests/prometheus_e2e.rs).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
+
+use super::tools::{read, repo};
+use super::yaml::yaml_doc;
 
 pub const DASHBOARD: &str = "dashboards/arize-exporter.json";
 pub const RULES: &str = "rules/arize-exporter.rules.yml";
 pub const RULE_TESTS: &str = "rules/tests";
-
-/// The metric families of SPEC.md section 5 (plus the process collector's
-/// families that the dashboard reads). Dashboards and rules may name nothing
-/// else, apart from Prometheus's own `up` and the recording rules.
-pub const SPEC_METRICS: &[&str] = &[
-    "arize_tasks",
-    "arize_tasks_never_run",
-    "arize_tasks_stale",
-    "arize_task_info",
-    "arize_task_last_run_timestamp_seconds",
-    "arize_task_seconds_since_last_run",
-    "arize_task_sampling_rate",
-    "arize_task_evaluators",
-    "arize_task_created_timestamp_seconds",
-    "arize_task_updated_timestamp_seconds",
-    "arize_up",
-    "arize_exporter_last_success_timestamp_seconds",
-    "arize_exporter_polls_total",
-    "arize_exporter_poll_errors_total",
-    "arize_exporter_poll_duration_seconds",
-    "arize_exporter_api_requests_total",
-    "arize_exporter_api_request_duration_seconds",
-    "arize_exporter_build_info",
-    "process_cpu_seconds_total",
-    "process_resident_memory_bytes",
-    "process_virtual_memory_bytes",
-    "process_open_fds",
-    "process_max_fds",
-    "process_start_time_seconds",
-    "process_threads",
-];
-
-/// SPEC histograms: their `_bucket`, `_sum` and `_count` series are theirs.
-pub const SPEC_HISTOGRAMS: &[&str] = &[
-    "arize_exporter_poll_duration_seconds",
-    "arize_exporter_api_request_duration_seconds",
-];
 
 /// Series Prometheus makes itself for every target.
 pub const PROMETHEUS_SERIES: &[&str] = &["up"];
@@ -78,67 +40,12 @@ pub const KNOWN_LABELS: &[&str] = &[
     "__name__",
 ];
 
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `$ARIZE_TEST_TOOLS`, or the repository's `.tools/` that scripts/test.sh uses.
-pub fn tools_dir() -> PathBuf {
-    std::env::var_os("ARIZE_TEST_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools"))
-}
-
-/// A tool the tests drive, from `$ARIZE_TEST_TOOLS/bin` or `PATH`. A missing
-/// tool fails the test: it never skips.
-pub fn require_tool(name: &str) -> PathBuf {
-    let mut dirs = vec![tools_dir().join("bin")];
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    for dir in dirs {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "required test tool `{name}` is not installed (not in $ARIZE_TEST_TOOLS/bin nor PATH); \
-         run `bash scripts/test.sh`, which installs it through scripts/tools/*.sh"
-    );
-}
-
-pub fn read(rel: &str) -> String {
-    let path = repo().join(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
 pub fn dashboard() -> Value {
     serde_json::from_str(&read(DASHBOARD)).expect("dashboard is valid JSON")
 }
 
-/// A YAML file as JSON, through python3 and PyYAML (scripts/tools/python-yaml.sh).
-pub fn yaml_as_json(path: &Path) -> Value {
-    let python = require_tool("python3");
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
-        ])
-        .arg(path)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "python3 could not read {} as YAML (PyYAML comes from scripts/tools/python-yaml.sh): {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("python3 printed JSON")
-}
-
 pub fn rules() -> Value {
-    yaml_as_json(&repo().join(RULES))
+    yaml_doc(&repo().join(RULES))
 }
 
 /// Every rule of the rule file, in order.
@@ -437,17 +344,6 @@ pub fn matcher_labels(matchers: &str) -> Vec<String> {
         i += 1;
     }
     labels
-}
-
-/// Is this series name one the exporter serves (SPEC section 5)?
-pub fn is_spec_series(name: &str) -> bool {
-    if SPEC_METRICS.contains(&name) {
-        return true;
-    }
-    SPEC_HISTOGRAMS.iter().any(|h| {
-        name.strip_prefix(h)
-            .is_some_and(|suffix| ["_bucket", "_sum", "_count"].contains(&suffix))
-    })
 }
 
 /// Grafana's substitution of template variables in a query: `$name`,

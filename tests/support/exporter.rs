@@ -1,17 +1,12 @@
-//! Shared helpers of the exporter's integration tests (`tests/polling.rs`,
-//! `tests/binary.rs`, `tests/promtool.rs`): an in-process harness (settings,
-//! client, poller, state, metrics, rendering) against the project's own
-//! simulated Arize API, a harness around the real binary, an exposition
-//! parser and HTTP helpers. Everything talks real HTTP on loopback.
-
-#![allow(dead_code)]
+//! The exporter under test: an in-process harness (settings, client, poller,
+//! state, metrics, rendering) against the project's own simulated Arize API,
+//! a harness around the real binary, an exposition parser, `promtool check
+//! metrics` and HTTP helpers. Everything talks real HTTP on loopback.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,6 +16,8 @@ use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
 use arize_exporter::poller::Poller;
 use arize_exporter::simulator::{SimTask, Simulator};
 use arize_exporter::state::SharedState;
+
+use super::tools::{output_text, tool, PROMETHEUS};
 
 /// The key the in-process harness sends unless told otherwise.
 pub const TEST_KEY: &str = "test-key-0123456789";
@@ -388,7 +385,7 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
 /// tooling (`scripts/tools/prometheus.sh`), never skipped.
 pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
     use std::io::Write;
-    let mut child = Command::new(promtool())
+    let mut child = Command::new(tool("promtool", PROMETHEUS))
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -408,39 +405,7 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
     });
     let output = child.wait_with_output().expect("promtool runs");
     writer.join().expect("writer thread");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// promtool from `$ARIZE_TEST_TOOLS/bin` (as `scripts/test.sh` sets it) or
-/// `PATH`; a test failure naming the installer when it is nowhere.
-pub fn promtool() -> PathBuf {
-    let tools = std::env::var_os("ARIZE_TEST_TOOLS")
-        .filter(|d| !d.is_empty())
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools"),
-            PathBuf::from,
-        );
-    let mut dirs = vec![tools.join("bin")];
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
-    for dir in dirs {
-        let candidate = dir.join("promtool");
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "promtool is required by these tests and was found neither in {}/bin nor on PATH; \
-         install it with `bash scripts/tools/prometheus.sh` \
-         (apt-get install -y --no-install-recommends prometheus)",
-        tools.display()
-    );
+    (output.status.success(), output_text(&output))
 }
 
 // ---------------------------------------------------------------------------
@@ -457,7 +422,7 @@ pub fn free_port() -> u16 {
 
 /// A command for the binary with the environment made hermetic: no
 /// `ARIZE_*`, `RUST_LOG` or proxy variable leaks in from the test's own.
-pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn exporter_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args);
     for (key, _) in std::env::vars_os() {
@@ -509,7 +474,7 @@ impl Process {
 
     /// Spawns the binary with exactly `args`.
     pub fn spawn_raw(args: &[&str], env: &[(&str, &str)], port: u16) -> Process {
-        let mut child = command(args, env)
+        let mut child = exporter_command(args, env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -669,48 +634,6 @@ pub async fn get_ok(url: &str) -> String {
     let (status, _, body) = get(url).await.expect("request succeeds");
     assert_eq!(status, 200, "GET {url}: {body}");
     body
-}
-
-// ---------------------------------------------------------------------------
-// Files
-// ---------------------------------------------------------------------------
-
-/// A fresh directory under the system temporary directory, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "arize-exporter-test-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Writes `content` to `name` atomically (write then rename).
-    pub fn write(&self, name: &str, content: &str) -> PathBuf {
-        let path = self.path(name);
-        let tmp = self.path(&format!(".{name}.tmp"));
-        std::fs::write(&tmp, content).expect("write temp file");
-        std::fs::rename(&tmp, &path).expect("rename temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 // ---------------------------------------------------------------------------
