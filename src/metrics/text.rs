@@ -20,7 +20,7 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
     out.push_str(name);
     out.push_str("=\"");
     let mut rest = value;
-    while let Some(at) = rest.find(['\\', '"', '\n']) {
+    while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         out.push_str(match rest.as_bytes()[at] {
             b'\\' => "\\\\",
@@ -33,16 +33,40 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
     out.push('"');
 }
 
+/// Integers up to this magnitude are exact in an `f64` and in an `i64`.
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 /// Appends ` value\n`: integers without a fraction, and the text format's
 /// spellings of the special values.
+///
+/// A scrape writes one value per series, and `write!` through `fmt` was
+/// most of the cost of rendering a large account, so integers go through
+/// `itoa` and other values through `ryu`. Both write the shortest digits
+/// that read back as the same `f64`, so every sample parses to exactly the
+/// value `Display` would give; the text is `Display`'s too, except that on
+/// an exact tie between two shortest candidates (only possible with 16 or
+/// more significant digits) ryu rounds half to even where `Display` rounds
+/// half up. Values ryu would write with an exponent (below 1e-5 or from
+/// 1e16 on) still go through `Display`, which never uses one.
 pub fn value(out: &mut String, value: f64) {
     out.push(' ');
     if value.is_nan() {
         out.push_str("NaN");
     } else if value.is_infinite() {
         out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value == 0.0 {
+        out.push_str(if value.is_sign_negative() { "-0" } else { "0" });
+    } else if value.fract() == 0.0 && value.abs() < EXACT_INTEGER {
+        out.push_str(itoa::Buffer::new().format(value as i64));
     } else {
-        let _ = write!(out, "{value}");
+        let mut buffer = ryu::Buffer::new();
+        let digits = buffer.format_finite(value);
+        if digits.contains('e') {
+            let _ = write!(out, "{value}");
+        } else {
+            // Integers from 2^53 on: ryu writes `.0`, Display does not.
+            out.push_str(digits.strip_suffix(".0").unwrap_or(digits));
+        }
     }
     out.push('\n');
 }
@@ -81,5 +105,63 @@ mod tests {
             value(&mut out, v);
         }
         assert_eq!(out, " 1\n 0.25\n 1772375400.5\n NaN\n +Inf\n -0\n");
+    }
+
+    #[test]
+    fn values_read_back_exactly_and_are_written_as_display_writes_them() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            1e-5,
+            9.99e-6,
+            1e15,
+            1e16,
+            1e17,
+            1.5e300,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            EXACT_INTEGER,
+            EXACT_INTEGER - 1.0,
+            -EXACT_INTEGER,
+            1_772_375_400.123,
+            3_599.987_654_321,
+        ];
+        for _ in 0..200_000 {
+            let bits = next();
+            // Timestamps with nanoseconds, ages, rates, and any bit pattern.
+            cases.push(1.7e9 + (bits % 1_000_000_000_000_000) as f64 / 1e9);
+            cases.push((bits % 100_000_000_000) as f64 / 1e9);
+            cases.push((bits % 1000) as f64 / 1000.0);
+            let any = f64::from_bits(bits);
+            if any.is_finite() {
+                cases.push(any);
+            }
+        }
+        let mut out = String::new();
+        for v in cases {
+            out.clear();
+            value(&mut out, v);
+            let written = out.trim();
+            let read_back: f64 = written.parse().expect("a number");
+            assert_eq!(read_back.to_bits(), v.to_bits(), "{written} for {v}");
+            let significant = written
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .skip_while(|&d| d == b'0')
+                .count();
+            if significant < 16 {
+                assert_eq!(written, v.to_string(), "bits {:#x}", v.to_bits());
+            }
+        }
     }
 }

@@ -13,9 +13,10 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::metrics::{text, ExporterMetrics, Exposition, RenderOptions};
 use crate::state::SharedState;
@@ -35,6 +36,7 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route(&app.telemetry_path, get(metrics))
         .layer(
             CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
                 .gzip(true)
                 .no_br()
                 .no_deflate()
@@ -54,6 +56,14 @@ pub async fn serve(
     app: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The body goes out in many small writes (gzip frames especially):
+    // without TCP_NODELAY, Nagle's algorithm holds the last one until the
+    // scraper's delayed ACK, adding ~40 ms to every scrape.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a scrape connection");
+        }
+    });
     axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown)
         .await

@@ -1,0 +1,847 @@
+//! Scale benchmark of the real release binary against the simulated Arize API.
+//!
+//! For each number of tasks N (1,000, 10,000 and 100,000; `--quick`: 1,000
+//! and 10,000 with shorter runs) this driver:
+//!
+//! 1. serves `generated_tasks(N)` from the simulator, in this process;
+//! 2. times the *bare fetch loop*: the same `ArizeClient` (built from the same
+//!    flags as the exporter) walks the same pages with the same pager and
+//!    keeps nothing but the cursor: the floor for polling. It also times the
+//!    same walk decoding every task (`TaskPage`), to split the cost;
+//! 3. starts the exporter binary (`--page-size 100
+//!    --max-requests-per-second 100000 --poll-interval 1h`), measures the time
+//!    from spawn to `/readyz` 200 (scraping `/metrics` meanwhile, to show a
+//!    poll does not stall scrapes), checks `arize_up 1` and reads
+//!    `arize_exporter_poll_duration_seconds_sum`;
+//! 4. scrapes `/metrics` sequentially (plain and gzip), then with `wrk -t4
+//!    -c4`; captures the body and serves the identical bytes from a
+//!    static-bytes server (this example re-executed with `--serve-static`, a
+//!    separate process like the exporter) and measures it the same way;
+//! 5. reads the exporter's peak (VmHWM) and steady (VmRSS) RSS.
+//!
+//! Then it measures the idle RSS of `--demo` and the binary's size and prints
+//! a table, the ratios and the targets.
+//!
+//! Run it with `scripts/bench.sh` (installs wrk, builds, runs), or:
+//! `cargo build --release --bin arize-exporter --example scale_bench &&
+//! target/release/examples/scale_bench [--quick] [--sizes 1000,10000]`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arize_exporter::arize::model::{Page, Pagination, TaskPage};
+use arize_exporter::arize::{pager, ArizeClient, Endpoint};
+use arize_exporter::config::Settings;
+use arize_exporter::metrics::ExporterMetrics;
+use arize_exporter::simulator::{generated_tasks, Simulator};
+use serde::Deserialize;
+
+const PAGE_SIZE: usize = 100;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--serve-static") {
+        let (Some(file), Some(addr)) = (args.get(1), args.get(2)) else {
+            die(&"usage: scale_bench --serve-static FILE ADDR");
+        };
+        serve_static(Path::new(file), addr.parse().unwrap_or_else(|e| die(&e)));
+        return;
+    }
+    let options = Options::parse(&args);
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| die(&e));
+    runtime.block_on(run(options));
+}
+
+struct Options {
+    sizes: Vec<usize>,
+    exporter: PathBuf,
+    /// Sequential scrapes at most, per target and encoding.
+    scrapes: usize,
+    /// Time budget of one series of sequential scrapes.
+    scrape_budget: Duration,
+    wrk_duration: u64,
+    /// Runs of the bare fetch loop (the median is reported).
+    fetch_runs: usize,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Options {
+        let quick = args.iter().any(|a| a == "--quick");
+        let mut options = Options {
+            sizes: if quick {
+                vec![1_000, 10_000]
+            } else {
+                vec![1_000, 10_000, 100_000]
+            },
+            exporter: default_exporter(),
+            scrapes: if quick { 50 } else { 200 },
+            scrape_budget: Duration::from_secs(if quick { 4 } else { 15 }),
+            wrk_duration: if quick { 2 } else { 5 },
+            fetch_runs: if quick { 1 } else { 3 },
+        };
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            let mut value = |name: &str| {
+                rest.next()
+                    .cloned()
+                    .unwrap_or_else(|| die(&format!("{name} needs a value")))
+            };
+            match arg.as_str() {
+                "--quick" => {}
+                "--sizes" => {
+                    options.sizes = value("--sizes")
+                        .split(',')
+                        .map(|n| n.trim().replace('_', "").parse().unwrap_or_else(|e| die(&e)))
+                        .collect()
+                }
+                "--exporter" => options.exporter = PathBuf::from(value("--exporter")),
+                "--scrapes" => options.scrapes = value("--scrapes").parse().unwrap_or_else(|e| die(&e)),
+                "--wrk-duration" => {
+                    options.wrk_duration = value("--wrk-duration").parse().unwrap_or_else(|e| die(&e))
+                }
+                "--fetch-runs" => {
+                    options.fetch_runs = value("--fetch-runs").parse().unwrap_or_else(|e| die(&e))
+                }
+                other => die(&format!(
+                    "unknown argument {other}; use [--quick] [--sizes 1000,10000] [--exporter PATH] \
+                     [--scrapes N] [--wrk-duration SECS] [--fetch-runs N]"
+                )),
+            }
+        }
+        options
+    }
+}
+
+/// `target/release/arize-exporter`, next to `target/release/examples/`.
+fn default_exporter() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| die(&e));
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
+    dir.join("arize-exporter")
+}
+
+fn die(e: &dyn std::fmt::Display) -> ! {
+    eprintln!("scale_bench: {e}");
+    std::process::exit(1)
+}
+
+/// The figures of one N.
+#[derive(Default)]
+struct Row {
+    tasks: usize,
+    pages: usize,
+    /// The bare fetch loop (cursor only), median of the runs.
+    bare_fetch: Duration,
+    /// The same walk decoding every task into `TaskPage`.
+    fetch_decode: Duration,
+    /// Spawn to `/readyz` 200.
+    ready_after: Duration,
+    /// `arize_exporter_poll_duration_seconds_sum` after the first poll.
+    poll_seconds: f64,
+    /// Slowest `/metrics` answer while the first poll ran, and how many.
+    scrape_during_poll_max: Duration,
+    scrapes_during_poll: usize,
+    scrape: Latency,
+    scrape_gzip: Latency,
+    floor: Latency,
+    wrk: Wrk,
+    wrk_floor: Wrk,
+    body_bytes: usize,
+    gzip_bytes: usize,
+    series: usize,
+    /// VmHWM right after the first poll, VmHWM at the end, VmRSS at the end (bytes).
+    rss_peak_poll: u64,
+    rss_peak: u64,
+    rss_steady: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Latency {
+    count: usize,
+    median: Duration,
+    p99: Duration,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Wrk {
+    requests_per_second: f64,
+    median: Duration,
+    p99: Duration,
+}
+
+async fn run(options: Options) {
+    if !options.exporter.is_file() {
+        die(&format!(
+            "no exporter binary at {}: run `cargo build --release --bin arize-exporter` first, or pass --exporter",
+            options.exporter.display()
+        ));
+    }
+    let machine = machine();
+    eprintln!("scale_bench: {machine}");
+    eprintln!("scale_bench: load at start: {}", load_average());
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for &n in &options.sizes {
+        eprintln!("scale_bench: N = {n}");
+        rows.push(bench_one(&options, n).await);
+    }
+    eprintln!("scale_bench: idle demo RSS");
+    let (demo_rss, demo_hwm) = demo_rss(&options.exporter).await;
+    let binary = std::fs::metadata(&options.exporter)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let load_end = load_average();
+    report(
+        &options, &machine, &rows, demo_rss, demo_hwm, binary, &load_end, started,
+    );
+}
+
+async fn bench_one(options: &Options, n: usize) -> Row {
+    let mut row = Row {
+        tasks: n,
+        pages: n.div_ceil(PAGE_SIZE).max(1),
+        ..Row::default()
+    };
+    let simulator = Simulator::start(generated_tasks(n, time::OffsetDateTime::now_utc()))
+        .await
+        .unwrap_or_else(|e| die(&e));
+    let api_url = simulator.base_url();
+
+    // The floors for polling: the same client, the same pages.
+    let settings = Settings::from_args([
+        "arize-exporter",
+        "--api-url",
+        &api_url,
+        "--api-key",
+        "x",
+        "--page-size",
+        "100",
+        "--max-requests-per-second",
+        "100000",
+    ])
+    .unwrap_or_else(|_| die(&"cannot build the client settings"));
+    let mut bare = Vec::new();
+    let mut decode = Vec::new();
+    for _ in 0..options.fetch_runs {
+        bare.push(fetch_loop::<CursorOnly>(&settings, n).await);
+        decode.push(fetch_loop::<TaskPage>(&settings, n).await);
+    }
+    row.bare_fetch = median(&mut bare);
+    row.fetch_decode = median(&mut decode);
+
+    // The exporter: time to the first complete poll.
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::env::temp_dir().join(format!("scale_bench-exporter-{n}.log"));
+    let spawned = Instant::now();
+    let mut exporter = spawn_exporter(
+        &options.exporter,
+        &[
+            "--api-url",
+            &api_url,
+            "--api-key",
+            "x",
+            "--page-size",
+            "100",
+            "--max-requests-per-second",
+            "100000",
+            "--poll-interval",
+            "1h",
+            "--listen-address",
+            &format!("127.0.0.1:{port}"),
+        ],
+        &log,
+    );
+    let pid = exporter.id();
+    let plain = client(false);
+    let deadline = spawned + Duration::from_secs(600);
+    loop {
+        if Instant::now() > deadline {
+            die(&format!(
+                "the exporter was not ready in 10 minutes; see {}",
+                log.display()
+            ));
+        }
+        if let Ok(Some(status)) = exporter.try_wait() {
+            die(&format!(
+                "the exporter exited ({status}); see {}",
+                log.display()
+            ));
+        }
+        let ready = matches!(
+            plain.get(format!("{base}/readyz")).send().await,
+            Ok(r) if r.status().is_success()
+        );
+        if ready {
+            row.ready_after = spawned.elapsed();
+            break;
+        }
+        let asked = Instant::now();
+        if let Ok(r) = plain.get(format!("{base}/metrics")).send().await {
+            if r.bytes().await.is_ok() {
+                row.scrape_during_poll_max = row.scrape_during_poll_max.max(asked.elapsed());
+                row.scrapes_during_poll += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    row.rss_peak_poll = proc_status(pid, "VmHWM:");
+
+    let body = get(&plain, &format!("{base}/metrics")).await;
+    let text = String::from_utf8_lossy(&body);
+    if !text.lines().any(|l| l == "arize_up 1") {
+        die(&format!(
+            "arize_up is not 1 after the first poll; see {}",
+            log.display()
+        ));
+    }
+    let counted: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("arize_tasks{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    if counted as usize != n {
+        die(&format!("the exporter counts {counted} tasks, not {n}"));
+    }
+    row.poll_seconds = text
+        .lines()
+        .find_map(|l| l.strip_prefix("arize_exporter_poll_duration_seconds_sum "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    row.series = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count();
+    row.body_bytes = body.len();
+    let gzipped = client(true);
+    row.gzip_bytes = get(&gzipped, &format!("{base}/metrics")).await.len();
+
+    // Sequential scrapes, then four concurrent clients.
+    row.scrape = sequential(&plain, &format!("{base}/metrics"), options).await;
+    row.scrape_gzip = sequential(&gzipped, &format!("{base}/metrics"), options).await;
+    row.wrk = wrk(&format!("{base}/metrics"), options.wrk_duration);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    row.rss_peak = proc_status(pid, "VmHWM:");
+    row.rss_steady = proc_status(pid, "VmRSS:");
+    let _ = exporter.kill();
+    let _ = exporter.wait();
+
+    // The floor for serving: the identical body from memory.
+    let file = std::env::temp_dir().join(format!("scale_bench-body-{n}.txt"));
+    std::fs::write(&file, &body).unwrap_or_else(|e| die(&e));
+    drop(text);
+    drop(body);
+    let port = free_port();
+    let floor_base = format!("http://127.0.0.1:{port}");
+    let mut floor = Command::new(std::env::current_exe().unwrap_or_else(|e| die(&e)))
+        .args(["--serve-static"])
+        .arg(&file)
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| die(&e));
+    wait_until_up(&plain, &format!("{floor_base}/metrics"), &mut floor).await;
+    row.floor = sequential(&plain, &format!("{floor_base}/metrics"), options).await;
+    row.wrk_floor = wrk(&format!("{floor_base}/metrics"), options.wrk_duration);
+    let _ = floor.kill();
+    let _ = floor.wait();
+    let _ = std::fs::remove_file(&file);
+    simulator.shutdown().await;
+    row
+}
+
+/// A page that keeps only where the next one is.
+#[derive(Deserialize)]
+struct CursorOnly {
+    pagination: Pagination,
+}
+
+impl Page for CursorOnly {
+    type Item = ();
+    fn into_parts(self) -> (Vec<()>, Pagination) {
+        (Vec::new(), self.pagination)
+    }
+}
+
+/// One walk over every page with a fresh client, as one poll does.
+async fn fetch_loop<P>(settings: &Settings, n: usize) -> Duration
+where
+    P: Page + serde::de::DeserializeOwned,
+{
+    let metrics = ExporterMetrics::new();
+    let client = ArizeClient::new(&settings.api, metrics.api.clone()).unwrap_or_else(|e| die(&e));
+    let started = Instant::now();
+    let credentials = client.credentials().unwrap_or_else(|e| die(&e));
+    let mut items = 0;
+    pager::for_each_page::<P>(
+        &client,
+        &credentials,
+        &Endpoint::tasks(),
+        &[],
+        PAGE_SIZE as u32,
+        |page| items += page.len(),
+    )
+    .await
+    .unwrap_or_else(|e| die(&e));
+    let elapsed = started.elapsed();
+    if std::any::type_name::<P>().ends_with("TaskPage") && items != n {
+        die(&format!("the fetch loop saw {items} tasks, not {n}"));
+    }
+    elapsed
+}
+
+fn spawn_exporter(binary: &Path, args: &[&str], log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap_or_else(|e| die(&e));
+    Command::new(binary)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("ARIZE_EXPORTER_LOG_FORMAT", "text")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| die(&e))
+}
+
+fn client(gzip: bool) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if gzip {
+        // Set by hand with automatic decoding off: the body is counted as sent.
+        headers.insert(
+            reqwest::header::ACCEPT_ENCODING,
+            reqwest::header::HeaderValue::from_static("gzip"),
+        );
+    }
+    reqwest::Client::builder()
+        .no_gzip()
+        .no_proxy()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap_or_else(|e| die(&e))
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> bytes::Bytes {
+    let response = client.get(url).send().await.unwrap_or_else(|e| die(&e));
+    if !response.status().is_success() {
+        die(&format!("{url} answered {}", response.status()));
+    }
+    response.bytes().await.unwrap_or_else(|e| die(&e))
+}
+
+/// Sequential GETs, each body read whole: median and p99.
+async fn sequential(client: &reqwest::Client, url: &str, options: &Options) -> Latency {
+    for _ in 0..3 {
+        get(client, url).await;
+    }
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while times.len() < options.scrapes
+        && (times.len() < 10 || started.elapsed() < options.scrape_budget)
+    {
+        let asked = Instant::now();
+        get(client, url).await;
+        times.push(asked.elapsed());
+    }
+    times.sort();
+    Latency {
+        count: times.len(),
+        median: times[times.len() / 2],
+        p99: times[((times.len() * 99).div_ceil(100)).saturating_sub(1)],
+    }
+}
+
+async fn wait_until_up(client: &reqwest::Client, url: &str, child: &mut Child) {
+    for _ in 0..2000 {
+        if let Ok(Some(status)) = child.try_wait() {
+            die(&format!("the static server exited ({status})"));
+        }
+        if matches!(client.get(url).send().await, Ok(r) if r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    die(&"the static server did not come up");
+}
+
+/// `wrk -t4 -c4 -d<secs>s --latency`: requests per second, median and p99.
+fn wrk(url: &str, seconds: u64) -> Wrk {
+    let out = Command::new("wrk")
+        .args([
+            "-t4",
+            "-c4",
+            &format!("-d{seconds}s"),
+            "--timeout",
+            "60s",
+            "--latency",
+            url,
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            die(&format!(
+                "cannot run wrk (scripts/bench.sh installs it): {e}"
+            ))
+        });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| -> Option<&str> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    };
+    let result = Wrk {
+        requests_per_second: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN),
+        median: field("50%").map_or(Duration::ZERO, parse_wrk_duration),
+        p99: field("99%").map_or(Duration::ZERO, parse_wrk_duration),
+    };
+    if result.requests_per_second.is_nan()
+        || text.contains("Socket errors")
+        || text.contains("Non-2xx")
+    {
+        eprintln!("scale_bench: wrk said:\n{text}");
+    }
+    result
+}
+
+/// `812.00us`, `3.21ms`, `1.02s`, `1.50m`.
+fn parse_wrk_duration(text: &str) -> Duration {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().unwrap_or(0.0);
+    let seconds = match unit {
+        "us" => number / 1e6,
+        "ms" => number / 1e3,
+        "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => 0.0,
+    };
+    Duration::from_secs_f64(seconds)
+}
+
+/// Idle RSS of `--demo`: after the first poll, a scrape and a pause.
+async fn demo_rss(binary: &Path) -> (u64, u64) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::env::temp_dir().join("scale_bench-demo.log");
+    let mut demo = spawn_exporter(
+        binary,
+        &["--demo", "--listen-address", &format!("127.0.0.1:{port}")],
+        &log,
+    );
+    let plain = client(false);
+    for _ in 0..3000 {
+        if matches!(plain.get(format!("{base}/readyz")).send().await, Ok(r) if r.status().is_success())
+        {
+            break;
+        }
+        if let Ok(Some(status)) = demo.try_wait() {
+            die(&format!(
+                "the demo exporter exited ({status}); see {}",
+                log.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    get(&plain, &format!("{base}/metrics")).await;
+    get(&client(true), &format!("{base}/metrics")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = proc_status(demo.id(), "VmRSS:");
+    let hwm = proc_status(demo.id(), "VmHWM:");
+    let _ = demo.kill();
+    let _ = demo.wait();
+    (rss, hwm)
+}
+
+/// A field of /proc/PID/status, in bytes.
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| die(&e))
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or_else(
+            || "? GiB".into(),
+            |kb| format!("{:.1} GiB", kb as f64 / 1048576.0),
+        );
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}, {memory} RAM")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 && a.is_finite() {
+        format!("{:.2}x", a / b)
+    } else {
+        "n/a".into()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    options: &Options,
+    machine: &str,
+    rows: &[Row],
+    demo_rss: u64,
+    demo_hwm: u64,
+    binary: u64,
+    load_end: &str,
+    started: Instant,
+) {
+    let mut out = String::new();
+    let line = |out: &mut String, cells: Vec<String>| {
+        out.push_str("| ");
+        out.push_str(&cells.join(" | "));
+        out.push_str(" |\n");
+    };
+    let mut header = vec!["".to_owned()];
+    header.extend(rows.iter().map(|r| format!("{} tasks", r.tasks)));
+    line(&mut out, header);
+    line(
+        &mut out,
+        std::iter::once("---".to_owned())
+            .chain(rows.iter().map(|_| "---:".to_owned()))
+            .collect(),
+    );
+    let mut add = |label: &str, cell: &dyn Fn(&Row) -> String| {
+        let mut cells = vec![label.to_owned()];
+        cells.extend(rows.iter().map(cell));
+        line(&mut out, cells);
+    };
+    add("pages of 100", &|r| r.pages.to_string());
+    add("bare fetch loop (floor), median", &|r| ms(r.bare_fetch));
+    add("fetch + decode tasks, median", &|r| ms(r.fetch_decode));
+    add("first poll (poll_duration_seconds_sum)", &|r| {
+        ms(Duration::from_secs_f64(r.poll_seconds.max(0.0)))
+    });
+    add("**poll / bare fetch**", &|r| {
+        ratio(r.poll_seconds, r.bare_fetch.as_secs_f64())
+    });
+    add("process start to /readyz 200", &|r| ms(r.ready_after));
+    add("slowest /metrics during the first poll", &|r| {
+        format!(
+            "{} ({} scrapes)",
+            ms(r.scrape_during_poll_max),
+            r.scrapes_during_poll
+        )
+    });
+    add("/metrics median (p99), sequential", &|r| {
+        format!(
+            "{} ({}, n={})",
+            ms(r.scrape.median),
+            ms(r.scrape.p99),
+            r.scrape.count
+        )
+    });
+    add("static bytes median (p99) (floor)", &|r| {
+        format!(
+            "{} ({}, n={})",
+            ms(r.floor.median),
+            ms(r.floor.p99),
+            r.floor.count
+        )
+    });
+    add("**/metrics median / floor**", &|r| {
+        ratio(r.scrape.median.as_secs_f64(), r.floor.median.as_secs_f64())
+    });
+    add("/metrics gzip median (p99)", &|r| {
+        format!(
+            "{} ({}, n={})",
+            ms(r.scrape_gzip.median),
+            ms(r.scrape_gzip.p99),
+            r.scrape_gzip.count
+        )
+    });
+    add("/metrics wrk 4 clients: req/s (median, p99)", &|r| {
+        format!(
+            "{:.1} ({}, {})",
+            r.wrk.requests_per_second,
+            ms(r.wrk.median),
+            ms(r.wrk.p99)
+        )
+    });
+    add("static bytes wrk 4 clients: req/s (median, p99)", &|r| {
+        format!(
+            "{:.1} ({}, {})",
+            r.wrk_floor.requests_per_second,
+            ms(r.wrk_floor.median),
+            ms(r.wrk_floor.p99)
+        )
+    });
+    add("wrk throughput / floor", &|r| {
+        ratio(r.wrk.requests_per_second, r.wrk_floor.requests_per_second)
+    });
+    add("4 clients / 1 sequential client, req/s", &|r| {
+        ratio(
+            r.wrk.requests_per_second,
+            1.0 / r.scrape.median.as_secs_f64(),
+        )
+    });
+    add("body plain", &|r| mb(r.body_bytes as u64));
+    add("body gzip", &|r| {
+        format!(
+            "{} ({:.1}x smaller)",
+            mb(r.gzip_bytes as u64),
+            r.body_bytes as f64 / r.gzip_bytes.max(1) as f64
+        )
+    });
+    add("series", &|r| r.series.to_string());
+    add("peak RSS after the first poll (VmHWM)", &|r| {
+        mb(r.rss_peak_poll)
+    });
+    add("peak RSS after scraping (VmHWM)", &|r| mb(r.rss_peak));
+    add("steady RSS (VmRSS)", &|r| mb(r.rss_steady));
+
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "- idle RSS, `--demo`: {} (peak {})",
+        mb(demo_rss),
+        mb(demo_hwm)
+    );
+    let _ = writeln!(
+        out,
+        "- release binary: {} ({})",
+        mb(binary),
+        options.exporter.display()
+    );
+    let _ = writeln!(
+        out,
+        "- machine: {machine}; load average at the end: {load_end}"
+    );
+    let _ = writeln!(
+        out,
+        "- sequential scrapes: up to {} per series ({} s budget); wrk -t4 -c4 -d{}s; bare fetch runs: {}; whole run: {:.0} s",
+        options.scrapes,
+        options.scrape_budget.as_secs(),
+        options.wrk_duration,
+        options.fetch_runs,
+        started.elapsed().as_secs_f64()
+    );
+
+    let _ = writeln!(out, "\nTargets:");
+    let mut target = |ok: bool, what: String| {
+        let _ = writeln!(out, "- [{}] {what}", if ok { "met" } else { "MISSED" });
+    };
+    for r in rows.iter().filter(|r| r.tasks == 10_000) {
+        let x = r.scrape.median.as_secs_f64() / r.floor.median.as_secs_f64();
+        target(
+            x <= 2.0,
+            format!(
+                "10,000 tasks: /metrics median {:.2}x the static floor (at most 2x)",
+                x
+            ),
+        );
+    }
+    for r in rows.iter().filter(|r| r.tasks == 100_000) {
+        let x = r.poll_seconds / r.bare_fetch.as_secs_f64();
+        target(
+            x <= 1.5,
+            format!("100,000 tasks: poll {x:.2}x the bare fetch loop (at most 1.5x)"),
+        );
+        target(
+            r.rss_peak <= 150_000_000,
+            format!(
+                "100,000 tasks: peak RSS {} (at most 150 MB)",
+                mb(r.rss_peak)
+            ),
+        );
+    }
+    target(
+        demo_rss <= 20_000_000,
+        format!("idle RSS in demo mode {} (at most 20 MB)", mb(demo_rss)),
+    );
+    target(
+        binary <= 15_000_000,
+        format!("release binary {} (at most 15 MB)", mb(binary)),
+    );
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+}
+
+/// The static-bytes floor: the captured body, served from memory by a
+/// minimal axum server with the exporter's content type.
+fn serve_static(file: &Path, addr: SocketAddr) {
+    let body = bytes::Bytes::from(std::fs::read(file).unwrap_or_else(|e| die(&e)));
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| die(&e));
+    runtime.block_on(async move {
+        use axum::http::header::CONTENT_TYPE;
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let body = body.clone();
+                async move {
+                    (
+                        [(CONTENT_TYPE, arize_exporter::metrics::text::CONTENT_TYPE)],
+                        body,
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .unwrap_or_else(|e| die(&e));
+        axum::serve(listener, app).await.unwrap_or_else(|e| die(&e));
+    });
+}
