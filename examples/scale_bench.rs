@@ -51,6 +51,19 @@ fn main() {
         serve_static(Path::new(file), addr.parse().unwrap_or_else(|e| die(&e)));
         return;
     }
+    if args.first().map(String::as_str) == Some("--simulate") {
+        // For profiling by hand: the simulator alone, with N generated tasks.
+        let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| die(&e));
+        runtime.block_on(async {
+            let simulator = Simulator::start(generated_tasks(n, time::OffsetDateTime::now_utc()))
+                .await
+                .unwrap_or_else(|e| die(&e));
+            println!("{}", simulator.base_url());
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        return;
+    }
     let options = Options::parse(&args);
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| die(&e));
     runtime.block_on(run(options));
@@ -283,11 +296,10 @@ async fn bench_one(options: &Options, n: usize) -> Row {
             break;
         }
         let asked = Instant::now();
-        if let Ok(r) = plain.get(format!("{base}/metrics")).send().await {
-            if r.bytes().await.is_ok() {
-                row.scrape_during_poll_max = row.scrape_during_poll_max.max(asked.elapsed());
-                row.scrapes_during_poll += 1;
-            }
+        // Refused until the exporter listens.
+        if try_drain(&plain, &format!("{base}/metrics")).await.is_ok() {
+            row.scrape_during_poll_max = row.scrape_during_poll_max.max(asked.elapsed());
+            row.scrapes_during_poll += 1;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -320,7 +332,7 @@ async fn bench_one(options: &Options, n: usize) -> Row {
         .count();
     row.body_bytes = body.len();
     let gzipped = client(true);
-    row.gzip_bytes = get(&gzipped, &format!("{base}/metrics")).await.len();
+    row.gzip_bytes = drain(&gzipped, &format!("{base}/metrics")).await;
 
     // Sequential scrapes, then four concurrent clients.
     row.scrape = sequential(&plain, &format!("{base}/metrics"), options).await;
@@ -435,10 +447,29 @@ async fn get(client: &reqwest::Client, url: &str) -> bytes::Bytes {
     response.bytes().await.unwrap_or_else(|e| die(&e))
 }
 
-/// Sequential GETs, each body read whole: median and p99.
+/// GETs `url` and reads the body to its end without keeping it (a scraper
+/// parses as it reads; collecting a chunked body would add the cost of
+/// growing a buffer to the exporter's figure only): the bytes read.
+async fn drain(client: &reqwest::Client, url: &str) -> usize {
+    try_drain(client, url).await.unwrap_or_else(|e| die(&e))
+}
+
+async fn try_drain(client: &reqwest::Client, url: &str) -> Result<usize, String> {
+    let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let mut read = 0;
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        read += chunk.len();
+    }
+    Ok(read)
+}
+
+/// Sequential GETs, each body read to its end: median and p99.
 async fn sequential(client: &reqwest::Client, url: &str, options: &Options) -> Latency {
     for _ in 0..3 {
-        get(client, url).await;
+        drain(client, url).await;
     }
     let mut times = Vec::new();
     let started = Instant::now();
@@ -446,7 +477,7 @@ async fn sequential(client: &reqwest::Client, url: &str, options: &Options) -> L
         && (times.len() < 10 || started.elapsed() < options.scrape_budget)
     {
         let asked = Instant::now();
-        get(client, url).await;
+        drain(client, url).await;
         times.push(asked.elapsed());
     }
     times.sort();

@@ -61,6 +61,78 @@ pub struct TaskRecord {
     /// The per-task label set, escaped once per poll because every scrape
     /// writes it once per family; empty for a task without an id.
     pub labels: String,
+    /// What else every scrape would write the same way until the next poll,
+    /// rendered once (see [`Rendered`]).
+    pub rendered: Rendered,
+}
+
+/// A sample value whose text is rendered at poll time: its index in
+/// [`Rendered`]. The ages are computed at scrape time and are not here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixed {
+    LastRun = 0,
+    SamplingRate,
+    Evaluators,
+    Created,
+    Updated,
+}
+
+/// The extra `arize_task_info` labels (`,project_id="…",dataset_id="…",
+/// created_by_user_id="…"`, escaped) and the ` value\n` texts of the
+/// [`Fixed`] values (empty when absent), in one string: writing them at every
+/// scrape was most of the cost of rendering a large account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rendered {
+    text: String,
+    /// Where the info labels, then each fixed value, end in `text`.
+    ends: [u32; 6],
+}
+
+impl Rendered {
+    fn new(task: &TaskRecord) -> Rendered {
+        if task.labels.is_empty() {
+            // No per-task series without an id.
+            return Rendered::default();
+        }
+        let mut text = String::with_capacity(160);
+        let mut ends = [0; 6];
+        for (name, value) in [
+            ("project_id", &task.project_id),
+            ("dataset_id", &task.dataset_id),
+            ("created_by_user_id", &task.created_by_user_id),
+        ] {
+            text::label(&mut text, name, value.as_deref().unwrap_or(""), false);
+        }
+        ends[0] = text.len() as u32;
+        for (k, value) in [
+            task.last_run_at,
+            task.sampling_rate,
+            task.evaluators.map(|n| n as f64),
+            task.created_at,
+            task.updated_at,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(value) = value {
+                text::value(&mut text, value);
+            }
+            ends[k + 1] = text.len() as u32;
+        }
+        text.shrink_to_fit();
+        Rendered { text, ends }
+    }
+
+    /// `,project_id="…",dataset_id="…",created_by_user_id="…"`.
+    pub fn info_labels(&self) -> &str {
+        &self.text[..self.ends[0] as usize]
+    }
+
+    /// ` value\n`, or empty when the task has no such value.
+    pub fn value(&self, which: Fixed) -> &str {
+        let k = which as usize;
+        &self.text[self.ends[k] as usize..self.ends[k + 1] as usize]
+    }
 }
 
 /// Tasks of one `task_type` and `mode`.
@@ -203,8 +275,10 @@ impl<'w> SnapshotBuilder<'w> {
             evaluators: task.evaluators.map(|e| e.len()),
             id,
             labels: String::new(),
+            rendered: Rendered::default(),
         };
         record.labels = series_labels(&record);
+        record.rendered = Rendered::new(&record);
         record
     }
 }

@@ -13,11 +13,11 @@ use bytes::Bytes;
 
 use super::exporter::ExporterMetrics;
 use super::text::{self, family_header, label, sample};
-use crate::snapshot::{Mode, TaskRecord, KNOWN_TASK_TYPES};
+use crate::snapshot::{Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
 use crate::state::Published;
 
 /// Size at which a chunk is handed to the server.
-const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Said in the HELP of every family whose values come from the poll cache.
 const FROM_CACHE: &str = "From the last complete poll of the Arize API.";
@@ -29,48 +29,59 @@ pub struct RenderOptions {
     pub per_task_metrics: bool,
 }
 
-/// One per-task family: its name, type, help and the value of a task.
+/// One per-task family: its name, help and where a task's value comes from.
 struct TaskFamily {
     name: &'static str,
     help: &'static str,
-    value: fn(&TaskRecord, f64) -> Option<f64>,
+    sample: Sample,
+}
+
+/// The value of a per-task series.
+#[derive(Clone, Copy)]
+enum Sample {
+    /// `arize_task_info`: always 1, with the extra info labels.
+    Info,
+    /// Fixed until the next poll: rendered then, copied now.
+    Fixed(Fixed),
+    /// Seconds since the last run, computed at scrape time.
+    Age,
 }
 
 const TASK_FAMILIES: [TaskFamily; 7] = [
     TaskFamily {
         name: "arize_task_info",
         help: "Always 1 per task; labelled with the task's project, dataset and creator.",
-        value: |_, _| Some(1.0),
+        sample: Sample::Info,
     },
     TaskFamily {
         name: "arize_task_last_run_timestamp_seconds",
         help: "Unix time of the task's last run (last_run_at); absent if it never ran.",
-        value: |t, _| t.last_run_at,
+        sample: Sample::Fixed(Fixed::LastRun),
     },
     TaskFamily {
         name: "arize_task_seconds_since_last_run",
         help: "Seconds from the task's last run to this scrape, computed at scrape time from the cached last_run_at; absent if it never ran.",
-        value: |t, now| t.last_run_at.map(|last| (now - last).max(0.0)),
+        sample: Sample::Age,
     },
     TaskFamily {
         name: "arize_task_sampling_rate",
         help: "Fraction of incoming data the task evaluates (0 to 1), when set.",
-        value: |t, _| t.sampling_rate,
+        sample: Sample::Fixed(Fixed::SamplingRate),
     },
     TaskFamily {
         name: "arize_task_evaluators",
         help: "Number of evaluators the task runs.",
-        value: |t, _| t.evaluators.map(|n| n as f64),
+        sample: Sample::Fixed(Fixed::Evaluators),
     },
     TaskFamily {
         name: "arize_task_created_timestamp_seconds",
         help: "Unix time the task was created, when known.",
-        value: |t, _| t.created_at,
+        sample: Sample::Fixed(Fixed::Created),
     },
     TaskFamily {
         name: "arize_task_updated_timestamp_seconds",
         help: "Unix time the task was last updated, when known.",
-        value: |t, _| t.updated_at,
+        sample: Sample::Fixed(Fixed::Updated),
     },
 ];
 
@@ -158,7 +169,7 @@ impl Iterator for Exposition {
                     }
                     let tasks = &snapshot.tasks;
                     while task < tasks.len() && out.len() < CHUNK_BYTES {
-                        render_task(&mut out, def, family == 0, &tasks[task], self.now);
+                        render_task(&mut out, def, &tasks[task], self.now);
                         task += 1;
                     }
                     if task == tasks.len() {
@@ -177,38 +188,36 @@ impl Iterator for Exposition {
     }
 }
 
-fn render_task(out: &mut String, def: &TaskFamily, info: bool, task: &TaskRecord, now: f64) {
+fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) {
     if task.labels.is_empty() {
         return;
     }
-    let Some(v) = (def.value)(task, now) else {
-        return;
+    let series = |out: &mut String, extra_labels: &str| {
+        out.push_str(def.name);
+        out.push('{');
+        out.push_str(&task.labels);
+        out.push_str(extra_labels);
+        out.push('}');
     };
-    out.push_str(def.name);
-    out.push('{');
-    out.push_str(&task.labels);
-    if info {
-        label(
-            out,
-            "project_id",
-            task.project_id.as_deref().unwrap_or(""),
-            false,
-        );
-        label(
-            out,
-            "dataset_id",
-            task.dataset_id.as_deref().unwrap_or(""),
-            false,
-        );
-        label(
-            out,
-            "created_by_user_id",
-            task.created_by_user_id.as_deref().unwrap_or(""),
-            false,
-        );
+    match def.sample {
+        Sample::Info => {
+            series(out, task.rendered.info_labels());
+            out.push_str(" 1\n");
+        }
+        Sample::Fixed(which) => {
+            let value = task.rendered.value(which);
+            if !value.is_empty() {
+                series(out, "");
+                out.push_str(value);
+            }
+        }
+        Sample::Age => {
+            if let Some(last) = task.last_run_at {
+                series(out, "");
+                text::value(out, (now - last).max(0.0));
+            }
+        }
     }
-    out.push('}');
-    text::value(out, v);
 }
 
 /// `arize_up` and the time of the last complete poll.
