@@ -115,6 +115,9 @@ impl Poller {
             filters.spaces.iter().map(Some).collect()
         };
         let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings);
+        if let Some(previous) = self.state.load().snapshot.clone() {
+            builder = builder.reuse(previous);
+        }
         for space in spaces {
             let mut query = common.clone();
             if let Some(space) = space {

@@ -4,6 +4,8 @@
 //! when the poll completes, so `/metrics` never serves half a poll.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use time::format_description::well_known::Rfc3339;
@@ -145,7 +147,9 @@ pub struct Counts {
 /// Every task of one complete poll.
 #[derive(Debug)]
 pub struct TaskSnapshot {
-    pub tasks: Vec<TaskRecord>,
+    /// Shared with the previous snapshot where a task did not change (see
+    /// [`SnapshotBuilder::reuse`]).
+    pub tasks: Vec<Arc<TaskRecord>>,
     /// When the poll completed.
     pub completed_at: SystemTime,
     /// Whether space filters were set (the `space` label is present).
@@ -174,10 +178,40 @@ impl TaskSnapshot {
 
 /// Accumulates the pages of one poll into a snapshot.
 pub struct SnapshotBuilder<'w> {
-    tasks: Vec<TaskRecord>,
+    tasks: Vec<Arc<TaskRecord>>,
     seen_ids: HashSet<String>,
     by_space: bool,
     warnings: &'w mut TimestampWarnings,
+    previous: Option<Previous>,
+}
+
+/// The snapshot being served while the next one is built, and where its
+/// tasks are by id (a hash of it, built on the first miss).
+struct Previous {
+    snapshot: Arc<TaskSnapshot>,
+    by_id: Option<HashMap<u64, usize>>,
+    hasher: RandomState,
+}
+
+impl Previous {
+    /// The previous record of the task with this id, if there was one.
+    fn find(&mut self, at: usize, id: &str) -> Option<&Arc<TaskRecord>> {
+        let tasks = &self.snapshot.tasks;
+        // Pages usually come in the same order poll after poll.
+        if tasks.get(at).and_then(|t| t.id.as_deref()) == Some(id) {
+            return tasks.get(at);
+        }
+        let hasher = &self.hasher;
+        let by_id = self.by_id.get_or_insert_with(|| {
+            tasks
+                .iter()
+                .enumerate()
+                .filter_map(|(k, t)| Some((hasher.hash_one(t.id.as_deref()?), k)))
+                .collect()
+        });
+        let found = tasks.get(*by_id.get(&hasher.hash_one(id))?)?;
+        (found.id.as_deref() == Some(id)).then_some(found)
+    }
 }
 
 impl<'w> SnapshotBuilder<'w> {
@@ -187,7 +221,22 @@ impl<'w> SnapshotBuilder<'w> {
             seen_ids: HashSet::new(),
             by_space,
             warnings,
+            previous: None,
         }
+    }
+
+    /// Shares with `previous` (the snapshot still served) every task that
+    /// has not changed since, instead of holding it twice. While a poll
+    /// runs, the last snapshot stays published and a scrape may still hold
+    /// the one before, so without this a large account's tasks were in
+    /// memory up to three times over; with it, only the tasks that changed.
+    pub fn reuse(mut self, previous: Arc<TaskSnapshot>) -> Self {
+        self.previous = Some(Previous {
+            snapshot: previous,
+            by_id: None,
+            hasher: RandomState::new(),
+        });
+        self
     }
 
     /// Adds one page of tasks found by `space` (the filter's label value).
@@ -210,7 +259,13 @@ impl<'w> SnapshotBuilder<'w> {
                 }
             }
             let record = self.record(task, space);
-            self.tasks.push(record);
+            let at = self.tasks.len();
+            let unchanged = record.id.as_deref().and_then(|id| {
+                let previous = self.previous.as_mut()?.find(at, id)?;
+                (**previous == record).then(|| previous.clone())
+            });
+            self.tasks
+                .push(unchanged.unwrap_or_else(|| Arc::new(record)));
         }
     }
 
@@ -229,8 +284,10 @@ impl<'w> SnapshotBuilder<'w> {
                 entry.never_run += 1;
             }
         }
+        let mut tasks = self.tasks;
+        tasks.shrink_to_fit();
         TaskSnapshot {
-            tasks: self.tasks,
+            tasks,
             completed_at,
             by_space: self.by_space,
             counts,
@@ -430,6 +487,46 @@ mod tests {
         let snapshot = builder.finish(SystemTime::now());
         assert_eq!(snapshot.tasks.len(), 1);
         assert_eq!(snapshot.tasks[0].id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn unchanged_tasks_are_shared_with_the_previous_snapshot() {
+        let mut warnings = TimestampWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![
+                task(r#"{"id":"a","name":"same"}"#),
+                task(r#"{"id":"b","name":"before"}"#),
+                task(r#"{"id":"c","name":"moves"}"#),
+            ],
+            None,
+            None,
+        );
+        let first = Arc::new(builder.finish(SystemTime::now()));
+        let mut builder = SnapshotBuilder::new(false, &mut warnings).reuse(first.clone());
+        builder.add_page(
+            vec![
+                task(r#"{"id":"a","name":"same"}"#),
+                task(r#"{"id":"c","name":"moves"}"#),
+                task(r#"{"id":"b","name":"after"}"#),
+                task(r#"{"id":"d","name":"new"}"#),
+            ],
+            None,
+            None,
+        );
+        let second = builder.finish(SystemTime::now());
+        let names: Vec<_> = second.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["same", "moves", "after", "new"]);
+        assert!(Arc::ptr_eq(&first.tasks[0], &second.tasks[0]));
+        assert!(
+            Arc::ptr_eq(&first.tasks[2], &second.tasks[1]),
+            "found by id"
+        );
+        assert!(!Arc::ptr_eq(&first.tasks[1], &second.tasks[2]), "changed");
+        assert_eq!(
+            second.tasks[2].labels,
+            r#"task_id="b",task_name="after",task_type="unknown",mode="one_off""#
+        );
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
         timestamp(system_secs(snapshot.completed_at)),
         humantime::format_duration(app.render.stale_after),
     );
-    let mut tasks: Vec<&TaskRecord> = snapshot.tasks.iter().collect();
+    let mut tasks: Vec<&TaskRecord> = snapshot.tasks.iter().map(|t| &**t).collect();
     // Never-run tasks first, then the oldest last run.
     tasks.sort_by(|a, b| {
         let key = |t: &TaskRecord| t.last_run_at.unwrap_or(f64::NEG_INFINITY);
