@@ -15,8 +15,10 @@ const MAX_PAGES: usize = 100_000;
 /// previous page's `next_cursor`, until `has_more` is false. A repeated
 /// cursor, or `has_more` without a cursor, fails instead of looping.
 ///
-/// Each page's items go to `on_page` as soon as the page is decoded, so a
-/// large account is never held twice in memory (raw and processed).
+/// Each page's items go to `on_page` once the page is decoded, while the
+/// next page is fetched (pages are handed over in order, and a failure
+/// still stops at the page that failed), so a large account is never held
+/// twice in memory (raw and processed).
 pub async fn for_each_page<P>(
     client: &ArizeClient,
     credentials: &Credentials,
@@ -31,18 +33,27 @@ where
     let limit = page_size.to_string();
     let mut seen_cursors = HashSet::new();
     let mut cursor: Option<String> = None;
+    // The items of the last page, handed to `on_page` while the next page
+    // is on its way rather than before asking for it: a large account's
+    // poll then costs little more than fetching its pages.
+    let mut pending: Option<Vec<P::Item>> = None;
     for _ in 0..MAX_PAGES {
         let mut query = filters.to_vec();
         query.push(("limit", &limit));
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor));
         }
-        let page: P = client.get_json(credentials, endpoint, &query).await?;
+        let fetch = client.get_json::<P>(credentials, endpoint, &query);
+        let page = match pending.take() {
+            Some(items) => tokio::join!(fetch, async { on_page(items) }).0?,
+            None => fetch.await?,
+        };
         let (items, pagination) = page.into_parts();
-        on_page(items);
         if !pagination.has_more {
+            on_page(items);
             return Ok(());
         }
+        pending = Some(items);
         match pagination.next_cursor {
             Some(next) if next.is_empty() => {
                 return Err(pagination_error(
