@@ -189,31 +189,31 @@ impl Iterator for Exposition {
 }
 
 fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) {
-    if task.labels.is_empty() {
+    let rendered = &task.rendered;
+    if rendered.labels().is_empty() {
         return;
     }
-    let series = |out: &mut String, extra_labels: &str| {
+    let series = |out: &mut String, labels: &str| {
         out.push_str(def.name);
         out.push('{');
-        out.push_str(&task.labels);
-        out.push_str(extra_labels);
+        out.push_str(labels);
         out.push('}');
     };
     match def.sample {
         Sample::Info => {
-            series(out, task.rendered.info_labels());
+            series(out, rendered.info_labels());
             out.push_str(" 1\n");
         }
         Sample::Fixed(which) => {
-            let value = task.rendered.value(which);
+            let value = rendered.value(which);
             if !value.is_empty() {
-                series(out, "");
+                series(out, rendered.labels());
                 out.push_str(value);
             }
         }
         Sample::Age => {
             if let Some(last) = task.last_run_at {
-                series(out, "");
+                series(out, rendered.labels());
                 text::value(out, (now - last).max(0.0));
             }
         }
