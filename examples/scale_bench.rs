@@ -142,8 +142,28 @@ fn default_exporter() -> PathBuf {
     dir.join("arize-exporter")
 }
 
+/// The processes this driver started, stopped by [`die`] so that a failed
+/// run leaves nothing behind.
+static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn adopt(child: Child) -> Child {
+    if let Ok(mut children) = CHILDREN.lock() {
+        children.push(child.id());
+    }
+    child
+}
+
 fn die(e: &dyn std::fmt::Display) -> ! {
     eprintln!("scale_bench: {e}");
+    if let Ok(children) = CHILDREN.lock() {
+        for pid in children.iter() {
+            // Already gone for the ones that ended: kill then says so, quietly.
+            let _ = Command::new("kill")
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
     std::process::exit(1)
 }
 
@@ -370,13 +390,14 @@ async fn bench_one(options: &Options, n: usize) -> Row {
     drop(body);
     let port = free_port();
     let floor_base = format!("http://127.0.0.1:{port}");
-    let mut floor = Command::new(std::env::current_exe().unwrap_or_else(|e| die(&e)))
+    let floor = Command::new(std::env::current_exe().unwrap_or_else(|e| die(&e)))
         .args(["--serve-static"])
         .arg(&file)
         .arg(format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| die(&e));
+    let mut floor = adopt(floor);
     wait_until_up(&plain, &format!("{floor_base}/metrics"), &mut floor).await;
     row.floor = sequential(&plain, &format!("{floor_base}/metrics"), options).await;
     row.wrk_floor = wrk(&format!("{floor_base}/metrics"), options.wrk_duration);
@@ -528,7 +549,7 @@ where
 
 fn spawn_exporter(binary: &Path, args: &[&str], log: &Path) -> Child {
     let log = std::fs::File::create(log).unwrap_or_else(|e| die(&e));
-    Command::new(binary)
+    let child = Command::new(binary)
         .args(args)
         .env("RUST_LOG", "warn")
         .env("ARIZE_EXPORTER_LOG_FORMAT", "text")
@@ -536,7 +557,8 @@ fn spawn_exporter(binary: &Path, args: &[&str], log: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .unwrap_or_else(|e| die(&e))
+        .unwrap_or_else(|e| die(&e));
+    adopt(child)
 }
 
 fn client(gzip: bool) -> reqwest::Client {
