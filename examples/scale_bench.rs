@@ -225,6 +225,25 @@ struct Wrk {
     p99: Duration,
 }
 
+impl Latency {
+    /// The report's cell: `median (p99, n=count)`.
+    fn summary(&self) -> String {
+        format!("{} ({}, n={})", ms(self.median), ms(self.p99), self.count)
+    }
+}
+
+impl Wrk {
+    /// The report's cell: `req/s (median, p99)`.
+    fn summary(&self) -> String {
+        format!(
+            "{:.1} ({}, {})",
+            self.requests_per_second,
+            ms(self.median),
+            ms(self.p99)
+        )
+    }
+}
+
 async fn run(options: Options) {
     if !options.exporter.is_file() {
         die(&format!(
@@ -264,18 +283,9 @@ async fn bench_one(options: &Options, n: usize) -> Row {
     let api_url = simulator.base_url();
 
     // The floors for polling: the same client, the same pages.
-    let settings = Settings::from_args([
-        "arize-exporter",
-        "--api-url",
-        &api_url,
-        "--api-key",
-        "x",
-        "--page-size",
-        "100",
-        "--max-requests-per-second",
-        "100000",
-    ])
-    .unwrap_or_else(|_| die(&"cannot build the client settings"));
+    let settings =
+        Settings::from_args(std::iter::once("arize-exporter").chain(client_args(&api_url)))
+            .unwrap_or_else(|_| die(&"cannot build the client settings"));
     let mut bare = Vec::new();
     let mut decode = Vec::new();
     for _ in 0..options.fetch_runs {
@@ -289,25 +299,11 @@ async fn bench_one(options: &Options, n: usize) -> Row {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::env::temp_dir().join(format!("scale_bench-exporter-{n}.log"));
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = client_args(&api_url);
+    args.extend(["--poll-interval", "1h", "--listen-address", &listen]);
     let spawned = Instant::now();
-    let mut exporter = spawn_exporter(
-        &options.exporter,
-        &[
-            "--api-url",
-            &api_url,
-            "--api-key",
-            "x",
-            "--page-size",
-            "100",
-            "--max-requests-per-second",
-            "100000",
-            "--poll-interval",
-            "1h",
-            "--listen-address",
-            &format!("127.0.0.1:{port}"),
-        ],
-        &log,
-    );
+    let mut exporter = spawn_exporter(&options.exporter, &args, &log);
     let pid = exporter.id();
     let plain = client(false);
     let deadline = spawned + Duration::from_secs(600);
@@ -415,24 +411,10 @@ async fn polling_phase(options: &Options, api_url: &str, n: usize) -> Polling {
     let base = format!("http://127.0.0.1:{port}");
     let url = format!("{base}/metrics");
     let log = std::env::temp_dir().join(format!("scale_bench-polling-{n}.log"));
-    let mut exporter = spawn_exporter(
-        &options.exporter,
-        &[
-            "--api-url",
-            api_url,
-            "--api-key",
-            "x",
-            "--page-size",
-            "100",
-            "--max-requests-per-second",
-            "100000",
-            "--poll-interval",
-            "1s",
-            "--listen-address",
-            &format!("127.0.0.1:{port}"),
-        ],
-        &log,
-    );
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = client_args(api_url);
+    args.extend(["--poll-interval", "1s", "--listen-address", &listen]);
+    let mut exporter = spawn_exporter(&options.exporter, &args, &log);
     let plain = client(false);
     let successes = |text: &str| -> u64 {
         text.lines()
@@ -545,6 +527,21 @@ where
         die(&format!("the fetch loop saw {items} tasks, not {n}"));
     }
     elapsed
+}
+
+/// The client flags every part of the benchmark shares: the floors fetch the
+/// same pages with the same settings as the exporters they are compared with.
+fn client_args(api_url: &str) -> Vec<&str> {
+    vec![
+        "--api-url",
+        api_url,
+        "--api-key",
+        "x",
+        "--page-size",
+        "100",
+        "--max-requests-per-second",
+        "100000",
+    ]
 }
 
 fn spawn_exporter(binary: &Path, args: &[&str], log: &Path) -> Child {
@@ -852,48 +849,17 @@ fn report(
             r.scrapes_during_poll
         )
     });
-    add("/metrics median (p99), sequential", &|r| {
-        format!(
-            "{} ({}, n={})",
-            ms(r.scrape.median),
-            ms(r.scrape.p99),
-            r.scrape.count
-        )
-    });
-    add("static bytes median (p99) (floor)", &|r| {
-        format!(
-            "{} ({}, n={})",
-            ms(r.floor.median),
-            ms(r.floor.p99),
-            r.floor.count
-        )
-    });
+    add("/metrics median (p99), sequential", &|r| r.scrape.summary());
+    add("static bytes median (p99) (floor)", &|r| r.floor.summary());
     add("**/metrics median / floor**", &|r| {
         ratio(r.scrape.median.as_secs_f64(), r.floor.median.as_secs_f64())
     });
-    add("/metrics gzip median (p99)", &|r| {
-        format!(
-            "{} ({}, n={})",
-            ms(r.scrape_gzip.median),
-            ms(r.scrape_gzip.p99),
-            r.scrape_gzip.count
-        )
-    });
+    add("/metrics gzip median (p99)", &|r| r.scrape_gzip.summary());
     add("/metrics wrk 4 clients: req/s (median, p99)", &|r| {
-        format!(
-            "{:.1} ({}, {})",
-            r.wrk.requests_per_second,
-            ms(r.wrk.median),
-            ms(r.wrk.p99)
-        )
+        r.wrk.summary()
     });
     add("static bytes wrk 4 clients: req/s (median, p99)", &|r| {
-        format!(
-            "{:.1} ({}, {})",
-            r.wrk_floor.requests_per_second,
-            ms(r.wrk_floor.median),
-            ms(r.wrk_floor.p99)
-        )
+        r.wrk_floor.summary()
     });
     add("wrk throughput / floor", &|r| {
         ratio(r.wrk.requests_per_second, r.wrk_floor.requests_per_second)

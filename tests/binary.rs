@@ -63,11 +63,23 @@ fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
+/// Spawns the binary with `args` and waits until `/readyz` says its first
+/// poll has ended, asserting it failed as unauthorized: `arize_up` 0 and
+/// one unauthorized poll error. The process stays up while it is held.
+async fn assert_first_poll_unauthorized(args: &[String]) -> Process {
+    let mut p = Process::spawn(&refs(args), &[]);
+    p.wait_ready().await;
+    let s = p.scrape().await;
+    assert_eq!(s.value("arize_up", &[]), 0.0);
+    assert_eq!(s.poll_errors("unauthorized"), 1.0);
+    p
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_mode_serves_the_demo_tasks_and_logs_the_simulator_url() {
     let mut p = Process::spawn(&["--demo"], &[]);
     p.wait_ready().await;
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+    let s = p.scrape().await;
     assert_eq!(s.value("arize_up", &[]), 1.0);
     let info = s.find("arize_task_info", &[]);
     assert!(info.len() >= 10, "about a dozen demo tasks: {}", info.len());
@@ -132,7 +144,7 @@ async fn readyz_is_503_until_the_first_poll_ends_then_200() {
     let (status, _, _) = get(&p.url("/healthz")).await.unwrap();
     assert_eq!(status, 200);
     // Meanwhile /metrics serves arize_up 0 and the six zeros.
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+    let s = p.scrape().await;
     assert_eq!(s.value("arize_up", &[]), 0.0);
     assert_eq!(s.find("arize_tasks", &[]).len(), 6);
     assert!(s.find("arize_tasks", &[]).iter().all(|x| x.value == 0.0));
@@ -143,7 +155,7 @@ async fn readyz_is_503_until_the_first_poll_ends_then_200() {
     p.wait_ready().await;
     let (status, _, _) = get(&p.url("/readyz")).await.unwrap();
     assert_eq!(status, 200);
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+    let s = p.scrape().await;
     assert_eq!(s.value("arize_up", &[]), 1.0);
     assert_eq!(s.find("arize_task_info", &[]).len(), 4);
 }
@@ -152,18 +164,7 @@ async fn readyz_is_503_until_the_first_poll_ends_then_200() {
 async fn readyz_turns_200_after_a_failed_first_poll_too() {
     let sim = Simulator::start(tasks()).await.unwrap();
     sim.require_key(Some("another key".into()));
-    let args = api_args(&sim, &[]);
-    let mut p = Process::spawn(&refs(&args), &[]);
-    p.wait_ready().await;
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
-    assert_eq!(s.value("arize_up", &[]), 0.0);
-    assert_eq!(
-        s.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "unauthorized")]
-        ),
-        1.0
-    );
+    assert_first_poll_unauthorized(&api_args(&sim, &[])).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -460,7 +461,7 @@ async fn the_key_file_is_re_read_before_every_poll() {
     );
     let mut p = Process::spawn(&refs(&args), &[]);
     p.wait_ready().await;
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
+    let s = p.scrape().await;
     assert_eq!(
         s.value("arize_up", &[]),
         1.0,
@@ -499,8 +500,8 @@ async fn the_key_file_is_re_read_before_every_poll() {
     // A poll after the rotation succeeds.
     let mut up = 0.0;
     for _ in 0..100 {
-        let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
-        let successes = s.value("arize_exporter_polls_total", &[("outcome", "success")]);
+        let s = p.scrape().await;
+        let successes = s.polls("success");
         up = s.value("arize_up", &[]);
         if successes >= 2.0
             && up == 1.0
@@ -520,17 +521,7 @@ async fn a_missing_key_file_fails_the_poll_without_stopping_the_exporter() {
     let sim = Simulator::start(tasks()).await.unwrap();
     let key_path = dir.path("absent").display().to_string();
     let args = api_args(&sim, &["--api-key-file", &key_path]);
-    let mut p = Process::spawn(&refs(&args), &[]);
-    p.wait_ready().await;
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
-    assert_eq!(s.value("arize_up", &[]), 0.0);
-    assert_eq!(
-        s.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "unauthorized")]
-        ),
-        1.0
-    );
+    let _p = assert_first_poll_unauthorized(&args).await;
     assert_eq!(sim.request_count(), 0, "no request without a key");
 }
 
@@ -588,19 +579,7 @@ async fn once_exits_non_zero_with_one_line_when_the_poll_fails() {
 async fn once_reports_an_unreachable_api() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let out = run_to_end(
-        &[
-            "--api-url",
-            &url,
-            "--api-key",
-            "k",
-            "--once",
-            "--max-retries",
-            "0",
-        ],
-        &[("RUST_LOG", "off")],
-    )
-    .await;
+    let out = run_once_against(&url, &["--max-retries", "0"], &[("RUST_LOG", "off")]).await;
     assert!(!out.status.success());
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("transport"), "{}", out.stderr);
@@ -743,25 +722,15 @@ fn fake_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_client_goes_through_http_proxy() {
     let (proxy, seen) = fake_proxy();
-    let out = run_to_end(
-        &[
-            "--api-url",
-            "http://arize-api.invalid",
-            "--api-key",
-            "k",
-            "--once",
-            "--max-retries",
-            "0",
-        ],
+    let out = run_once_against(
+        "http://arize-api.invalid",
+        &["--max-retries", "0"],
         &[("HTTP_PROXY", &proxy)],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let s = Scrape::parse(&out.stdout);
-    assert_eq!(
-        s.find("arize_task_info", &[("task_id", "via-proxy")]).len(),
-        1
-    );
+    assert_eq!(s.of_task("arize_task_info", "via-proxy").len(), 1);
     let heads = seen.lock().unwrap().clone();
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(
@@ -800,20 +769,16 @@ async fn an_unparsable_timestamp_is_warned_about_once_per_task_and_field() {
     p.wait_ready().await;
     let mut done = false;
     for _ in 0..500 {
-        let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
-        if s.value("arize_exporter_polls_total", &[("outcome", "success")]) >= 4.0 {
+        let s = p.scrape().await;
+        if s.polls("success") >= 4.0 {
             done = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(done, "four successful polls");
-    let s = Scrape::parse(&get_ok(&p.url("/metrics")).await);
-    assert_eq!(
-        s.find("arize_task_info", &[("task_id", "bad")]).len(),
-        1,
-        "kept"
-    );
+    let s = p.scrape().await;
+    assert_eq!(s.of_task("arize_task_info", "bad").len(), 1, "kept");
     let stderr = p.stderr();
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("RFC 3339")).collect();
     assert_eq!(warnings.len(), 2, "one per field, not per poll:\n{stderr}");

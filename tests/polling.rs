@@ -24,10 +24,15 @@ fn te(id: &str, name: &str) -> SimTask {
 }
 
 fn raw_json(body: Value) -> Scripted {
+    raw_json_bytes(body.to_string())
+}
+
+/// A 200 labelled `application/json` whose body is `body`, JSON or not.
+fn raw_json_bytes(body: impl Into<Vec<u8>>) -> Scripted {
     Scripted::Raw {
         status: 200,
         content_type: "application/json".into(),
-        body: body.to_string().into_bytes(),
+        body: body.into(),
     }
 }
 
@@ -127,17 +132,10 @@ async fn a_repeated_cursor_fails_the_poll_with_pagination_and_ends_it() {
     // was sent.
     h.sim.push(Scripted::Delay(Duration::ZERO));
     h.sim.push(Scripted::RepeatCursor);
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Pagination, "{err}");
+    h.poll_fails_with(FailureReason::Pagination).await;
     assert_eq!(task_requests(&h.sim).len(), 2, "the poll stops at once");
     let scrape = h.scrape();
-    assert_eq!(
-        scrape.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "pagination")]
-        ),
-        1.0
-    );
+    assert_eq!(scrape.poll_errors("pagination"), 1.0);
     assert_eq!(scrape.value("arize_up", &[]), 0.0);
     assert!(
         scrape.find("arize_task_info", &[]).is_empty(),
@@ -150,16 +148,9 @@ async fn a_repeated_cursor_fails_the_poll_with_pagination_and_ends_it() {
 async fn has_more_without_a_cursor_fails_the_poll_with_pagination() {
     let mut h = Harness::new(generated_tasks(30, now()), &["--page-size", "10"]).await;
     h.sim.push(Scripted::MoreWithoutCursor);
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Pagination, "{err}");
+    h.poll_fails_with(FailureReason::Pagination).await;
     assert_eq!(task_requests(&h.sim).len(), 1);
-    assert_eq!(
-        h.scrape().value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "pagination")]
-        ),
-        1.0
-    );
+    assert_eq!(h.scrape().poll_errors("pagination"), 1.0);
 }
 
 // ---------------------------------------------------------------------------
@@ -178,8 +169,7 @@ async fn task_types_are_lower_cased_unknown_kept_and_missing_is_unknown() {
     let mut h = Harness::new(tasks, &[]).await;
     h.poll_ok().await;
     let s = h.scrape();
-    let ty =
-        |id: &str| s.find("arize_task_info", &[("task_id", id)])[0].labels["task_type"].clone();
+    let ty = |id: &str| s.of_task("arize_task_info", id)[0].labels["task_type"].clone();
     assert_eq!(ty("upper"), "template_evaluation");
     assert_eq!(ty("lower"), "code_evaluation");
     assert_eq!(ty("new"), "shiny_new_kind");
@@ -247,7 +237,7 @@ async fn nulls_and_missing_fields_keep_the_task_and_leave_its_metrics_out() {
     let s = h.scrape();
 
     for id in ["all-null", "all-missing"] {
-        let info = s.find("arize_task_info", &[("task_id", id)]);
+        let info = s.of_task("arize_task_info", id);
         assert_eq!(info.len(), 1, "{id} is kept");
         let labels = &info[0].labels;
         assert_eq!(labels["task_name"], "");
@@ -294,14 +284,8 @@ async fn nulls_and_missing_fields_keep_the_task_and_leave_its_metrics_out() {
     ] {
         assert!(full.contains(family), "full task lacks {family}");
     }
-    assert_eq!(
-        s.value("arize_task_sampling_rate", &[("task_id", "full")]),
-        0.25
-    );
-    assert_eq!(
-        s.value("arize_task_evaluators", &[("task_id", "full")]),
-        1.0
-    );
+    assert_eq!(s.task_value("arize_task_sampling_rate", "full"), 0.25);
+    assert_eq!(s.task_value("arize_task_evaluators", "full"), 1.0);
     assert_eq!(h.sim.request_count(), 1);
 }
 
@@ -330,7 +314,7 @@ async fn tasks_without_a_usable_id_are_all_counted() {
         "four id-less tasks, and the one real id counted once"
     );
     assert_eq!(s.find("arize_task_info", &[]).len(), 1);
-    assert!(s.find("arize_task_info", &[("task_id", "")]).is_empty());
+    assert!(s.of_task("arize_task_info", "").is_empty());
 }
 
 #[tokio::test]
@@ -374,15 +358,10 @@ async fn lone_surrogate_escapes_in_names_do_not_fail_the_poll() {
         {"id":"two","name":"\ud800\ud800\udc00","type":"CODE_EVALUATION"}
     ],"pagination":{"has_more":false}}"#;
     let mut h = Harness::new(vec![], &[]).await;
-    h.sim.push(Scripted::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: body.to_vec(),
-    });
+    h.sim.push(raw_json_bytes(body.to_vec()));
     h.poll_ok().await;
     let s = h.scrape();
-    let name =
-        |id: &str| s.find("arize_task_info", &[("task_id", id)])[0].labels["task_name"].clone();
+    let name = |id: &str| s.of_task("arize_task_info", id)[0].labels["task_name"].clone();
     assert_eq!(name("lead"), "a\u{fffd}b");
     assert_eq!(
         name("trail"),
@@ -409,31 +388,19 @@ async fn a_bad_timestamp_keeps_the_task_and_only_leaves_that_field_out() {
     let s = h.scrape();
     assert_eq!(s.find("arize_task_info", &[]).len(), 3);
     assert!(s
-        .find(
-            "arize_task_last_run_timestamp_seconds",
-            &[("task_id", "bad-last")]
-        )
+        .of_task("arize_task_last_run_timestamp_seconds", "bad-last")
         .is_empty());
     assert!(
-        s.find(
-            "arize_task_created_timestamp_seconds",
-            &[("task_id", "bad-last")]
-        )
-        .len()
+        s.of_task("arize_task_created_timestamp_seconds", "bad-last")
+            .len()
             == 1
     );
     assert!(s
-        .find(
-            "arize_task_created_timestamp_seconds",
-            &[("task_id", "bad-created")]
-        )
+        .of_task("arize_task_created_timestamp_seconds", "bad-created")
         .is_empty());
     assert_eq!(
-        s.find(
-            "arize_task_last_run_timestamp_seconds",
-            &[("task_id", "bad-created")]
-        )
-        .len(),
+        s.of_task("arize_task_last_run_timestamp_seconds", "bad-created")
+            .len(),
         1
     );
     assert_eq!(s.value("arize_up", &[]), 1.0);
@@ -550,18 +517,11 @@ async fn rate_limited_after_the_retries_are_spent() {
             retry_after: Some("0".into()),
         });
     }
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::RateLimited, "{err}");
+    h.poll_fails_with(FailureReason::RateLimited).await;
     assert_eq!(task_requests(&h.sim).len(), 3, "one try and two retries");
     let s = h.scrape();
     assert_eq!(requests_with(&s, "429"), 3.0);
-    assert_eq!(
-        s.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "rate_limited")]
-        ),
-        1.0
-    );
+    assert_eq!(s.poll_errors("rate_limited"), 1.0);
 }
 
 #[tokio::test]
@@ -596,14 +556,8 @@ async fn server_errors_are_retried_then_succeed_and_every_try_is_counted() {
         ),
         4.0
     );
-    assert_eq!(
-        s.value("arize_exporter_polls_total", &[("outcome", "success")]),
-        1.0
-    );
-    assert_eq!(
-        s.value("arize_exporter_polls_total", &[("outcome", "failure")]),
-        0.0
-    );
+    assert_eq!(s.polls("success"), 1.0);
+    assert_eq!(s.polls("failure"), 0.0);
 }
 
 #[tokio::test]
@@ -613,8 +567,7 @@ async fn server_error_after_the_retries_are_spent() {
         .push(Scripted::problem(502, "Bad Gateway", "upstream"));
     h.sim
         .push(Scripted::problem(500, "Internal Server Error", "oops"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::ServerError, "{err}");
+    let err = h.poll_fails_with(FailureReason::ServerError).await;
     assert!(
         err.message.contains("Internal Server Error") && err.message.contains("oops"),
         "the problem's title and detail are in the message: {err}"
@@ -627,8 +580,7 @@ async fn max_retries_zero_never_retries() {
     let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "0"]).await;
     h.sim
         .push(Scripted::problem(503, "Service Unavailable", "busy"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::ServerError);
+    h.poll_fails_with(FailureReason::ServerError).await;
     assert_eq!(task_requests(&h.sim).len(), 1);
 }
 
@@ -637,21 +589,18 @@ async fn unauthorized_is_final_at_once_and_counted() {
     let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
     h.sim
         .push(Scripted::problem(401, "Unauthorized", "bad key"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Unauthorized, "{err}");
+    let err = h.poll_fails_with(FailureReason::Unauthorized).await;
     assert!(err.message.contains("bad key"), "{err}");
     assert_eq!(task_requests(&h.sim).len(), 1, "401 is not retried");
 
     h.sim
         .push(Scripted::problem(403, "Forbidden", "wrong region"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Unauthorized, "{err}");
+    h.poll_fails_with(FailureReason::Unauthorized).await;
     assert_eq!(task_requests(&h.sim).len(), 2, "403 is not retried");
 
     // A key the API does not accept, checked by the simulator itself.
     h.sim.require_key(Some("the-right-key".into()));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Unauthorized, "{err}");
+    let err = h.poll_fails_with(FailureReason::Unauthorized).await;
     assert_eq!(task_requests(&h.sim).len(), 3);
     assert!(
         !err.to_string().contains(TEST_KEY),
@@ -659,17 +608,8 @@ async fn unauthorized_is_final_at_once_and_counted() {
     );
 
     let s = h.scrape();
-    assert_eq!(
-        s.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "unauthorized")]
-        ),
-        3.0
-    );
-    assert_eq!(
-        s.value("arize_exporter_polls_total", &[("outcome", "failure")]),
-        3.0
-    );
+    assert_eq!(s.poll_errors("unauthorized"), 3.0);
+    assert_eq!(s.polls("failure"), 3.0);
     assert_eq!(requests_with(&s, "401"), 2.0);
     assert_eq!(requests_with(&s, "403"), 1.0);
     assert_eq!(s.value("arize_up", &[]), 0.0);
@@ -680,28 +620,17 @@ async fn other_4xx_are_client_errors_and_not_retried() {
     let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
     h.sim
         .push(Scripted::problem(404, "Not Found", "no such space"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::ClientError, "{err}");
+    h.poll_fails_with(FailureReason::ClientError).await;
     assert_eq!(task_requests(&h.sim).len(), 1);
-    assert_eq!(
-        h.scrape().value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "client_error")]
-        ),
-        1.0
-    );
+    assert_eq!(h.scrape().poll_errors("client_error"), 1.0);
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_or_not_the_shape_is_decode() {
     let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
-    h.sim.push(Scripted::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body: b"<html>maintenance</html>".to_vec(),
-    });
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Decode, "{err}");
+    h.sim
+        .push(raw_json_bytes(b"<html>maintenance</html>".to_vec()));
+    h.poll_fails_with(FailureReason::Decode).await;
     assert_eq!(
         task_requests(&h.sim).len(),
         1,
@@ -711,40 +640,38 @@ async fn a_body_that_is_not_json_or_not_the_shape_is_decode() {
     h.sim.push(raw_json(
         json!({"tasks": {"a": 1}, "pagination": {"has_more": false}}),
     ));
-    assert_eq!(h.poll_err().await.reason, FailureReason::Decode);
+    h.poll_fails_with(FailureReason::Decode).await;
     h.sim
         .push(raw_json(json!({"pagination": {"has_more": false}})));
-    assert_eq!(h.poll_err().await.reason, FailureReason::Decode);
+    h.poll_fails_with(FailureReason::Decode).await;
     h.sim.push(raw_json(
         json!({"tasks": [{"id": "a", "is_continuous": "yes"}], "pagination": {"has_more": false}}),
     ));
-    assert_eq!(h.poll_err().await.reason, FailureReason::Decode);
+    h.poll_fails_with(FailureReason::Decode).await;
 
     let s = h.scrape();
-    assert_eq!(
-        s.value("arize_exporter_poll_errors_total", &[("reason", "decode")]),
-        4.0
-    );
+    assert_eq!(s.poll_errors("decode"), 4.0);
     // And it recovers.
     h.poll_ok().await;
     assert_eq!(h.scrape().value("arize_up", &[]), 1.0);
 }
 
+/// An empty page of tasks, valid JSON of more than `len` bytes: the tasks
+/// array holds a long string of spaces.
+fn padded_empty_page(len: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(len + 64);
+    body.extend_from_slice(br#"{"tasks":["#);
+    body.resize(len + 16, b' ');
+    body.extend_from_slice(br#"],"pagination":{"has_more":false}}"#);
+    body
+}
+
 #[tokio::test]
 async fn a_body_over_64_mib_is_decode() {
     let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "0"]).await;
-    // Valid JSON just over the cap: a long string of spaces inside an array.
-    let mut body = Vec::with_capacity((64 << 20) + 64);
-    body.extend_from_slice(br#"{"tasks":["#);
-    body.resize((64 << 20) + 16, b' ');
-    body.extend_from_slice(br#"],"pagination":{"has_more":false}}"#);
-    h.sim.push(Scripted::Raw {
-        status: 200,
-        content_type: "application/json".into(),
-        body,
-    });
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Decode, "{err}");
+    // Valid JSON just over the cap.
+    h.sim.push(raw_json_bytes(padded_empty_page(64 << 20)));
+    h.poll_fails_with(FailureReason::Decode).await;
 }
 
 /// A one-shot HTTP server answering every connection with `head` + `body`:
@@ -770,51 +697,38 @@ fn serve_raw(head: String, body: Vec<u8>) -> String {
     url
 }
 
+/// [`serve_raw`] answering with `json` gzipped at `level`, its
+/// Content-Length the compressed size; the URL and that size.
+fn serve_gzip(json: &[u8], level: flate2::Compression) -> (String, usize) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+    gz.write_all(json).unwrap();
+    let compressed = gz.finish().unwrap();
+    let size = compressed.len();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    );
+    (serve_raw(head, compressed), size)
+}
+
 #[tokio::test]
 async fn a_gzip_body_over_64_mib_once_decoded_is_decode_whatever_content_length_says() {
-    use flate2::write::GzEncoder;
-    let mut json = Vec::with_capacity((65 << 20) + 64);
-    json.extend_from_slice(br#"{"tasks":["#);
-    json.resize((65 << 20) + 16, b' ');
-    json.extend_from_slice(br#"],"pagination":{"has_more":false}}"#);
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&json).unwrap();
-    let compressed = gz.finish().unwrap();
-    assert!(compressed.len() < 1 << 20, "the bomb is small on the wire");
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        compressed.len()
-    );
-    let url = serve_raw(head, compressed);
+    let (url, size) = serve_gzip(&padded_empty_page(65 << 20), flate2::Compression::best());
+    assert!(size < 1 << 20, "the bomb is small on the wire");
     let sim = Simulator::start(vec![]).await.unwrap();
     let mut h = Harness::with_url(sim, &url, &["--max-retries", "0"]);
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Decode, "{err}");
+    h.poll_fails_with(FailureReason::Decode).await;
 }
 
 #[tokio::test]
 async fn a_gzip_body_under_the_cap_is_decoded() {
-    use flate2::write::GzEncoder;
     let json = json!({"tasks": [{"id": "gz", "name": "zipped", "type": "CODE_EVALUATION"}],
         "pagination": {"has_more": false}})
     .to_string();
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(json.as_bytes()).unwrap();
-    let compressed = gz.finish().unwrap();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        compressed.len()
-    );
-    let url = serve_raw(head, compressed);
+    let (url, _) = serve_gzip(json.as_bytes(), flate2::Compression::default());
     let sim = Simulator::start(vec![]).await.unwrap();
     let mut h = Harness::with_url(sim, &url, &["--max-retries", "0"]);
     h.poll_ok().await;
-    assert_eq!(
-        h.scrape()
-            .find("arize_task_info", &[("task_id", "gz")])
-            .len(),
-        1
-    );
+    assert_eq!(h.scrape().of_task("arize_task_info", "gz").len(), 1);
 }
 
 #[tokio::test]
@@ -826,15 +740,11 @@ async fn a_request_slower_than_the_timeout_is_timeout() {
     .await;
     h.sim.push(Scripted::Delay(Duration::from_secs(3)));
     let started = Instant::now();
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Timeout, "{err}");
+    h.poll_fails_with(FailureReason::Timeout).await;
     assert!(started.elapsed() >= Duration::from_millis(190));
     let s = h.scrape();
     assert_eq!(requests_with(&s, "timeout"), 1.0);
-    assert_eq!(
-        s.value("arize_exporter_poll_errors_total", &[("reason", "timeout")]),
-        1.0
-    );
+    assert_eq!(s.poll_errors("timeout"), 1.0);
 }
 
 #[tokio::test]
@@ -860,17 +770,10 @@ async fn connection_refused_is_transport_and_retried() {
         &format!("http://127.0.0.1:{port}"),
         &["--max-retries", "1"],
     );
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::Transport, "{err}");
+    h.poll_fails_with(FailureReason::Transport).await;
     let s = h.scrape();
     assert_eq!(requests_with(&s, "transport"), 2.0, "one try and one retry");
-    assert_eq!(
-        s.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "transport")]
-        ),
-        1.0
-    );
+    assert_eq!(s.poll_errors("transport"), 1.0);
 }
 
 // ---------------------------------------------------------------------------
@@ -893,8 +796,7 @@ async fn a_failed_poll_keeps_serving_the_last_good_data() {
         .push(Scripted::problem(500, "Internal Server Error", "x"));
     h.sim
         .push(Scripted::problem(500, "Internal Server Error", "x"));
-    let err = h.poll_err().await;
-    assert_eq!(err.reason, FailureReason::ServerError);
+    h.poll_fails_with(FailureReason::ServerError).await;
 
     let after = h.scrape();
     assert_eq!(after.value("arize_up", &[]), 0.0);
@@ -909,21 +811,9 @@ async fn a_failed_poll_keeps_serving_the_last_good_data() {
         .collect();
     assert_eq!(ids, BTreeSet::from(["a", "b"]), "the previous poll's tasks");
     assert_eq!(after.total_tasks(), 2.0);
-    assert_eq!(
-        after.value("arize_exporter_polls_total", &[("outcome", "success")]),
-        1.0
-    );
-    assert_eq!(
-        after.value("arize_exporter_polls_total", &[("outcome", "failure")]),
-        1.0
-    );
-    assert_eq!(
-        after.value(
-            "arize_exporter_poll_errors_total",
-            &[("reason", "server_error")]
-        ),
-        1.0
-    );
+    assert_eq!(after.polls("success"), 1.0);
+    assert_eq!(after.polls("failure"), 1.0);
+    assert_eq!(after.poll_errors("server_error"), 1.0);
     for reason in [
         "unauthorized",
         "rate_limited",
@@ -934,7 +824,7 @@ async fn a_failed_poll_keeps_serving_the_last_good_data() {
         "pagination",
     ] {
         assert_eq!(
-            after.value("arize_exporter_poll_errors_total", &[("reason", reason)]),
+            after.poll_errors(reason),
             0.0,
             "every reason exists from the start"
         );
@@ -974,8 +864,7 @@ async fn a_failure_on_a_later_page_publishes_nothing_of_that_poll() {
     let s = h.scrape();
     assert_eq!(s.total_tasks(), 25.0);
     assert!(
-        s.find("arize_task_info", &[("task_id", "new-0")])
-            .is_empty(),
+        s.of_task("arize_task_info", "new-0").is_empty(),
         "the first page of a failed poll is not served"
     );
 }
@@ -1004,20 +893,20 @@ async fn ages_grow_at_render_time_without_any_request() {
     let t0 = SystemTime::now();
     let first = h.scrape_at(t0);
     let later = h.scrape_at(t0 + Duration::from_secs(600));
-    let age0 = first.value("arize_task_seconds_since_last_run", &[("task_id", "a")]);
-    let age1 = later.value("arize_task_seconds_since_last_run", &[("task_id", "a")]);
+    let age0 = first.task_value("arize_task_seconds_since_last_run", "a");
+    let age1 = later.task_value("arize_task_seconds_since_last_run", "a");
     assert!((age1 - age0 - 600.0).abs() < 1e-3, "{age0} then {age1}");
     assert!(age0 >= 59.0, "the task last ran a minute ago: {age0}");
-    let last = first.value("arize_task_last_run_timestamp_seconds", &[("task_id", "a")]);
+    let last = first.task_value("arize_task_last_run_timestamp_seconds", "a");
     assert_eq!(
         last,
-        later.value("arize_task_last_run_timestamp_seconds", &[("task_id", "a")])
+        later.task_value("arize_task_last_run_timestamp_seconds", "a")
     );
 
     // And with the real clock.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let real = h.scrape();
-    let age2 = real.value("arize_task_seconds_since_last_run", &[("task_id", "a")]);
+    let age2 = real.task_value("arize_task_seconds_since_last_run", "a");
     assert!(age2 >= age0 + 1.0, "{age0} then {age2}");
     assert_eq!(
         h.sim.request_count(),
@@ -1043,7 +932,7 @@ async fn the_age_is_never_negative() {
     h.poll_ok().await;
     assert_eq!(
         h.scrape()
-            .value("arize_task_seconds_since_last_run", &[("task_id", "f")]),
+            .task_value("arize_task_seconds_since_last_run", "f"),
         0.0
     );
 }
@@ -1128,7 +1017,7 @@ async fn each_space_filter_is_polled_and_labels_what_it_found_first() {
 
     let s = h.scrape();
     let space = |id: &str| {
-        let found = s.find("arize_task_info", &[("task_id", id)]);
+        let found = s.of_task("arize_task_info", id);
         assert_eq!(found.len(), 1, "{id} counted once");
         found[0].labels["space"].clone()
     };
@@ -1184,14 +1073,14 @@ async fn the_order_given_decides_the_label_across_space_id_and_space_name() {
         .collect();
     assert_eq!(order, ["Production", "space-1", "space-2"]);
     let s = h.scrape();
-    let info = s.find("arize_task_info", &[("task_id", "p1")]);
+    let info = s.of_task("arize_task_info", "p1");
     assert_eq!(info.len(), 1);
     assert_eq!(
         info[0].labels["space"], "Production",
         "the first filter given found it"
     );
     assert_eq!(
-        s.find("arize_task_info", &[("task_id", "s1")])[0].labels["space"],
+        s.of_task("arize_task_info", "s1")[0].labels["space"],
         "space-2"
     );
 }

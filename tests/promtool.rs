@@ -77,25 +77,16 @@ async fn a_hostile_exposition_passes_promtool() {
         .collect();
     let sim = Simulator::start(tasks).await.unwrap();
     let url = sim.base_url();
-    let out = run_to_end(
-        &[
-            "--api-url",
-            &url,
-            "--api-key",
-            "k",
-            "--once",
-            "--space-name",
-            "Prod\"uction\\",
-            "--space-id",
-            "space-1",
-        ],
+    let out = run_once_against(
+        &url,
+        &["--space-name", "Prod\"uction\\", "--space-id", "space-1"],
         &[],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
     let scrape = Scrape::parse(&out.stdout);
     for (i, name) in names.iter().enumerate() {
-        let info = scrape.find("arize_task_info", &[("task_id", &format!("hostile-{i}"))]);
+        let info = scrape.of_task("arize_task_info", &format!("hostile-{i}"));
         assert_eq!(info.len(), 1, "hostile-{i}");
         assert_eq!(info[0].labels["task_name"], *name);
         assert_eq!(info[0].labels["project_id"], format!("proj\"{i}\\\n"));
@@ -105,10 +96,7 @@ async fn a_hostile_exposition_passes_promtool() {
         scrape.get("fake_metric", &[]).is_none(),
         "no injected series"
     );
-    let odd = scrape.find(
-        "arize_task_info",
-        &[("task_id", "id \"with\" \\odd\\ \n chars")],
-    );
+    let odd = scrape.of_task("arize_task_info", "id \"with\" \\odd\\ \n chars");
     assert_eq!(odd.len(), 1);
     assert_eq!(odd[0].labels["task_type"], "brand new \"type\"");
     assert_eq!(

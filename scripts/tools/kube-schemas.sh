@@ -8,20 +8,9 @@
 set -euo pipefail
 tools="${ARIZE_TEST_TOOLS:?}"
 node_dir="$tools/node"
-venv="$tools/venv"
 kv_version="1.37.0"
 npm_pkgs=(kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 yaml@2.9.1)
 
-make_venv() {
-  # Debian's python3 needs python3-venv for `-m venv`; install it if missing.
-  [ -x "$venv/bin/pip" ] && return 0
-  rm -rf "$venv"
-  if ! python3 -m venv "$venv" 2>/dev/null; then
-    rm -rf "$venv"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
-}
 command -v npm >/dev/null || { echo "${0##*/}: npm (Node.js 20 or later) is required" >&2; exit 1; }
 mkdir -p "$tools/bin" "$node_dir"
 stamp="$node_dir/.installed"
@@ -32,7 +21,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "${npm_pkgs[*]}" ]; then
 fi
 
 if ! "$tools/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$kv_version"; then
-  make_venv
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$kv_version"
-  ln -sf "$venv/bin/kubernetes-validate" "$tools/bin/kubernetes-validate"
+  source "$(dirname "${BASH_SOURCE[0]}")/lib/venv.bash"
+  venv_install_tool "kubernetes-validate==$kv_version" kubernetes-validate
 fi

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use arize_exporter::arize::{ApiError, ArizeClient};
+use arize_exporter::arize::{ApiError, ArizeClient, FailureReason};
 use arize_exporter::config::{ConfigError, Settings};
 use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
 use arize_exporter::poller::Poller;
@@ -121,6 +121,13 @@ impl Harness {
             Ok(()) => panic!("the poll succeeded but was expected to fail"),
             Err(e) => e,
         }
+    }
+
+    /// Polls once, expecting a failure for `reason`; returns the error.
+    pub async fn poll_fails_with(&mut self, reason: FailureReason) -> ApiError {
+        let err = self.poll_err().await;
+        assert_eq!(err.reason, reason, "{err}");
+        err
     }
 
     pub fn render_options(&self) -> RenderOptions {
@@ -248,6 +255,11 @@ impl Scrape {
             .collect()
     }
 
+    /// Every sample of `name` for the task `id`.
+    pub fn of_task(&self, name: &str, id: &str) -> Vec<&Sample> {
+        self.find(name, &[("task_id", id)])
+    }
+
     /// The value of the one sample of `name` matching `labels`, if any;
     /// panics if several match.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -266,6 +278,11 @@ impl Scrape {
             .unwrap_or_else(|| panic!("no series {name}{labels:?}"))
     }
 
+    /// The value of the series `name` of the task `id`, which must exist.
+    pub fn task_value(&self, name: &str, id: &str) -> f64 {
+        self.value(name, &[("task_id", id)])
+    }
+
     /// The value of a counter series, 0 when the series does not exist.
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.get(name, labels).unwrap_or(0.0)
@@ -282,6 +299,16 @@ impl Scrape {
             .iter()
             .filter(|s| s.labels.get("task_id").map(String::as_str) == Some(id))
             .collect()
+    }
+
+    /// `arize_exporter_poll_errors_total{reason}`.
+    pub fn poll_errors(&self, reason: &str) -> f64 {
+        self.value("arize_exporter_poll_errors_total", &[("reason", reason)])
+    }
+
+    /// `arize_exporter_polls_total{outcome}`.
+    pub fn polls(&self, outcome: &str) -> f64 {
+        self.value("arize_exporter_polls_total", &[("outcome", outcome)])
     }
 
     /// `arize_tasks` summed over every label set.
@@ -506,34 +533,33 @@ impl Process {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// `GET /metrics`, asserting 200, parsed.
+    pub async fn scrape(&self) -> Scrape {
+        Scrape::parse(&get_ok(&self.url("/metrics")).await)
+    }
+
     /// Waits until `/healthz` answers (the server is up).
     pub async fn wait_serving(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok((200, _, _)) = get(&self.url("/healthz")).await {
-                return;
-            }
-            self.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "the exporter did not serve within 20 s; stderr:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        self.wait_for_200("/healthz", "did not serve").await;
     }
 
     /// Waits until `/readyz` answers 200 (the first poll has ended).
     pub async fn wait_ready(&mut self) {
+        self.wait_for_200("/readyz", "was not ready").await;
+    }
+
+    /// Waits (at most 20 s, while the process runs) until `path` answers
+    /// 200; `failure` says what went wrong otherwise ("the exporter …").
+    async fn wait_for_200(&mut self, path: &str, failure: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok((200, _, _)) = get(&self.url("/readyz")).await {
+            if let Ok((200, _, _)) = get(&self.url(path)).await {
                 return;
             }
             self.assert_running();
             assert!(
                 Instant::now() < deadline,
-                "the exporter was not ready within 20 s; stderr:\n{}",
+                "the exporter {failure} within 20 s; stderr:\n{}",
                 self.stderr()
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -604,6 +630,14 @@ pub async fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> Finished {
         stdout: process.stdout(),
         stderr: process.stderr(),
     }
+}
+
+/// Runs the binary with `--once` against the API at `api_url` with the key
+/// `k`, then `extra`.
+pub async fn run_once_against(api_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut args = vec!["--api-url", api_url, "--api-key", "k", "--once"];
+    args.extend_from_slice(extra);
+    run_to_end(&args, env).await
 }
 
 // ---------------------------------------------------------------------------
