@@ -349,10 +349,17 @@ impl ConfigError {
     }
 }
 
+/// The longest duration any flag accepts.
+const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 fn parse_positive_duration(value: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(value).map_err(|e| e.to_string())?;
     if duration.is_zero() {
         return Err("must be greater than zero".into());
+    }
+    // Far beyond any useful value, and small enough to add to a clock.
+    if duration > MAX_DURATION {
+        return Err("must be at most 10 years".into());
     }
     Ok(duration)
 }
@@ -413,6 +420,14 @@ fn parse_listen_address(value: &str) -> Result<SocketAddr, String> {
 fn parse_telemetry_path(value: &str) -> Result<String, String> {
     if !value.starts_with('/') || value.len() < 2 {
         return Err("must start with '/' and name a path other than '/'".into());
+    }
+    // Plain path characters only: the router reads `{`, `}`, `:` and `*`
+    // as parameters, and a path is no place for them anyway.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/-._~".contains(c);
+    if !value.chars().all(plain) || value.contains("//") {
+        return Err(format!(
+            "'{value}' may hold only letters, digits and '/-._~', with no empty segment"
+        ));
     }
     if ["/healthz", "/readyz"].contains(&value) {
         return Err(format!("'{value}' is already served by the exporter"));
