@@ -1,15 +1,20 @@
 //! The client-side request budget: one rate cap shared by every request the
 //! exporter sends, retries and every endpoint included, so that the exporter
-//! is a good API citizen whatever it fetches.
+//! is a good API citizen whatever it fetches. It also keeps the API's own
+//! `Retry-After`: no request goes out before the time the API asked for,
+//! even in a later poll.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 /// At most `rate` requests per second, in bursts of at most `ceil(rate)`.
 pub struct RequestBudget {
     limiter: DefaultDirectRateLimiter,
+    /// No request before this instant: the API said so with `Retry-After`.
+    held_until: Mutex<Option<Instant>>,
 }
 
 impl RequestBudget {
@@ -25,12 +30,33 @@ impl RequestBudget {
             .allow_burst(burst);
         RequestBudget {
             limiter: RateLimiter::direct(quota),
+            held_until: Mutex::new(None),
         }
     }
 
     /// Waits until one more request fits in the budget.
     pub async fn acquire(&self) {
         self.limiter.until_ready().await;
+    }
+
+    /// The API asked for no request during `wait` from now.
+    pub fn hold_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut held = self
+            .held_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *held = Some(held.map_or(until, |h| h.max(until)));
+    }
+
+    /// How long the API still asks to be left alone, if at all.
+    pub fn held_for(&self) -> Option<Duration> {
+        let held = *self
+            .held_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.and_then(|until| until.checked_duration_since(Instant::now()))
+            .filter(|left| !left.is_zero())
     }
 }
 
@@ -47,6 +73,16 @@ mod tests {
         }
         // ... and the fourth has to wait for the budget to refill.
         assert!(budget.limiter.check().is_err());
+    }
+
+    #[test]
+    fn a_hold_lasts_its_time_and_only_grows() {
+        let budget = RequestBudget::new(1.0);
+        assert_eq!(budget.held_for(), None);
+        budget.hold_for(Duration::from_secs(300));
+        budget.hold_for(Duration::from_secs(1));
+        let left = budget.held_for().unwrap();
+        assert!(left > Duration::from_secs(290), "{left:?}");
     }
 
     #[tokio::test]

@@ -20,8 +20,8 @@ use crate::config::{ApiKey, ApiSettings};
 /// Largest body accepted, counted after content decoding.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// A `Retry-After` longer than this is not waited for: the request fails
-/// and the next poll tries again.
+/// A `Retry-After` longer than this is not waited for within a poll: the
+/// poll fails as `rate_limited`, and no request goes out until it is over.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// An API path: the template that labels metrics and the concrete path.
@@ -189,6 +189,19 @@ impl ArizeClient {
         template: &'static str,
         url: &Url,
     ) -> Result<Vec<u8>, ApiError> {
+        // A Retry-After from an earlier answer, perhaps of an earlier poll.
+        if let Some(left) = self.budget.held_for() {
+            if left > MAX_RETRY_AFTER {
+                return Err(ApiError::fatal(
+                    FailureReason::RateLimited,
+                    format!(
+                        "{template} not called: the API asked to wait another {} (Retry-After)",
+                        humantime::format_duration(Duration::from_secs(left.as_secs()))
+                    ),
+                ));
+            }
+            tokio::time::sleep(left).await;
+        }
         self.budget.acquire().await;
         let mut request = self.http.get(url.clone());
         if let Some(key) = &credentials.0 {
@@ -207,9 +220,16 @@ impl ArizeClient {
             Ok(response) => {
                 let status = response.status();
                 let outcome = read_answer(response, template).await;
+                // A 2xx whose body never arrived whole is counted by why.
                 let code = match &outcome {
-                    Err(e) if e.reason == FailureReason::Timeout && status.is_success() => {
-                        "timeout"
+                    Err(e)
+                        if status.is_success()
+                            && matches!(
+                                e.reason,
+                                FailureReason::Timeout | FailureReason::Transport
+                            ) =>
+                    {
+                        e.reason.as_str()
                     }
                     _ => status.as_str(),
                 };
@@ -224,6 +244,9 @@ impl ArizeClient {
         };
         if let Err(e) = &result {
             tracing::debug!(endpoint = template, error = %e, "API request failed");
+            if let Some(wait) = e.retry_after {
+                self.budget.hold_for(wait);
+            }
         }
         result
     }
