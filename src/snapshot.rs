@@ -54,8 +54,11 @@ pub struct TaskRecord {
     pub project_id: Option<String>,
     pub dataset_id: Option<String>,
     pub created_by_user_id: Option<String>,
-    /// `None`: the task never ran (or its timestamp was unusable).
+    /// `None`: the task never ran, or its timestamp was unreadable.
     pub last_run_at: Option<f64>,
+    /// `last_run_at` was sent but is not RFC 3339: the last run is unknown,
+    /// which is neither "never ran" nor stale.
+    pub last_run_unreadable: bool,
     pub created_at: Option<f64>,
     pub updated_at: Option<f64>,
     pub sampling_rate: Option<f64>,
@@ -67,6 +70,21 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// `last_run_at` is null: the task never ran.
+    pub fn never_ran(&self) -> bool {
+        self.last_run_at.is_none() && !self.last_run_unreadable
+    }
+
+    /// A continuous task that never ran, or last ran more than `stale_after`
+    /// seconds before `now` (Unix seconds).
+    pub fn is_stale(&self, now: f64, stale_after: f64) -> bool {
+        self.mode == Mode::Continuous
+            && match self.last_run_at {
+                Some(last) => now - last > stale_after,
+                None => self.never_ran(),
+            }
+    }
+
     /// The per-task label set, escaped (`task_id="…",task_name="…",…`);
     /// empty for a task without an id, which has no per-task series.
     pub fn labels(&self) -> &str {
@@ -188,10 +206,7 @@ impl TaskSnapshot {
         let mut stale: BTreeMap<&str, u64> = KNOWN_TASK_TYPES.iter().map(|t| (*t, 0)).collect();
         for task in self.tasks.iter().filter(|t| t.mode == Mode::Continuous) {
             let entry = stale.entry(task.task_type.as_str()).or_default();
-            if task
-                .last_run_at
-                .is_none_or(|last| now - last > stale_after_secs)
-            {
+            if task.is_stale(now, stale_after_secs) {
                 *entry += 1;
             }
         }
@@ -303,7 +318,7 @@ impl<'w> SnapshotBuilder<'w> {
                 .entry((task.task_type.clone(), task.mode))
                 .or_default();
             entry.tasks += 1;
-            if task.last_run_at.is_none() {
+            if task.never_ran() {
                 entry.never_run += 1;
             }
         }
@@ -330,6 +345,7 @@ impl<'w> SnapshotBuilder<'w> {
                 }
             }
         };
+        let last_run_sent = task.last_run_at.is_some();
         let last_run_at = time("last_run_at", task.last_run_at);
         let created_at = time("created_at", task.created_at);
         let updated_at = time("updated_at", task.updated_at);
@@ -349,6 +365,7 @@ impl<'w> SnapshotBuilder<'w> {
             dataset_id: task.dataset_id,
             created_by_user_id: task.created_by_user_id,
             last_run_at,
+            last_run_unreadable: last_run_sent && last_run_at.is_none(),
             created_at,
             updated_at,
             sampling_rate: task.sampling_rate.filter(|r| r.is_finite()),

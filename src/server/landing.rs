@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::AppState;
-use crate::snapshot::{Mode, TaskRecord};
+use crate::snapshot::TaskRecord;
 
 /// Rows shown; a very large account is summarised rather than listed whole.
 const MAX_ROWS: usize = 1000;
@@ -82,10 +82,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
     }
     out.push_str("<th>Last run</th><th>Since last run</th></tr>\n");
     for task in tasks.iter().take(MAX_ROWS) {
-        let stale = task.mode == Mode::Continuous
-            && task
-                .last_run_at
-                .is_none_or(|last| now_secs - last > stale_after);
+        let stale = task.is_stale(now_secs, stale_after);
         let _ = write!(
             out,
             "<tr{}><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>",
@@ -111,6 +108,9 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
                     timestamp(last),
                     humantime::format_duration(age)
                 );
+            }
+            None if task.last_run_unreadable => {
+                out.push_str("<td>unreadable</td><td>unknown</td></tr>\n")
             }
             None => out.push_str("<td>never</td><td>never ran</td></tr>\n"),
         }
