@@ -406,6 +406,24 @@ async fn a_bad_timestamp_keeps_the_task_and_only_leaves_that_field_out() {
     assert_eq!(s.value("arize_up", &[]), 1.0);
 }
 
+#[tokio::test]
+async fn an_unreadable_last_run_is_neither_never_run_nor_stale() {
+    let tasks = vec![te("bad-last", "a").with_field("last_run_at", json!("not a time"))];
+    let mut h = Harness::new(tasks, &[]).await;
+    h.poll_ok().await;
+    let s = h.scrape();
+    let labels = [("task_type", "template_evaluation"), ("mode", "continuous")];
+    assert_eq!(s.value("arize_tasks", &labels), 1.0);
+    assert_eq!(s.value("arize_tasks_never_run", &labels), 0.0);
+    assert_eq!(
+        s.value("arize_tasks_stale", &[("task_type", "template_evaluation")]),
+        0.0
+    );
+    assert!(s
+        .of_task("arize_task_seconds_since_last_run", "bad-last")
+        .is_empty());
+}
+
 /// Names that must survive the text format: every escape, raw control
 /// characters, astral-plane emoji, markup and a 10 KB name.
 pub fn hostile_tasks() -> Vec<(String, String)> {
@@ -504,6 +522,28 @@ async fn retry_after_as_an_http_date_is_honoured() {
         "retried after {took:?}"
     );
     assert_eq!(requests_with(&h.scrape(), "503"), 1.0);
+}
+
+#[tokio::test]
+async fn a_long_retry_after_fails_the_poll_and_holds_back_the_next() {
+    let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
+    h.sim.push(Scripted::Problem {
+        status: 429,
+        title: "Too Many Requests".into(),
+        detail: "come back in ten minutes".into(),
+        retry_after: Some("600".into()),
+    });
+    let started = Instant::now();
+    h.poll_fails_with(FailureReason::RateLimited).await;
+    // Not waited for within the poll, and not retried.
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(task_requests(&h.sim).len(), 1);
+    // The next poll sends nothing while the API's ten minutes run.
+    h.poll_fails_with(FailureReason::RateLimited).await;
+    assert_eq!(task_requests(&h.sim).len(), 1, "the hold was not kept");
+    let s = h.scrape();
+    assert_eq!(requests_with(&s, "429"), 1.0);
+    assert_eq!(s.poll_errors("rate_limited"), 2.0);
 }
 
 #[tokio::test]
