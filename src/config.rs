@@ -25,6 +25,9 @@ pub struct Cli {
         long,
         env = "ARIZE_API_KEY",
         hide_env_values = true,
+        // A key that starts with '-' is still the key: never echoed back
+        // in an "unexpected argument" error.
+        allow_hyphen_values = true,
         conflicts_with = "api_key_file"
     )]
     api_key: Option<String>,
@@ -598,6 +601,12 @@ mod tests {
             );
             assert!(!line.contains('\n'), "{args:?}: not one line: {line:?}");
         }
+    }
+
+    #[test]
+    fn a_key_starting_with_a_hyphen_is_taken_as_the_key() {
+        let settings = parse(&["--api-key", "-SEKRITabc"]).unwrap();
+        assert!(matches!(settings.api.key, ApiKey::Inline(_)));
     }
 
     #[test]
