@@ -400,12 +400,9 @@ impl TimestampWarnings {
     }
 
     /// How many (task, field) pairs were reported.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn reported(&self) -> usize {
         self.warned.values().map(HashSet::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -476,7 +473,7 @@ mod tests {
             assert_eq!(snapshot.tasks.len(), 1);
             assert_eq!(snapshot.tasks[0].last_run_at, None);
         }
-        assert_eq!(warnings.len(), 2);
+        assert_eq!(warnings.reported(), 2);
     }
 
     #[test]

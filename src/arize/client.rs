@@ -83,11 +83,6 @@ impl ArizeClient {
         })
     }
 
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &Url {
-        &self.base_url
-    }
-
     /// Reads the key for one poll; a key file is re-read every time, so a
     /// rotated key is picked up without a restart.
     pub fn credentials(&self) -> Result<Credentials, ApiError> {
