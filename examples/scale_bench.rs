@@ -984,7 +984,7 @@ fn serve_static(file: &Path, addr: SocketAddr) {
                 let body = body.clone();
                 async move {
                     (
-                        [(CONTENT_TYPE, arize_exporter::metrics::text::CONTENT_TYPE)],
+                        [(CONTENT_TYPE, arize_exporter::text_format::CONTENT_TYPE)],
                         body,
                     )
                 }

@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::arize::model::Task;
-use crate::metrics::text;
+use crate::text_format::SeriesText;
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
@@ -20,6 +20,13 @@ pub const KNOWN_TASK_TYPES: [&str; 3] =
 
 /// The `task_type` of a task whose type is missing.
 pub const UNKNOWN_TASK_TYPE: &str = "unknown";
+
+/// `t` as Unix seconds (0 for a time before the epoch): the unit of every
+/// time in a snapshot and in the metrics.
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
 
 /// Whether a task runs on incoming data or once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,9 +70,7 @@ pub struct TaskRecord {
     pub updated_at: Option<f64>,
     pub sampling_rate: Option<f64>,
     pub evaluators: Option<usize>,
-    /// What every scrape writes the same way until the next poll, rendered
-    /// once: the per-task label set, the extra info labels and the fixed
-    /// values (see [`Rendered`]).
+    /// The per-task series text, rendered once per poll (see [`Rendered`]).
     pub rendered: Rendered,
 }
 
@@ -92,8 +97,8 @@ impl TaskRecord {
     }
 }
 
-/// A sample value whose text is rendered at poll time: its index in
-/// [`Rendered`]. The ages are computed at scrape time and are not here.
+/// A sample value whose text is rendered at poll time: its index in the
+/// task's [`SeriesText`]. The ages are computed at scrape time and are not here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fixed {
     LastRun = 0,
@@ -103,79 +108,50 @@ pub enum Fixed {
     Updated,
 }
 
-/// The per-task label set (`task_id`, `task_name`, `task_type`, `mode`
-/// and, with space filters, `space`), the extra `arize_task_info` labels
-/// (`,project_id="…",dataset_id="…",created_by_user_id="…"`) and the
-/// ` value\n` texts of the [`Fixed`] values (empty when absent), escaped
-/// and written once per poll into one string: every scrape writes them for
-/// every task, and writing them was most of the cost of rendering a large
-/// account. One allocation per task keeps a scrape's walk over 100k tasks
-/// to few cache misses.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Rendered {
-    text: String,
-    /// Where the labels, the info labels, then each fixed value end in `text`.
-    ends: [u32; 7],
+impl Fixed {
+    /// How many there are.
+    pub const COUNT: usize = 5;
 }
 
-impl Rendered {
-    fn new(task: &TaskRecord) -> Rendered {
-        let Some(id) = &task.id else {
-            // No per-task series without an id.
-            return Rendered::default();
-        };
-        let mut text = String::with_capacity(320);
-        let mut ends = [0; 7];
-        text::label(&mut text, "task_id", id, true);
-        text::label(&mut text, "task_name", &task.name, false);
-        text::label(&mut text, "task_type", &task.task_type, false);
-        text::label(&mut text, "mode", task.mode.as_str(), false);
-        if let Some(space) = &task.space {
-            text::label(&mut text, "space", space, false);
-        }
-        ends[0] = text.len() as u32;
-        for (name, value) in [
-            ("project_id", &task.project_id),
-            ("dataset_id", &task.dataset_id),
-            ("created_by_user_id", &task.created_by_user_id),
-        ] {
-            text::label(&mut text, name, value.as_deref().unwrap_or(""), false);
-        }
-        ends[1] = text.len() as u32;
-        for (k, value) in [
+/// What every scrape writes the same way for a task until the next poll:
+/// its per-task labels (`task_id`, `task_name`, `task_type`, `mode` and,
+/// with space filters, `space`), the extra `arize_task_info` labels
+/// (`project_id`, `dataset_id`, `created_by_user_id`) and the [`Fixed`]
+/// values; empty for a task without an id, which has no per-task series.
+pub type Rendered = SeriesText<{ Fixed::COUNT }>;
+
+fn render(task: &TaskRecord) -> Rendered {
+    let Some(id) = &task.id else {
+        return Rendered::default();
+    };
+    let mut labels = vec![
+        ("task_id", id.as_str()),
+        ("task_name", &task.name),
+        ("task_type", &task.task_type),
+        ("mode", task.mode.as_str()),
+    ];
+    if let Some(space) = &task.space {
+        labels.push(("space", space));
+    }
+    let info = [
+        ("project_id", task.project_id.as_deref().unwrap_or("")),
+        ("dataset_id", task.dataset_id.as_deref().unwrap_or("")),
+        (
+            "created_by_user_id",
+            task.created_by_user_id.as_deref().unwrap_or(""),
+        ),
+    ];
+    SeriesText::new(
+        &labels,
+        &info,
+        [
             task.last_run_at,
             task.sampling_rate,
             task.evaluators.map(|n| n as f64),
             task.created_at,
             task.updated_at,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if let Some(value) = value {
-                text::value(&mut text, value);
-            }
-            ends[k + 2] = text.len() as u32;
-        }
-        text.shrink_to_fit();
-        Rendered { text, ends }
-    }
-
-    /// `task_id="…",task_name="…",…`, or empty without an id.
-    pub fn labels(&self) -> &str {
-        &self.text[..self.ends[0] as usize]
-    }
-
-    /// The labels followed by `,project_id="…",dataset_id="…",created_by_user_id="…"`.
-    pub fn info_labels(&self) -> &str {
-        &self.text[..self.ends[1] as usize]
-    }
-
-    /// ` value\n`, or empty when the task has no such value.
-    pub fn value(&self, which: Fixed) -> &str {
-        let k = which as usize + 1;
-        &self.text[self.ends[k] as usize..self.ends[k + 1] as usize]
-    }
+        ],
+    )
 }
 
 /// Tasks of one `task_type` and `mode`.
@@ -373,7 +349,7 @@ impl<'w> SnapshotBuilder<'w> {
             id,
             rendered: Rendered::default(),
         };
-        record.rendered = Rendered::new(&record);
+        record.rendered = render(&record);
         record
     }
 }

@@ -7,13 +7,13 @@
 //! they keep growing if polling stalls.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use super::exporter::ExporterMetrics;
-use super::text::{self, family_header, label, sample};
-use crate::snapshot::{Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
+use crate::text_format::{self as text, family_header, label, sample};
+use crate::snapshot::{unix_seconds, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
 use crate::state::Published;
 
 /// Size at which a chunk is handed to the server.
@@ -205,7 +205,7 @@ fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) 
             out.push_str(" 1\n");
         }
         Sample::Fixed(which) => {
-            let value = rendered.value(which);
+            let value = rendered.value(which as usize);
             if !value.is_empty() {
                 series(out, rendered.labels());
                 out.push_str(value);
@@ -299,9 +299,4 @@ fn render_counts(out: &mut String, published: &Published, now: f64, stale_after:
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);
     }
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }

@@ -3,7 +3,6 @@
 
 pub mod exporter;
 pub mod exposition;
-pub mod text;
 
 pub use exporter::ExporterMetrics;
 pub use exposition::{Exposition, RenderOptions};

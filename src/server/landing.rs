@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::extract::State;
 use axum::response::Html;
@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::AppState;
-use crate::snapshot::TaskRecord;
+use crate::snapshot::{unix_seconds, TaskRecord};
 
 /// Rows shown; a very large account is summarised rather than listed whole.
 const MAX_ROWS: usize = 1000;
@@ -20,9 +20,7 @@ const MAX_ROWS: usize = 1000;
 pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
     let published = app.state.load();
     let now = SystemTime::now();
-    let now_secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now_secs = unix_seconds(now);
     let stale_after = app.render.stale_after.as_secs_f64();
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(concat!(
@@ -54,7 +52,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
             let _ = writeln!(
                 out,
                 "<p>Last poll: {status}, ended {}.</p>",
-                timestamp(system_secs(poll.finished_at))
+                timestamp(unix_seconds(poll.finished_at))
             );
         }
     }
@@ -66,7 +64,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
         out,
         "<p>{} tasks from the poll completed {}. A continuous task is stale after {}.</p>",
         snapshot.tasks.len(),
-        timestamp(system_secs(snapshot.completed_at)),
+        timestamp(unix_seconds(snapshot.completed_at)),
         humantime::format_duration(app.render.stale_after),
     );
     let mut tasks: Vec<&TaskRecord> = snapshot.tasks.iter().map(|t| &**t).collect();
@@ -125,11 +123,6 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
     }
     out.push_str("</body></html>\n");
     Html(out)
-}
-
-fn system_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn timestamp(unix: f64) -> String {

@@ -18,7 +18,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-use crate::metrics::{text, ExporterMetrics, Exposition, RenderOptions};
+use crate::metrics::{ExporterMetrics, Exposition, RenderOptions};
+use crate::text_format as text;
 use crate::state::SharedState;
 
 /// What the handlers share.
