@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-use arize_exporter::arize::model::TaskPage;
+use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
-use arize_exporter::text_format as text;
 use arize_exporter::simulator::generated_tasks;
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
 use arize_exporter::state::{PollOutcome, Published};
+use arize_exporter::text_format as text;
 
 /// Pages of 100 tasks, exactly as the simulator serves them.
 fn pages(n: usize) -> Vec<Vec<u8>> {

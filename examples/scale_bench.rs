@@ -33,8 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arize_exporter::arize::model::{Page, Pagination, TaskPage};
-use arize_exporter::arize::{pager, ArizeClient, Endpoint};
+use arize_exporter::arize::pager::{Page, Pagination};
+use arize_exporter::arize::tasks::{self, TaskPage};
+use arize_exporter::arize::{pager, ArizeClient};
 use arize_exporter::config::Settings;
 use arize_exporter::metrics::ExporterMetrics;
 use arize_exporter::simulator::{generated_tasks, Simulator};
@@ -515,7 +516,7 @@ where
     pager::for_each_page::<P>(
         &client,
         &credentials,
-        &Endpoint::tasks(),
+        &tasks::endpoint(),
         &[],
         PAGE_SIZE as u32,
         |page| items += page.len(),

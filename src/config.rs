@@ -148,17 +148,12 @@ pub enum SpaceFilter {
 }
 
 impl SpaceFilter {
-    /// The query parameter sent to the API.
-    pub fn query_param(&self) -> (&'static str, &str) {
-        match self {
-            SpaceFilter::Id(id) => ("space_id", id),
-            SpaceFilter::Name(name) => ("space_name", name),
-        }
-    }
-
-    /// The value of the `space` label on what this filter found.
+    /// The value of the `space` label on what this filter found: the id or
+    /// the name given.
     pub fn label(&self) -> &str {
-        self.query_param().1
+        match self {
+            SpaceFilter::Id(value) | SpaceFilter::Name(value) => value,
+        }
     }
 }
 

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::arize::model::TaskPage;
-use crate::arize::{pager, ApiError, ArizeClient, Endpoint};
+use crate::arize::{tasks, ApiError, ArizeClient};
 use crate::config::TaskFilters;
 use crate::metrics::ExporterMetrics;
 use crate::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
@@ -20,6 +19,8 @@ pub struct Poller {
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: TimestampWarnings,
+    /// The last complete snapshot: the next one shares its unchanged tasks.
+    previous: Option<Arc<TaskSnapshot>>,
     /// Whether the previous poll succeeded; `None` before the first.
     last_success: Option<bool>,
 }
@@ -39,6 +40,7 @@ impl Poller {
             state,
             metrics,
             warnings: TimestampWarnings::default(),
+            previous: None,
             last_success: None,
         }
     }
@@ -67,6 +69,8 @@ impl Poller {
         match result {
             Ok(snapshot) => {
                 let tasks = snapshot.tasks.len();
+                let snapshot = Arc::new(snapshot);
+                self.previous = Some(snapshot.clone());
                 self.state.publish_success(snapshot);
                 self.metrics.polls.with_label_values(&["success"]).inc();
                 // The first success and a recovery are news; the rest is routine.
@@ -96,39 +100,23 @@ impl Poller {
     /// Every page of every space filter (or one unfiltered listing).
     async fn fetch(&mut self) -> Result<TaskSnapshot, ApiError> {
         let credentials = self.client.credentials()?;
-        let endpoint = Endpoint::tasks();
         let filters = &self.filters;
-        let mut common: Vec<(&str, &str)> = Vec::new();
-        for (name, value) in [
-            ("name", &filters.name),
-            ("project_id", &filters.project_id),
-            ("dataset_id", &filters.dataset_id),
-            ("type", &filters.task_type),
-        ] {
-            if let Some(value) = value {
-                common.push((name, value));
-            }
-        }
         let spaces: Vec<Option<_>> = if filters.spaces.is_empty() {
             vec![None]
         } else {
             filters.spaces.iter().map(Some).collect()
         };
         let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings);
-        if let Some(previous) = self.state.load().snapshot.clone() {
+        if let Some(previous) = self.previous.clone() {
             builder = builder.reuse(previous);
         }
         for space in spaces {
-            let mut query = common.clone();
-            if let Some(space) = space {
-                query.push(space.query_param());
-            }
             let label = space.map(|s| s.label());
-            pager::for_each_page::<TaskPage>(
+            tasks::for_each_page(
                 &self.client,
                 &credentials,
-                &endpoint,
-                &query,
+                filters,
+                space,
                 self.page_size,
                 |tasks| builder.add_page(tasks, label, filters.task_type.as_deref()),
             )

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::arize::model::Task;
+use crate::arize::tasks::Task;
 use crate::text_format::SeriesText;
 
 /// The task types the API documents; each is always reported, 0 when absent.

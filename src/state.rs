@@ -51,10 +51,10 @@ impl SharedState {
     }
 
     /// A complete poll: its snapshot replaces the previous one.
-    pub fn publish_success(&self, snapshot: TaskSnapshot) {
+    pub fn publish_success(&self, snapshot: Arc<TaskSnapshot>) {
         let finished_at = snapshot.completed_at;
         self.current.store(Arc::new(Published {
-            snapshot: Some(Arc::new(snapshot)),
+            snapshot: Some(snapshot),
             last_poll: Some(PollOutcome {
                 finished_at,
                 error: None,

@@ -29,16 +29,21 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 pub struct Endpoint {
     /// e.g. `/v2/tasks/{task_id}/runs`: never ids or query strings.
     pub template: &'static str,
-    /// Path segments of the concrete request, e.g. `["v2", "tasks"]`.
+    /// Path segments of the concrete request, e.g. `["v2", "tasks"]`; each
+    /// is percent-encoded as one segment when the URL is built, so an id
+    /// holding `/` stays one segment.
     pub segments: Vec<String>,
 }
 
 impl Endpoint {
-    /// `GET /v2/tasks`.
-    pub fn tasks() -> Endpoint {
+    /// The endpoint `template`, requested at `segments`.
+    pub fn new<S: Into<String>>(
+        template: &'static str,
+        segments: impl IntoIterator<Item = S>,
+    ) -> Endpoint {
         Endpoint {
-            template: "/v2/tasks",
-            segments: vec!["v2".into(), "tasks".into()],
+            template,
+            segments: segments.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -1,11 +1,14 @@
-//! The Arize REST API: the client (auth, budget, retries), pagination, the
-//! response model and the failure reasons.
+//! The Arize REST API. [`client`] knows only transport: authentication,
+//! the request budget, retries, the body cap and the request metrics;
+//! [`pager`] follows cursor pagination for any list endpoint; each endpoint
+//! has its own module with its path, query and page type ([`tasks`] for
+//! `GET /v2/tasks`). A new endpoint is a new module beside `tasks`.
 
 pub mod budget;
 pub mod client;
 pub mod error;
-pub mod model;
 pub mod pager;
+pub mod tasks;
 
 pub use client::{ArizeClient, Credentials, Endpoint, RequestMetrics};
 pub use error::{ApiError, FailureReason};

@@ -1,12 +1,30 @@
-//! Cursor pagination, shared by every list endpoint (SPEC section 3).
+//! Cursor pagination, shared by every list endpoint: the envelope every
+//! list answer has (`pagination.has_more`, `pagination.next_cursor`) and
+//! the loop that follows it.
 
 use std::collections::HashSet;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::client::{ArizeClient, Credentials, Endpoint};
 use super::error::{ApiError, FailureReason};
-use super::model::Page;
+
+/// One page of any list endpoint: its items and where the next page is.
+pub trait Page {
+    type Item;
+    fn into_parts(self) -> (Vec<Self::Item>, Pagination);
+}
+
+/// `pagination` of a list answer. `next_cursor` is opaque: never parsed
+/// or built, only sent back as `cursor`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Pagination {
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
 
 /// A list with more pages than this is treated as a cursor that never ends.
 const MAX_PAGES: usize = 100_000;

@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use super::exporter::ExporterMetrics;
-use crate::text_format::{self as text, family_header, label, sample};
 use crate::snapshot::{unix_seconds, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
 use crate::state::Published;
+use crate::text_format::{self as text, family_header, label, sample};
 
 /// Size at which a chunk is handed to the server.
 const CHUNK_BYTES: usize = 256 * 1024;

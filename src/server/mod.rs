@@ -19,8 +19,8 @@ use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::metrics::{ExporterMetrics, Exposition, RenderOptions};
-use crate::text_format as text;
 use crate::state::SharedState;
+use crate::text_format as text;
 
 /// What the handlers share.
 pub struct AppState {
