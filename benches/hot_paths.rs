@@ -7,12 +7,13 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use arize_exporter::arize::tasks::TaskPage;
-use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
+use arize_exporter::config::{ExpositionSettings, Settings};
+use arize_exporter::metrics::{ExporterMetrics, Exposition};
 use arize_exporter::simulator::generated_tasks;
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
 use arize_exporter::state::{PollOutcome, Published};
@@ -62,10 +63,13 @@ fn published(pages: &[Vec<u8>]) -> Arc<Published> {
     })
 }
 
-const OPTIONS: RenderOptions = RenderOptions {
-    stale_after: Duration::from_secs(3600),
-    per_task_metrics: true,
-};
+/// The exposition settings of an exporter run with the default flags.
+fn options() -> ExpositionSettings {
+    match Settings::from_args(["arize-exporter", "--demo"]) {
+        Ok(settings) => settings.exposition,
+        Err(e) => panic!("default settings: {e}"),
+    }
+}
 
 fn decode_page(c: &mut Criterion) {
     let page = pages(100).remove(0);
@@ -109,7 +113,8 @@ fn render(c: &mut Criterion) {
     let pages = pages(10_000);
     let published = published(&pages);
     let metrics = ExporterMetrics::new();
-    let bytes: usize = Exposition::new(published.clone(), &metrics, OPTIONS, SystemTime::now())
+    let options = options();
+    let bytes: usize = Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
         .map(|chunk| chunk.len())
         .sum();
     let mut group = c.benchmark_group("scrape");
@@ -117,7 +122,7 @@ fn render(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("render the exposition of 10k tasks", |b| {
         b.iter(|| {
-            Exposition::new(published.clone(), &metrics, OPTIONS, SystemTime::now())
+            Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
                 .map(|chunk| chunk.len())
                 .sum::<usize>()
         })
@@ -126,7 +131,7 @@ fn render(c: &mut Criterion) {
         "render the head (self metrics and counts) of 10k tasks",
         |b| {
             b.iter(|| {
-                Exposition::new(published.clone(), &metrics, OPTIONS, SystemTime::now())
+                Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
                     .next()
                     .map(|chunk| chunk.len())
             })

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use arize_exporter::arize::pager::{Page, Pagination};
 use arize_exporter::arize::tasks::{self, TaskPage};
 use arize_exporter::arize::{pager, ArizeClient};
-use arize_exporter::config::Settings;
+use arize_exporter::config::{Settings, Target};
 use arize_exporter::metrics::ExporterMetrics;
 use arize_exporter::simulator::{generated_tasks, Simulator};
 use serde::Deserialize;
@@ -509,7 +509,16 @@ where
     P: Page + serde::de::DeserializeOwned,
 {
     let metrics = ExporterMetrics::new();
-    let client = ArizeClient::new(&settings.api, metrics.api.clone()).unwrap_or_else(|e| die(&e));
+    let Target::Remote { base_url, key } = &settings.target else {
+        die(&"the fetch loop needs an API URL")
+    };
+    let client = ArizeClient::new(
+        base_url.clone(),
+        Some(key.clone()),
+        &settings.client,
+        metrics.api.clone(),
+    )
+    .unwrap_or_else(|e| die(&e));
     let started = Instant::now();
     let credentials = client.credentials().unwrap_or_else(|e| die(&e));
     let mut items = 0;

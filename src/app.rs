@@ -1,103 +1,244 @@
-//! Wires the parts together: the API client, the poller, the shared state
-//! and the HTTP server (or, with `--once`, a single poll to stdout).
+//! The exporter assembled: [`App::build`] wires the API client, the poller,
+//! the shared state, the metrics and the router from the settings (the
+//! binary, the tests and the benchmarks all build it here);
+//! [`App::poll_once`] runs one poll, [`App::serve`] polls and serves until
+//! a signal. [`run`] is what the binary does with them.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::Router;
 use reqwest::Url;
 use tokio::net::TcpListener;
 
-use crate::arize::ArizeClient;
-use crate::config::Settings;
-use crate::metrics::{ExporterMetrics, Exposition, RenderOptions};
+use crate::arize::{ApiError, ArizeClient, ClientBuildError};
+use crate::config::{ListenAddress, Settings, Target};
+use crate::metrics::{ExporterMetrics, Exposition};
 use crate::poller::Poller;
 use crate::server::{self, AppState};
-use crate::simulator::{self, Simulator};
 use crate::state::SharedState;
 
-/// Tasks per page the demo simulator serves.
+/// Tasks per page the demo simulator serves: a dozen tasks over several
+/// pages, as a real account would be.
+#[cfg(feature = "demo")]
 const DEMO_PAGE_SIZE: usize = 5;
 
-/// Runs the exporter until SIGTERM or SIGINT (or, with `--once`, for one
-/// poll). The error is one line saying why the exporter cannot run.
-pub async fn run(settings: Settings) -> Result<(), String> {
-    let metrics = Arc::new(ExporterMetrics::new());
-    let state = Arc::new(SharedState::default());
-    let mut api = settings.api.clone();
-    // Demo mode: the simulator lives as long as this function.
-    let _simulator = if settings.demo {
-        let simulator = Simulator::start(simulator::demo_tasks(time::OffsetDateTime::now_utc()))
-            .await
-            .map_err(|e| format!("cannot start the demo simulator: {e}"))?;
-        // A dozen tasks over several pages, as a real account would be.
-        simulator.cap_page_size(DEMO_PAGE_SIZE);
-        let url = simulator.base_url();
-        tracing::info!(url = %url, "demo mode: polling the built-in simulated Arize API (try {url}/v2/tasks)");
-        api.base_url =
-            Url::parse(&url).map_err(|e| format!("the simulator's URL {url} is invalid: {e}"))?;
-        Some(simulator)
-    } else {
-        None
-    };
-    let client = ArizeClient::new(&api, metrics.api.clone())?;
-    let mut poller = Poller::new(
-        client,
-        settings.filters.clone(),
-        api.page_size,
-        state.clone(),
-        metrics.clone(),
-    );
-    let render = RenderOptions {
-        stale_after: settings.stale_after,
-        per_task_metrics: settings.per_task_metrics,
-    };
+/// Why the exporter cannot run. Each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A setting that could only be checked at start (a listen address in
+    /// use, an unreadable web configuration): exit code 2, like a bad flag.
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot start the demo simulator: {0}")]
+    Demo(#[source] std::io::Error),
+    #[error(
+        "this build has no demo mode (built without the `demo` feature): use --api-url and a key"
+    )]
+    NoDemo,
+    #[error("{0}")]
+    Client(#[from] ClientBuildError),
+    #[error("poll failed: {0}")]
+    Poll(#[from] ApiError),
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] std::io::Error),
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
 
-    if settings.once {
-        poller
-            .poll_once()
-            .await
-            .map_err(|e| format!("poll failed: {e}"))?;
-        let mut stdout = std::io::stdout().lock();
-        for chunk in Exposition::new(state.load(), &metrics, render, SystemTime::now()) {
-            stdout
-                .write_all(&chunk)
-                .map_err(|e| format!("cannot write to stdout: {e}"))?;
+impl AppError {
+    /// The process exit code: 2 for configuration, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Config(_) | AppError::NoDemo => 2,
+            _ => 1,
         }
-        return stdout
-            .flush()
-            .map_err(|e| format!("cannot write to stdout: {e}"));
+    }
+}
+
+/// The exporter's parts, wired.
+pub struct App {
+    pub state: Arc<SharedState>,
+    pub metrics: Arc<ExporterMetrics>,
+    pub poller: Poller,
+    /// What the HTTP handlers share.
+    pub server: Arc<AppState>,
+    /// The URL polled: the real API, or the demo simulator's.
+    pub api_url: Url,
+    settings: Settings,
+    /// Demo mode: the simulator serves as long as the app lives.
+    #[cfg(feature = "demo")]
+    _simulator: Option<crate::simulator::Simulator>,
+}
+
+impl App {
+    /// Wires the exporter from `settings`; in demo mode, starts the
+    /// simulator on a loopback port first.
+    pub async fn build(settings: Settings) -> Result<App, AppError> {
+        let metrics = Arc::new(ExporterMetrics::new());
+        let state = Arc::new(SharedState::default());
+        #[cfg(feature = "demo")]
+        let mut simulator = None;
+        let (api_url, key) = match &settings.target {
+            Target::Remote { base_url, key } => (base_url.clone(), Some(key.clone())),
+            #[cfg(feature = "demo")]
+            Target::Demo => {
+                let sim = crate::simulator::Simulator::start(crate::simulator::demo_tasks(
+                    time::OffsetDateTime::now_utc(),
+                ))
+                .await
+                .map_err(AppError::Demo)?;
+                sim.cap_page_size(DEMO_PAGE_SIZE);
+                let url = Url::parse(&sim.base_url()).map_err(|e| {
+                    AppError::Demo(std::io::Error::other(format!(
+                        "the simulator's URL is invalid: {e}"
+                    )))
+                })?;
+                tracing::info!(url = %url, "demo mode: polling the built-in simulated Arize API (try {url}v2/tasks)");
+                simulator = Some(sim);
+                (url, None)
+            }
+            #[cfg(not(feature = "demo"))]
+            Target::Demo => return Err(AppError::NoDemo),
+        };
+        let client = ArizeClient::new(api_url.clone(), key, &settings.client, metrics.api.clone())?;
+        let poller = Poller::new(client, &settings.poll, state.clone(), metrics.clone());
+        let server = Arc::new(AppState {
+            state: state.clone(),
+            metrics: metrics.clone(),
+            exposition: settings.exposition,
+            telemetry_path: settings.web.telemetry_path.clone(),
+            demo: matches!(settings.target, Target::Demo),
+        });
+        Ok(App {
+            state,
+            metrics,
+            poller,
+            server,
+            api_url,
+            settings,
+            #[cfg(feature = "demo")]
+            _simulator: simulator,
+        })
     }
 
-    let listener = TcpListener::bind(settings.listen_address)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on --listen-address {}: {e}",
-                settings.listen_address
-            )
-        })?;
-    tracing::info!(
-        address = %settings.listen_address,
-        telemetry_path = %settings.telemetry_path,
-        api_url = %api.base_url,
-        poll_interval = %humantime::format_duration(settings.poll_interval),
-        version = env!("CARGO_PKG_VERSION"),
-        "arize-exporter listening"
-    );
-    let polling = tokio::spawn(poller.run(settings.poll_interval));
-    let app = Arc::new(AppState {
-        state,
-        metrics,
-        render,
-        telemetry_path: settings.telemetry_path.clone(),
-    });
-    let served = server::serve(listener, app, shutdown_signal()).await;
-    // A poll in progress is abandoned: nothing it would publish is needed now.
-    polling.abort();
-    served.map_err(|e| format!("the HTTP server failed: {e}"))?;
-    tracing::info!("shut down");
-    Ok(())
+    /// The settings the app was built from.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// One poll, published; its error is returned, not logged.
+    pub async fn poll_once(&mut self) -> Result<(), ApiError> {
+        self.poller.poll_once().await
+    }
+
+    /// The exposition as a scrape at `now` would see it.
+    pub fn exposition(&self, now: SystemTime) -> Exposition {
+        Exposition::new(
+            self.state.load(),
+            &self.metrics,
+            &self.settings.exposition,
+            now,
+        )
+    }
+
+    /// The HTTP routes.
+    pub fn router(&self) -> Router {
+        server::router(self.server.clone())
+    }
+
+    /// Binds every `--web.listen-address` (logging each address actually
+    /// bound, so that port 0 can be used), polls in the background and
+    /// serves until `shutdown` resolves; a poll in progress is then abandoned.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
+        let mut listeners = Vec::new();
+        for address in &self.settings.web.listen_addresses {
+            let listener = bind(address).await.map_err(|e| {
+                AppError::Config(format!(
+                    "error: cannot listen on {address} (--web.listen-address, alias --listen-address): {e}"
+                ))
+            })?;
+            if let Ok(bound) = listener.local_addr() {
+                tracing::info!(address = %bound, "listening");
+            }
+            listeners.push(listener);
+        }
+        self.log_start();
+        let router = self.router();
+        let polling = tokio::spawn(self.poller.run());
+        let served = server::serve(listeners, router, shutdown).await;
+        // A poll in progress is abandoned: nothing it would publish is needed now.
+        polling.abort();
+        served.map_err(AppError::Serve)?;
+        tracing::info!("shut down");
+        Ok(())
+    }
+
+    /// One line with what is in force: where the API is, the filters and
+    /// the thresholds.
+    fn log_start(&self) {
+        let s = &self.settings;
+        let filters = &s.poll.filters;
+        let spaces: Vec<&str> = filters.spaces.iter().map(|f| f.label()).collect();
+        let staleness = &s.exposition.staleness;
+        tracing::info!(
+            version = crate::config::VERSION,
+            api_url = %self.api_url,
+            telemetry_path = %s.web.telemetry_path,
+            poll_interval = %humantime::format_duration(s.poll.interval),
+            spaces = %spaces.join(","),
+            task_name = filters.name.as_deref().unwrap_or(""),
+            project_id = filters.project_id.as_deref().unwrap_or(""),
+            dataset_id = filters.dataset_id.as_deref().unwrap_or(""),
+            task_type = filters.task_type.as_deref().unwrap_or(""),
+            stale_after = %humantime::format_duration(staleness.after),
+            stale_after_intervals = staleness.after_intervals,
+            stale_after_min = %humantime::format_duration(staleness.min),
+            task_runs = s.poll.task_runs,
+            per_task_metrics = s.exposition.per_task_metrics,
+            "arize-exporter started"
+        );
+    }
+}
+
+/// Binds one listen address. `:PORT` is every interface of both families
+/// (`[::]`, which takes IPv4 too on Linux), or every IPv4 interface where
+/// the host has no IPv6.
+async fn bind(address: &ListenAddress) -> std::io::Result<TcpListener> {
+    match address {
+        ListenAddress::AllInterfaces { port } => {
+            match TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, *port)).await {
+                Ok(listener) => Ok(listener),
+                Err(_) => TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, *port)).await,
+            }
+        }
+        ListenAddress::Host { host, port } => TcpListener::bind((host.as_str(), *port)).await,
+    }
+}
+
+/// What the binary does: with `--once`, one poll and the exposition on
+/// stdout; otherwise poll and serve until SIGTERM or SIGINT.
+pub async fn run(settings: Settings) -> Result<(), AppError> {
+    let once = settings.once;
+    let mut app = App::build(settings).await?;
+    if !once {
+        return app.serve(shutdown_signal()).await;
+    }
+    app.poll_once().await?;
+    let mut stdout = std::io::stdout().lock();
+    let written = app
+        .exposition(SystemTime::now())
+        .try_for_each(|chunk| stdout.write_all(&chunk))
+        .and_then(|()| stdout.flush());
+    match written {
+        // The reader went away (`--once | head`): that is its choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(AppError::Stdout),
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

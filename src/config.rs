@@ -1,11 +1,15 @@
-//! Command line and environment configuration (SPEC section 2).
+//! Command line and environment configuration.
 //!
 //! [`Cli`] is what clap parses; [`Settings`] is the validated configuration
-//! the rest of the program runs on. Every check that can be done before the
-//! first poll is done here, so that a bad value stops the program at start
-//! with one line naming the flag.
+//! the rest of the program runs on, grouped by who reads it (the target API,
+//! the HTTP client, the poller, the exposition, the web server, logging).
+//! Every check that can be done before the first poll is done here, so that
+//! a bad value stops the program at start with one line naming the flag.
+//! The flag names follow the Prometheus exporters' conventions
+//! (exporter-toolkit's `--web.*`, promslog's `--log.*`); the older names
+//! stay as aliases.
 
-use std::net::SocketAddr;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,9 +20,19 @@ use secrecy::SecretString;
 /// The default Arize API host.
 pub const DEFAULT_API_URL: &str = "https://api.arize.com";
 
+/// `--version`: the version, the source revision and the build date.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("ARIZE_EXPORTER_REVISION"),
+    ", built ",
+    env!("ARIZE_EXPORTER_BUILD_DATE"),
+    ")"
+);
+
 /// Command line of `arize-exporter`; every flag can also come from the environment.
 #[derive(Parser)]
-#[command(name = "arize-exporter", version, about, long_about = None)]
+#[command(name = "arize-exporter", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// Arize API key (prefer --api-key-file). Never printed or logged.
     #[arg(
@@ -93,24 +107,103 @@ pub struct Cli {
     #[arg(long, env = "ARIZE_MAX_REQUESTS_PER_SECOND", default_value = "10", value_parser = parse_rate, allow_negative_numbers = true)]
     max_requests_per_second: f64,
 
-    /// A continuous task whose last run is older than this (or that never ran) is stale.
+    /// A continuous task whose run interval is not known is stale once its last run is older than this (or if it never ran).
     #[arg(long, env = "ARIZE_STALE_AFTER", default_value = "1h", value_parser = parse_positive_duration)]
     stale_after: Duration,
 
-    /// Serve one set of series per task (`false` for very large accounts).
-    #[arg(long, env = "ARIZE_PER_TASK_METRICS", default_value_t = true, action = ArgAction::Set)]
+    /// A continuous task whose run interval is known is stale once its last run is older than this many intervals (0: off, --stale-after for every task).
+    #[arg(
+        long,
+        env = "ARIZE_STALE_AFTER_INTERVALS",
+        default_value_t = 3,
+        allow_negative_numbers = true
+    )]
+    stale_after_intervals: u32,
+
+    /// The interval-based stale threshold is never below this.
+    #[arg(long, env = "ARIZE_STALE_AFTER_MIN", default_value = "10m", value_parser = parse_positive_duration)]
+    stale_after_min: Duration,
+
+    /// Serve one set of series per task (true/false, 1/0). `false` (very large accounts) keeps only the
+    /// arize_tasks* aggregates: per-task alerts then fall back to the aggregate ones.
+    #[arg(long, env = "ARIZE_PER_TASK_METRICS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
     per_task_metrics: bool,
 
-    /// Address to serve the metrics on (`host:port`, or `:port` for all interfaces).
-    #[arg(long, env = "ARIZE_EXPORTER_LISTEN_ADDRESS", default_value = "0.0.0.0:10841", value_parser = parse_listen_address)]
-    listen_address: SocketAddr,
+    /// Read the newest runs of tasks that ran (true/false, 1/0); `false`: no run requests at all.
+    #[arg(long, env = "ARIZE_TASK_RUNS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
+    task_runs: bool,
+
+    /// Run requests one poll may make (every page and retry counts), within the request rate cap.
+    #[arg(long, env = "ARIZE_MAX_RUN_REQUESTS_PER_POLL", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    max_run_requests_per_poll: u32,
+
+    /// Address to listen on (host:port; `:port` means every interface, IPv4 and IPv6); repeatable or comma-separated.
+    #[arg(
+        id = "web.listen-address",
+        long = "web.listen-address",
+        visible_alias = "listen-address",
+        env = "ARIZE_EXPORTER_LISTEN_ADDRESS",
+        value_delimiter = ',',
+        action = ArgAction::Append,
+        default_value = ":10841",
+        value_name = "ADDRESS",
+        value_parser = parse_listen_address
+    )]
+    listen_addresses: Vec<ListenAddress>,
 
     /// Path under which the metrics are served.
-    #[arg(long, env = "ARIZE_EXPORTER_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
+    #[arg(
+        id = "web.telemetry-path",
+        long = "web.telemetry-path",
+        visible_alias = "telemetry-path",
+        env = "ARIZE_EXPORTER_TELEMETRY_PATH",
+        default_value = "/metrics",
+        value_name = "PATH",
+        value_parser = parse_telemetry_path
+    )]
     telemetry_path: String,
 
-    /// Log format; levels come from RUST_LOG (default `info`).
-    #[arg(long, env = "ARIZE_EXPORTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    /// Web configuration file (exporter-toolkit format): TLS, client certificates, basic auth, rate limit.
+    #[arg(
+        id = "web.config.file",
+        long = "web.config.file",
+        env = "ARIZE_EXPORTER_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    web_config_file: Option<PathBuf>,
+
+    /// Requests served at once; more get 503 at once (0: no limit).
+    #[arg(
+        id = "web.max-requests",
+        long = "web.max-requests",
+        env = "ARIZE_EXPORTER_WEB_MAX_REQUESTS",
+        default_value_t = 40,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    max_requests: usize,
+
+    /// Least severe level logged; RUST_LOG, when set, overrides it (per-module levels).
+    #[arg(
+        id = "log.level",
+        long = "log.level",
+        env = "ARIZE_EXPORTER_LOG_LEVEL",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogLevel::Info
+    )]
+    log_level: LogLevel,
+
+    /// Log format on stderr: logfmt (`text` is an alias) or json.
+    #[arg(
+        id = "log.format",
+        long = "log.format",
+        visible_alias = "log-format",
+        env = "ARIZE_EXPORTER_LOG_FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogFormat::Logfmt
+    )]
     log_format: LogFormat,
 
     /// Poll the built-in simulated Arize API instead of the real one (no key needed).
@@ -122,22 +215,54 @@ pub struct Cli {
     once: bool,
 }
 
-/// Output format of the logs.
+/// Output format of the logs (`--log.format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
-    Text,
+    /// One `key=value` line per event (`ts`, `level`, `msg`, then fields).
+    #[value(alias = "text")]
+    Logfmt,
+    /// One JSON object per event.
     Json,
+}
+
+/// Least severe level logged (`--log.level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The level as a tracing filter directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
 }
 
 /// Where the API key comes from.
 #[derive(Clone, Debug)]
 pub enum ApiKey {
-    /// Demo mode: the simulator accepts any key, so the real one is never sent to it.
-    Demo,
     /// Given on the command line or in the environment.
     Inline(SecretString),
     /// Read from this file before every poll, so that a rotated key is picked up.
     File(PathBuf),
+}
+
+/// Which Arize API the exporter polls.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The built-in simulated API (`--demo`): started at run time on a
+    /// loopback port, and sent no key.
+    Demo,
+    /// A real Arize API (`--api-url` or `--region`) and its key.
+    Remote { base_url: Url, key: ApiKey },
 }
 
 /// One space filter; each one is polled on its own and labels what it finds.
@@ -157,9 +282,11 @@ impl SpaceFilter {
     }
 }
 
-/// Filters applied to `GET /v2/tasks`.
+/// Which tasks are polled (`--space-id`, `--space-name`, `--task-name`,
+/// `--project-id`, `--dataset-id`, `--task-type`).
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilters {
+    /// In the order given across `--space-id` and `--space-name`.
     pub spaces: Vec<SpaceFilter>,
     pub name: Option<String>,
     pub project_id: Option<String>,
@@ -168,29 +295,121 @@ pub struct TaskFilters {
     pub task_type: Option<String>,
 }
 
-/// How the API client talks to Arize.
+/// How the HTTP client talks to the API, whatever the endpoint.
 #[derive(Clone, Debug)]
-pub struct ApiSettings {
-    pub base_url: Url,
-    pub key: ApiKey,
+pub struct ClientSettings {
+    /// `--request-timeout`: one HTTP request, connection included.
     pub request_timeout: Duration,
+    /// `--max-retries`: retries of one request (0: never).
     pub max_retries: u32,
-    pub page_size: u32,
+    /// `--max-requests-per-second`: the request budget, retries included.
     pub max_requests_per_second: f64,
+}
+
+/// What one poll fetches, and how often.
+#[derive(Clone, Debug)]
+pub struct PollSettings {
+    /// `--poll-interval`: between the starts of two polls.
+    pub interval: Duration,
+    /// `--page-size`: `limit` of each list request, 1 to 100.
+    pub page_size: u32,
+    pub filters: TaskFilters,
+    /// `--task-runs`: whether task runs are read at all.
+    pub task_runs: bool,
+    /// `--max-run-requests-per-poll`: run requests (pages and retries) per poll.
+    pub max_run_requests: u32,
+}
+
+/// When a continuous task is stale: `--stale-after-intervals` times its
+/// run interval, never below `--stale-after-min`, when the interval is
+/// known; `--stale-after` otherwise (and for every task when
+/// `--stale-after-intervals` is 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Staleness {
+    /// `--stale-after`.
+    pub after: Duration,
+    /// `--stale-after-intervals`; 0: off.
+    pub after_intervals: u32,
+    /// `--stale-after-min`.
+    pub min: Duration,
+}
+
+impl Staleness {
+    /// The age of the last run, in seconds, beyond which a continuous task
+    /// whose run interval is `interval` seconds (`None`: not known) is stale.
+    pub fn threshold_seconds(&self, interval: Option<f64>) -> f64 {
+        match interval {
+            Some(interval) if self.after_intervals > 0 && interval.is_finite() => {
+                (interval * f64::from(self.after_intervals)).max(self.min.as_secs_f64())
+            }
+            _ => self.after.as_secs_f64(),
+        }
+    }
+}
+
+/// What shapes `/metrics` beyond the data.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpositionSettings {
+    pub staleness: Staleness,
+    /// `--per-task-metrics`.
+    pub per_task_metrics: bool,
+    /// `--poll-interval`, served as `arize_exporter_poll_interval_seconds`.
+    pub poll_interval: Duration,
+}
+
+/// Where and how the HTTP endpoints are served.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    /// `--web.listen-address`, in the order given.
+    pub listen_addresses: Vec<ListenAddress>,
+    /// `--web.telemetry-path`.
+    pub telemetry_path: String,
+    /// `--web.config.file`: TLS and basic auth; read and checked at start.
+    pub config_file: Option<PathBuf>,
+    /// `--web.max-requests`; 0: no limit.
+    pub max_requests: usize,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSettings {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+/// A `--web.listen-address` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// `:PORT`: every interface of both families (IPv4 only where the host
+    /// has no IPv6).
+    AllInterfaces { port: u16 },
+    /// `HOST:PORT`: an IP address (IPv6 in brackets) or a host name,
+    /// resolved when the listener is bound.
+    Host { host: String, port: u16 },
+}
+
+impl fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddress::AllInterfaces { port } => write!(f, ":{port}"),
+            ListenAddress::Host { host, port } if host.contains(':') => {
+                write!(f, "[{host}]:{port}")
+            }
+            ListenAddress::Host { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
 }
 
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub api: ApiSettings,
-    pub filters: TaskFilters,
-    pub poll_interval: Duration,
-    pub stale_after: Duration,
-    pub per_task_metrics: bool,
-    pub listen_address: SocketAddr,
-    pub telemetry_path: String,
-    pub log_format: LogFormat,
-    pub demo: bool,
+    pub target: Target,
+    pub client: ClientSettings,
+    pub poll: PollSettings,
+    pub exposition: ExpositionSettings,
+    pub web: WebSettings,
+    pub log: LogSettings,
+    /// `--once`: one poll, the exposition on stdout, exit.
     pub once: bool,
 }
 
@@ -202,21 +421,22 @@ impl Settings {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
         let matches = Cli::command()
-            .try_get_matches_from(args)
-            .map_err(ConfigError::from_clap)?;
-        let cli = Cli::from_arg_matches(&matches).map_err(ConfigError::from_clap)?;
+            .try_get_matches_from(&args)
+            .map_err(|e| ConfigError::from_clap(e, &args))?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| ConfigError::from_clap(e, &args))?;
         let order = SpaceOrder::of(&matches);
         let mut settings = Settings::try_from(cli)?;
-        order.apply(&mut settings.filters.spaces);
+        order.apply(&mut settings.poll.filters.spaces);
         Ok(settings)
     }
 }
 
 /// Where each space filter appeared, so that `--space-name a --space-id b`
 /// polls (and labels with) `a` first: a task found by several filters is
-/// labelled with the first of them *in the order given* (SPEC section 5).
-/// Values from the environment come after the command line's, ids first.
+/// labelled with the first of them *in the order given*. Values from the
+/// environment come after the command line's, ids first.
 struct SpaceOrder {
     ids: Vec<usize>,
     names: Vec<usize>,
@@ -260,24 +480,29 @@ impl TryFrom<Cli> for Settings {
     type Error = ConfigError;
 
     fn try_from(cli: Cli) -> Result<Self, ConfigError> {
-        let key = match (cli.demo, cli.api_key, cli.api_key_file) {
-            (true, _, _) => ApiKey::Demo,
-            (false, Some(key), _) if key.trim().is_empty() => {
-                return Err(ConfigError::invalid("--api-key", "the API key is empty"));
-            }
-            (false, Some(key), _) => ApiKey::Inline(SecretString::from(key.trim().to_owned())),
-            (false, None, Some(path)) => ApiKey::File(path),
-            (false, None, None) => {
-                return Err(ConfigError::invalid(
-                    "--api-key",
-                    "an API key is required: set --api-key-file, ARIZE_API_KEY_FILE or ARIZE_API_KEY (or run with --demo)",
-                ))
-            }
-        };
-        let base_url = match cli.region {
-            Some(region) => parse_api_url(&format!("https://api.{region}.arize.com"))
-                .map_err(|reason| ConfigError::invalid("--region", &reason))?,
-            None => cli.api_url,
+        let target = if cli.demo {
+            // The simulator accepts any key, so a real one is never sent to it.
+            Target::Demo
+        } else {
+            let key = match (cli.api_key, cli.api_key_file) {
+                (Some(key), _) if key.trim().is_empty() => {
+                    return Err(ConfigError::invalid("--api-key", "the API key is empty"));
+                }
+                (Some(key), _) => ApiKey::Inline(SecretString::from(key.trim().to_owned())),
+                (None, Some(path)) => ApiKey::File(path),
+                (None, None) => {
+                    return Err(ConfigError::invalid(
+                        "--api-key",
+                        "an API key is required: set --api-key-file, ARIZE_API_KEY_FILE or ARIZE_API_KEY (or run with --demo)",
+                    ))
+                }
+            };
+            let base_url = match cli.region {
+                Some(region) => parse_api_url(&format!("https://api.{region}.arize.com"))
+                    .map_err(|reason| ConfigError::invalid("--region", &reason))?,
+                None => cli.api_url,
+            };
+            Target::Remote { base_url, key }
         };
         let spaces = cli
             .space_ids
@@ -286,64 +511,106 @@ impl TryFrom<Cli> for Settings {
             .chain(cli.space_names.into_iter().map(SpaceFilter::Name))
             .collect();
         Ok(Settings {
-            api: ApiSettings {
-                base_url,
-                key,
+            target,
+            client: ClientSettings {
                 request_timeout: cli.request_timeout,
                 max_retries: cli.max_retries,
-                page_size: cli.page_size,
                 max_requests_per_second: cli.max_requests_per_second,
             },
-            filters: TaskFilters {
-                spaces,
-                name: cli.task_name,
-                project_id: cli.project_id,
-                dataset_id: cli.dataset_id,
-                task_type: cli.task_type.map(|t| t.to_ascii_uppercase()),
+            poll: PollSettings {
+                interval: cli.poll_interval,
+                page_size: cli.page_size,
+                filters: TaskFilters {
+                    spaces,
+                    name: cli.task_name,
+                    project_id: cli.project_id,
+                    dataset_id: cli.dataset_id,
+                    task_type: cli.task_type.map(|t| t.to_ascii_uppercase()),
+                },
+                task_runs: cli.task_runs,
+                max_run_requests: cli.max_run_requests_per_poll,
             },
-            poll_interval: cli.poll_interval,
-            stale_after: cli.stale_after,
-            per_task_metrics: cli.per_task_metrics,
-            listen_address: cli.listen_address,
-            telemetry_path: cli.telemetry_path,
-            log_format: cli.log_format,
-            demo: cli.demo,
+            exposition: ExpositionSettings {
+                staleness: Staleness {
+                    after: cli.stale_after,
+                    after_intervals: cli.stale_after_intervals,
+                    min: cli.stale_after_min,
+                },
+                per_task_metrics: cli.per_task_metrics,
+                poll_interval: cli.poll_interval,
+            },
+            web: WebSettings {
+                listen_addresses: cli.listen_addresses,
+                telemetry_path: cli.telemetry_path,
+                config_file: cli.web_config_file,
+                max_requests: cli.max_requests,
+            },
+            log: LogSettings {
+                level: cli.log_level,
+                format: cli.log_format,
+            },
             once: cli.once,
         })
     }
 }
 
 /// A configuration problem, or a request for help or version output.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// `--help` or `--version`: print this text and exit 0.
+    #[error("{0}")]
     Info(String),
-    /// A bad value: print this one line and exit non-zero.
+    /// A bad value: print this one line and exit 2.
+    #[error("{0}")]
     Invalid(String),
 }
 
+/// Flags that have an older name too, as `(canonical, alias)`: an error
+/// about one given by its alias names both, so the user finds what they typed.
+const ALIASES: [(&str, &str); 3] = [
+    ("--web.listen-address", "--listen-address"),
+    ("--web.telemetry-path", "--telemetry-path"),
+    ("--log.format", "--log-format"),
+];
+
 impl ConfigError {
-    fn invalid(flag: &str, reason: &str) -> ConfigError {
+    /// `error: invalid value for 'FLAG': REASON`.
+    pub fn invalid(flag: &str, reason: &str) -> ConfigError {
         ConfigError::Invalid(format!("error: invalid value for '{flag}': {reason}"))
     }
 
-    fn from_clap(err: clap::Error) -> ConfigError {
-        use clap::error::ErrorKind;
-        match err.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                ConfigError::Info(err.to_string())
-            }
-            _ => {
-                // clap renders a usage block and a hint under the message; the
-                // first line alone names the flag and says what is wrong.
-                let rendered = err.render().to_string();
-                let line = rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("error: invalid arguments");
-                ConfigError::Invalid(line.to_owned())
+    fn from_clap(err: clap::Error, args: &[std::ffi::OsString]) -> ConfigError {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        if matches!(
+            err.kind(),
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+        ) {
+            return ConfigError::Info(err.to_string());
+        }
+        // clap renders a usage block and a hint under the message; the
+        // first line alone names the flag and says what is wrong.
+        let rendered = err.render().to_string();
+        let mut line = rendered
+            .lines()
+            .next()
+            .unwrap_or("error: invalid arguments")
+            .to_owned();
+        // The allowed values are on a line of their own: keep them.
+        if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+            if !line.contains("possible values") {
+                line.push_str(&format!(" (allowed: {})", valid.join(", ")));
             }
         }
+        for (canonical, alias) in ALIASES {
+            let given_as_alias = args.iter().any(|a| {
+                let a = a.to_string_lossy();
+                a == alias || a.starts_with(&format!("{alias}="))
+            });
+            if given_as_alias && line.contains(canonical) {
+                line.push_str(&format!(" (given as {alias})"));
+            }
+        }
+        ConfigError::Invalid(line)
     }
 }
 
@@ -371,6 +638,16 @@ fn parse_rate(value: &str) -> Result<f64, String> {
         return Err("must be a positive number of requests per second".into());
     }
     Ok(rate)
+}
+
+/// A boolean in any case: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`
+/// (environment variables are often written with digits).
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("allowed: true, false (also 1, 0, yes, no, on, off)".into()),
+    }
 }
 
 fn parse_api_url(value: &str) -> Result<Url, String> {
@@ -405,14 +682,37 @@ fn parse_filter_value(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-fn parse_listen_address(value: &str) -> Result<SocketAddr, String> {
-    // Like the Prometheus exporters, ":10841" means every interface.
-    let full = match value.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => value.to_owned(),
+fn parse_listen_address(value: &str) -> Result<ListenAddress, String> {
+    let bad = || {
+        format!(
+            "'{value}' is not host:port (e.g. :10841, 0.0.0.0:10841, [::]:10841, localhost:10841)"
+        )
     };
-    full.parse()
-        .map_err(|_| format!("'{value}' is not host:port (e.g. 0.0.0.0:10841 or :10841)"))
+    let value = value.trim();
+    // Like the Prometheus exporters, ":10841" means every interface.
+    if let Some(port) = value.strip_prefix(':') {
+        return port
+            .parse()
+            .map(|port| ListenAddress::AllInterfaces { port })
+            .map_err(|_| bad());
+    }
+    if let Ok(addr) = value.parse::<std::net::SocketAddr>() {
+        return Ok(ListenAddress::Host {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+        });
+    }
+    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse().map_err(|_| bad())?;
+    // A host name: letters, digits, '-' and '.' (an IPv6 address needs brackets).
+    let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    if host.is_empty() || !host.chars().all(name) {
+        return Err(bad());
+    }
+    Ok(ListenAddress::Host {
+        host: host.to_owned(),
+        port,
+    })
 }
 
 fn parse_telemetry_path(value: &str) -> Result<String, String> {
@@ -451,21 +751,37 @@ mod tests {
     #[test]
     fn demo_needs_no_key_and_uses_the_defaults() {
         let settings = parse(&["--demo"]).unwrap();
-        assert!(matches!(settings.api.key, ApiKey::Demo));
-        assert_eq!(settings.poll_interval, Duration::from_secs(60));
-        assert_eq!(settings.api.page_size, 100);
-        assert_eq!(settings.listen_address.port(), 10841);
-        assert_eq!(settings.telemetry_path, "/metrics");
-        assert!(settings.per_task_metrics);
+        assert!(matches!(settings.target, Target::Demo));
+        assert_eq!(settings.poll.interval, Duration::from_secs(60));
+        assert_eq!(settings.poll.page_size, 100);
+        assert_eq!(
+            settings.web.listen_addresses,
+            [ListenAddress::AllInterfaces { port: 10841 }]
+        );
+        assert_eq!(settings.web.telemetry_path, "/metrics");
+        assert_eq!(settings.web.max_requests, 40);
+        assert!(settings.exposition.per_task_metrics);
+        assert!(settings.poll.task_runs);
+        assert_eq!(settings.poll.max_run_requests, 50);
+        assert_eq!(
+            settings.exposition.staleness,
+            Staleness {
+                after: Duration::from_secs(3600),
+                after_intervals: 3,
+                min: Duration::from_secs(600)
+            }
+        );
+        assert_eq!(settings.log.format, LogFormat::Logfmt);
+        assert_eq!(settings.log.level, LogLevel::Info);
     }
 
     #[test]
     fn region_builds_the_regional_host() {
-        let settings = parse(&["--demo", "--region", "eu-west-1a"]).unwrap();
-        assert_eq!(
-            settings.api.base_url.as_str(),
-            "https://api.eu-west-1a.arize.com/"
-        );
+        let settings = parse(&["--api-key", "k", "--region", "eu-west-1a"]).unwrap();
+        let Target::Remote { base_url, .. } = settings.target else {
+            panic!("not remote");
+        };
+        assert_eq!(base_url.as_str(), "https://api.eu-west-1a.arize.com/");
     }
 
     #[test]
@@ -481,7 +797,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            settings.filters.spaces,
+            settings.poll.filters.spaces,
             vec![
                 SpaceFilter::Id("b".into()),
                 SpaceFilter::Id("a".into()),
@@ -504,7 +820,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            settings.filters.spaces,
+            settings.poll.filters.spaces,
             vec![
                 SpaceFilter::Name("Prod".into()),
                 SpaceFilter::Id("b".into()),
@@ -518,7 +834,7 @@ mod tests {
     fn task_type_is_sent_upper_case() {
         let settings = parse(&["--demo", "--task-type", "code_evaluation"]).unwrap();
         assert_eq!(
-            settings.filters.task_type.as_deref(),
+            settings.poll.filters.task_type.as_deref(),
             Some("CODE_EVALUATION")
         );
     }
@@ -533,8 +849,70 @@ mod tests {
             ":9999",
         ])
         .unwrap();
-        assert_eq!(settings.api.max_requests_per_second, 0.5);
-        assert_eq!(settings.listen_address.to_string(), "0.0.0.0:9999");
+        assert_eq!(settings.client.max_requests_per_second, 0.5);
+        assert_eq!(settings.web.listen_addresses[0].to_string(), ":9999");
+    }
+
+    #[test]
+    fn listen_addresses_repeat_and_take_hosts_ips_and_brackets() {
+        let settings = parse(&[
+            "--demo",
+            "--web.listen-address",
+            "localhost:1,[::1]:2",
+            "--listen-address",
+            "0.0.0.0:3",
+        ])
+        .unwrap();
+        let shown: Vec<String> = settings
+            .web
+            .listen_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["localhost:1", "[::1]:2", "0.0.0.0:3"]);
+    }
+
+    #[test]
+    fn new_and_old_flag_names_and_any_case_are_accepted() {
+        let settings = parse(&[
+            "--demo",
+            "--log-format",
+            "TEXT",
+            "--log.level",
+            "Debug",
+            "--telemetry-path",
+            "/m",
+            "--per-task-metrics",
+            "0",
+            "--task-runs",
+            "FALSE",
+        ])
+        .unwrap();
+        assert_eq!(settings.log.format, LogFormat::Logfmt);
+        assert_eq!(settings.log.level, LogLevel::Debug);
+        assert_eq!(settings.web.telemetry_path, "/m");
+        assert!(!settings.exposition.per_task_metrics);
+        assert!(!settings.poll.task_runs);
+        let json = parse(&["--demo", "--log.format", "JSON"]).unwrap();
+        assert_eq!(json.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_stale_threshold_follows_the_interval_when_known() {
+        let staleness = Staleness {
+            after: Duration::from_secs(3600),
+            after_intervals: 3,
+            min: Duration::from_secs(600),
+        };
+        assert_eq!(staleness.threshold_seconds(None), 3600.0);
+        assert_eq!(staleness.threshold_seconds(Some(300.0)), 900.0);
+        assert_eq!(staleness.threshold_seconds(Some(60.0)), 600.0, "floored");
+        assert_eq!(staleness.threshold_seconds(Some(21600.0)), 64800.0);
+        let off = Staleness {
+            after_intervals: 0,
+            ..staleness
+        };
+        assert_eq!(off.threshold_seconds(Some(300.0)), 3600.0);
     }
 
     #[test]
@@ -544,6 +922,15 @@ mod tests {
             (&["--demo", "--poll-interval", "soon"], "--poll-interval"),
             (&["--demo", "--request-timeout", "0"], "--request-timeout"),
             (&["--demo", "--stale-after", "x"], "--stale-after"),
+            (&["--demo", "--stale-after-min", "0s"], "--stale-after-min"),
+            (
+                &["--demo", "--stale-after-intervals", "-1"],
+                "--stale-after-intervals",
+            ),
+            (
+                &["--demo", "--max-run-requests-per-poll", "0"],
+                "--max-run-requests-per-poll",
+            ),
             (&["--demo", "--page-size", "0"], "--page-size"),
             (&["--demo", "--page-size", "101"], "--page-size"),
             (
@@ -565,19 +952,30 @@ mod tests {
                 "--listen-address",
             ),
             (
+                &["--demo", "--web.listen-address", "localhost"],
+                "--web.listen-address",
+            ),
+            (
                 &["--demo", "--telemetry-path", "metrics"],
                 "--telemetry-path",
             ),
             (&["--demo", "--max-retries", "-1"], "--max-retries"),
             (&["--demo", "--log-format", "xml"], "--log-format"),
+            (&["--demo", "--log.level", "loud"], "--log.level"),
+            (
+                &["--demo", "--web.max-requests", "-3"],
+                "--web.max-requests",
+            ),
             (
                 &["--demo", "--per-task-metrics", "maybe"],
                 "--per-task-metrics",
             ),
+            (&["--demo", "--task-runs", "maybe"], "--task-runs"),
             (&["--demo", "--region", "EU WEST"], "--region"),
             (
                 &[
-                    "--demo",
+                    "--api-key",
+                    "k",
                     "--region",
                     "eu-west-1a",
                     "--api-url",
@@ -599,9 +997,39 @@ mod tests {
     }
 
     #[test]
+    fn enum_and_boolean_errors_list_the_allowed_values() {
+        let line = invalid_line(&["--demo", "--log.format", "xml"]);
+        assert!(line.contains("logfmt") && line.contains("json"), "{line}");
+        let line = invalid_line(&["--demo", "--log.level", "loud"]);
+        assert!(line.contains("debug") && line.contains("error"), "{line}");
+        let line = invalid_line(&["--demo", "--per-task-metrics", "maybe"]);
+        assert!(line.contains("true") && line.contains("false"), "{line}");
+    }
+
+    #[test]
+    fn version_names_the_revision_and_build_date() {
+        match parse(&["--version"]) {
+            Err(ConfigError::Info(text)) => {
+                assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+                assert!(
+                    text.contains("revision") && text.contains("built"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected version text, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn a_key_starting_with_a_hyphen_is_taken_as_the_key() {
         let settings = parse(&["--api-key", "-SEKRITabc"]).unwrap();
-        assert!(matches!(settings.api.key, ApiKey::Inline(_)));
+        assert!(matches!(
+            settings.target,
+            Target::Remote {
+                key: ApiKey::Inline(_),
+                ..
+            }
+        ));
     }
 
     #[test]

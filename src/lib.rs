@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod server;
+#[cfg(feature = "demo")]
 pub mod simulator;
 pub mod snapshot;
 pub mod state;

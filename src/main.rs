@@ -1,5 +1,6 @@
 //! The `arize-exporter` binary: parse the configuration, set up logging, run.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use arize_exporter::config::{ConfigError, Settings};
@@ -9,27 +10,27 @@ fn main() -> ExitCode {
     let settings = match Settings::from_args(std::env::args_os()) {
         Ok(settings) => settings,
         Err(ConfigError::Info(text)) => {
-            print!("{text}");
+            // `--help | head` closes stdout early: nothing to report then.
+            let _ = std::io::stdout().write_all(text.as_bytes());
             return ExitCode::SUCCESS;
         }
-        Err(ConfigError::Invalid(line)) => {
-            eprintln!("{line}");
-            return ExitCode::from(2);
-        }
+        Err(ConfigError::Invalid(line)) => return fail(&line, 2),
     };
-    logging::init(settings.log_format);
+    logging::init(settings.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(&format!("error: cannot start the async runtime: {e}"), 1),
     };
     match runtime.block_on(app::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(line) => {
-            eprintln!("error: {line}");
-            ExitCode::FAILURE
-        }
+        Err(app::AppError::Config(line)) => fail(&line, 2),
+        Err(e) => fail(&format!("error: {e}"), e.exit_code()),
     }
+}
+
+/// Writes `line` to stderr (never panicking if stderr is closed) and
+/// returns the exit code.
+fn fail(line: &str, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "{line}");
+    ExitCode::from(code)
 }

@@ -1,12 +1,12 @@
-//! The poll loop (SPEC section 3): a first poll at start, then one every
-//! interval measured start to start, never overlapping. Each poll is all or
-//! nothing: only a complete one replaces the published snapshot.
+//! The poll loop: a first poll at start, then one every `--poll-interval`
+//! measured start to start, never overlapping. Each poll is all or nothing:
+//! only a complete one replaces the published snapshot.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::arize::{tasks, ApiError, ArizeClient};
-use crate::config::TaskFilters;
+use crate::config::{PollSettings, TaskFilters};
 use crate::metrics::ExporterMetrics;
 use crate::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
 use crate::state::SharedState;
@@ -16,6 +16,7 @@ pub struct Poller {
     client: ArizeClient,
     filters: TaskFilters,
     page_size: u32,
+    interval: Duration,
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: TimestampWarnings,
@@ -26,17 +27,19 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// A poller asking `client` for what `settings` select, publishing to
+    /// `state` and counting in `metrics`.
     pub fn new(
         client: ArizeClient,
-        filters: TaskFilters,
-        page_size: u32,
+        settings: &PollSettings,
         state: Arc<SharedState>,
         metrics: Arc<ExporterMetrics>,
     ) -> Poller {
         Poller {
             client,
-            filters,
-            page_size,
+            filters: settings.filters.clone(),
+            page_size: settings.page_size,
+            interval: settings.interval,
             state,
             metrics,
             warnings: TimestampWarnings::default(),
@@ -45,16 +48,21 @@ impl Poller {
         }
     }
 
-    /// Polls forever, `interval` apart from start to start. A poll slower
-    /// than the interval delays the next one; polls never overlap.
-    pub async fn run(mut self, interval: Duration) {
+    /// Polls forever, `--poll-interval` apart from start to start. A poll
+    /// slower than the interval delays the next one; polls never overlap.
+    pub async fn run(mut self) {
         loop {
             let started = tokio::time::Instant::now();
             if let Err(error) = self.poll_once().await {
-                tracing::warn!(reason = %error.reason, error = %error.message,
-                    "poll failed; still serving the last complete poll");
+                if self.previous.is_some() {
+                    tracing::warn!(reason = %error.reason, error = %error.message,
+                        "poll failed; still serving the last complete poll");
+                } else {
+                    tracing::warn!(reason = %error.reason, error = %error.message,
+                        "poll failed; no poll has completed yet, so no task data is served");
+                }
             }
-            tokio::time::sleep_until(started + interval).await;
+            tokio::time::sleep_until(started + self.interval).await;
         }
     }
 

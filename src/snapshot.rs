@@ -12,11 +12,21 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::arize::tasks::Task;
+use crate::config::Staleness;
 use crate::text_format::SeriesText;
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
     ["template_evaluation", "code_evaluation", "run_experiment"];
+
+/// A map from every known task type to `T::default()`: the families whose
+/// known types are always present start from it.
+pub fn zero_per_known_type<K: From<&'static str> + Ord, T: Default>() -> BTreeMap<K, T> {
+    KNOWN_TASK_TYPES
+        .iter()
+        .map(|t| (K::from(t), T::default()))
+        .collect()
+}
 
 /// The `task_type` of a task whose type is missing.
 pub const UNKNOWN_TASK_TYPE: &str = "unknown";
@@ -80,12 +90,24 @@ impl TaskRecord {
         self.last_run_at.is_none() && !self.last_run_unreadable
     }
 
-    /// A continuous task that never ran, or last ran more than `stale_after`
-    /// seconds before `now` (Unix seconds).
-    pub fn is_stale(&self, now: f64, stale_after: f64) -> bool {
+    /// `last_run_at` was sent but could not be read: the last run is
+    /// unknown, which is neither "never ran" nor stale.
+    pub fn last_run_unknown(&self) -> bool {
+        self.last_run_unreadable
+    }
+
+    /// The age of the last run, in seconds, beyond which this task is stale
+    /// (see [`Staleness`]).
+    pub fn stale_threshold(&self, staleness: &Staleness) -> f64 {
+        staleness.threshold_seconds(None)
+    }
+
+    /// A continuous task that never ran, or whose last run is older than
+    /// its [stale threshold](TaskRecord::stale_threshold) at `now` (Unix seconds).
+    pub fn is_stale(&self, now: f64, staleness: &Staleness) -> bool {
         self.mode == Mode::Continuous
             && match self.last_run_at {
-                Some(last) => now - last > stale_after,
+                Some(last) => now - last > self.stale_threshold(staleness),
                 None => self.never_ran(),
             }
     }
@@ -158,7 +180,10 @@ fn render(task: &TaskRecord) -> Rendered {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub tasks: u64,
+    /// `last_run_at` null.
     pub never_run: u64,
+    /// `last_run_at` sent but unreadable: last run unknown.
+    pub last_run_unreadable: u64,
 }
 
 /// Every task of one complete poll.
@@ -176,13 +201,13 @@ pub struct TaskSnapshot {
 }
 
 impl TaskSnapshot {
-    /// The stale continuous tasks per `task_type` at `now`: never ran, or
-    /// last ran longer than `stale_after` ago. Known types always included.
-    pub fn stale_counts(&self, now: f64, stale_after_secs: f64) -> BTreeMap<&str, u64> {
-        let mut stale: BTreeMap<&str, u64> = KNOWN_TASK_TYPES.iter().map(|t| (*t, 0)).collect();
+    /// The stale continuous tasks per `task_type` at `now` (see
+    /// [`TaskRecord::is_stale`]). Known types always included.
+    pub fn stale_counts(&self, now: f64, staleness: &Staleness) -> BTreeMap<&str, u64> {
+        let mut stale: BTreeMap<&str, u64> = zero_per_known_type();
         for task in self.tasks.iter().filter(|t| t.mode == Mode::Continuous) {
             let entry = stale.entry(task.task_type.as_str()).or_default();
-            if task.is_stale(now, stale_after_secs) {
+            if task.is_stale(now, staleness) {
                 *entry += 1;
             }
         }
@@ -285,10 +310,12 @@ impl<'w> SnapshotBuilder<'w> {
 
     /// The completed snapshot.
     pub fn finish(self, completed_at: SystemTime) -> TaskSnapshot {
-        let mut counts: BTreeMap<(String, Mode), Counts> = KNOWN_TASK_TYPES
-            .iter()
-            .flat_map(|t| Mode::ALL.map(|m| ((t.to_string(), m), Counts::default())))
-            .collect();
+        let mut counts: BTreeMap<(String, Mode), Counts> = BTreeMap::new();
+        for task_type in KNOWN_TASK_TYPES {
+            for mode in Mode::ALL {
+                counts.insert((task_type.to_owned(), mode), Counts::default());
+            }
+        }
         for task in &self.tasks {
             let entry = counts
                 .entry((task.task_type.clone(), task.mode))
@@ -296,6 +323,9 @@ impl<'w> SnapshotBuilder<'w> {
             entry.tasks += 1;
             if task.never_ran() {
                 entry.never_run += 1;
+            }
+            if task.last_run_unknown() {
+                entry.last_run_unreadable += 1;
             }
         }
         let mut tasks = self.tasks;
@@ -428,7 +458,8 @@ mod tests {
             snapshot.counts[&("code_evaluation".into(), Mode::OneOff)],
             Counts {
                 tasks: 1,
-                never_run: 1
+                never_run: 1,
+                last_run_unreadable: 0
             }
         );
     }
@@ -539,7 +570,12 @@ mod tests {
             None,
         );
         let snapshot = builder.finish(SystemTime::now());
-        let stale = snapshot.stale_counts(1000.0, 500.0);
+        let staleness = Staleness {
+            after: std::time::Duration::from_secs(500),
+            after_intervals: 3,
+            min: std::time::Duration::from_secs(60),
+        };
+        let stale = snapshot.stale_counts(1000.0, &staleness);
         assert_eq!(stale["template_evaluation"], 1);
         assert_eq!(stale["code_evaluation"], 1);
         assert_eq!(stale["run_experiment"], 0);

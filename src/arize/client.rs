@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::budget::RequestBudget;
 use super::error::{ApiError, FailureReason};
-use crate::config::{ApiKey, ApiSettings};
+use crate::config::{ApiKey, ClientSettings};
 
 /// Largest body accepted, counted after content decoding.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -60,28 +60,43 @@ pub struct RequestMetrics {
 /// The key for one poll, read once at its start.
 pub struct Credentials(Option<SecretString>);
 
+/// The HTTP client could not be built (its TLS backend failed to start).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client")]
+pub struct ClientBuildError(#[source] reqwest::Error);
+
 /// Talks to one Arize API host.
 pub struct ArizeClient {
     http: reqwest::Client,
     base_url: Url,
-    key: ApiKey,
+    /// `None`: send no `Authorization` header (the demo simulator).
+    key: Option<ApiKey>,
     budget: RequestBudget,
     max_retries: u32,
     metrics: RequestMetrics,
 }
 
 impl ArizeClient {
-    pub fn new(settings: &ApiSettings, metrics: RequestMetrics) -> Result<ArizeClient, String> {
+    /// A client of the API at `base_url` (paths are appended to it),
+    /// authenticating with `key` (none for the demo simulator), with the
+    /// timeout, retries and request budget of `settings`; every request is
+    /// recorded in `metrics`.
+    pub fn new(
+        base_url: Url,
+        key: Option<ApiKey>,
+        settings: &ClientSettings,
+        metrics: RequestMetrics,
+    ) -> Result<ArizeClient, ClientBuildError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.request_timeout)
             .connect_timeout(settings.request_timeout)
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ClientBuildError)?;
         Ok(ArizeClient {
             http,
-            base_url: settings.base_url.clone(),
-            key: settings.key.clone(),
+            base_url,
+            key,
             budget: RequestBudget::new(settings.max_requests_per_second),
             max_retries: settings.max_retries,
             metrics,
@@ -92,9 +107,9 @@ impl ArizeClient {
     /// rotated key is picked up without a restart.
     pub fn credentials(&self) -> Result<Credentials, ApiError> {
         match &self.key {
-            ApiKey::Demo => Ok(Credentials(None)),
-            ApiKey::Inline(key) => Ok(Credentials(Some(key.clone()))),
-            ApiKey::File(path) => {
+            None => Ok(Credentials(None)),
+            Some(ApiKey::Inline(key)) => Ok(Credentials(Some(key.clone()))),
+            Some(ApiKey::File(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     ApiError::fatal(
                         FailureReason::Unauthorized,

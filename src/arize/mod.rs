@@ -10,5 +10,5 @@ pub mod error;
 pub mod pager;
 pub mod tasks;
 
-pub use client::{ArizeClient, Credentials, Endpoint, RequestMetrics};
+pub use client::{ArizeClient, ClientBuildError, Credentials, Endpoint, RequestMetrics};
 pub use error::{ApiError, FailureReason};

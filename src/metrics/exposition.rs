@@ -7,12 +7,13 @@
 //! they keep growing if polling stalls.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 
 use super::exporter::ExporterMetrics;
-use crate::snapshot::{unix_seconds, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
+use crate::config::{ExpositionSettings, Staleness};
+use crate::snapshot::{unix_seconds, Fixed, TaskRecord};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
@@ -21,13 +22,6 @@ const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Said in the HELP of every family whose values come from the poll cache.
 const FROM_CACHE: &str = "From the last complete poll of the Arize API.";
-
-/// What shapes the exposition beyond the data.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderOptions {
-    pub stale_after: Duration,
-    pub per_task_metrics: bool,
-}
 
 /// One per-task family: its name, help and where a task's value comes from.
 struct TaskFamily {
@@ -45,9 +39,11 @@ enum Sample {
     Fixed(Fixed),
     /// Seconds since the last run, computed at scrape time.
     Age,
+    /// 1 for a task whose `last_run_at` could not be read; absent otherwise.
+    LastRunUnreadable,
 }
 
-const TASK_FAMILIES: [TaskFamily; 7] = [
+const TASK_FAMILIES: [TaskFamily; 8] = [
     TaskFamily {
         name: "arize_task_info",
         help: "Always 1 per task; labelled with the task's project, dataset and creator.",
@@ -62,6 +58,11 @@ const TASK_FAMILIES: [TaskFamily; 7] = [
         name: "arize_task_seconds_since_last_run",
         help: "Seconds from the task's last run to this scrape, computed at scrape time from the cached last_run_at; absent if it never ran.",
         sample: Sample::Age,
+    },
+    TaskFamily {
+        name: "arize_task_last_run_unreadable",
+        help: "1 for a task whose last_run_at was sent but is not a readable RFC 3339 time: its last run is unknown (neither never-run nor stale); absent for every other task.",
+        sample: Sample::LastRunUnreadable,
     },
     TaskFamily {
         name: "arize_task_sampling_rate",
@@ -112,13 +113,13 @@ impl Exposition {
     pub fn new(
         published: Arc<Published>,
         exporter: &ExporterMetrics,
-        options: RenderOptions,
+        options: &ExpositionSettings,
         now: SystemTime,
     ) -> Exposition {
         let now = unix_seconds(now);
         let mut head = String::with_capacity(16 * 1024);
-        render_health(&mut head, &published);
-        render_counts(&mut head, &published, now, options.stale_after);
+        render_health(&mut head, &published, options);
+        render_counts(&mut head, &published, now, &options.staleness);
         exporter.encode(&mut head);
         Exposition {
             published,
@@ -217,11 +218,17 @@ fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) 
                 text::value(out, (now - last).max(0.0));
             }
         }
+        Sample::LastRunUnreadable => {
+            if task.last_run_unknown() {
+                series(out, rendered.labels());
+                out.push_str(" 1\n");
+            }
+        }
     }
 }
 
-/// `arize_up` and the time of the last complete poll.
-fn render_health(out: &mut String, published: &Published) {
+/// `arize_up`, the time of the last complete poll and the poll interval.
+fn render_health(out: &mut String, published: &Published, options: &ExpositionSettings) {
     family_header(
         out,
         "arize_up",
@@ -243,42 +250,52 @@ fn render_health(out: &mut String, published: &Published) {
             unix_seconds(snapshot.completed_at),
         );
     }
+    family_header(
+        out,
+        "arize_exporter_poll_interval_seconds",
+        "gauge",
+        "Time between the starts of two polls (--poll-interval), in seconds.",
+    );
+    sample(
+        out,
+        "arize_exporter_poll_interval_seconds",
+        "",
+        options.poll_interval.as_secs_f64(),
+    );
 }
 
-/// `arize_tasks`, `arize_tasks_never_run` and `arize_tasks_stale`.
-fn render_counts(out: &mut String, published: &Published, now: f64, stale_after: Duration) {
-    let snapshot = published.snapshot.as_deref();
-    let mut rows: Vec<(&str, Mode, u64, u64)> = match snapshot {
-        Some(s) => s
-            .counts
-            .iter()
-            .map(|((t, m), c)| (t.as_str(), *m, c.tasks, c.never_run))
-            .collect(),
-        None => KNOWN_TASK_TYPES
-            .iter()
-            .flat_map(|t| Mode::ALL.map(|m| (*t, m, 0, 0)))
-            .collect(),
+/// `arize_tasks`, `arize_tasks_never_run`, `arize_tasks_last_run_unreadable`
+/// and `arize_tasks_stale`; absent before the first complete poll, when
+/// nothing is known (zeros would read as "nothing wrong").
+fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &Staleness) {
+    let Some(snapshot) = published.snapshot.as_deref() else {
+        return;
     };
-    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    type Pick = fn(&crate::snapshot::Counts) -> u64;
     let mut labels = String::new();
     for (name, help, pick) in [
         (
             "arize_tasks",
             "Number of Arize tasks by type and mode (continuous or one_off).",
-            (|r: &(&str, Mode, u64, u64)| r.2) as fn(&(&str, Mode, u64, u64)) -> u64,
+            (|c| c.tasks) as Pick,
         ),
         (
             "arize_tasks_never_run",
             "Number of Arize tasks that never ran (last_run_at is null), by type and mode.",
-            |r| r.3,
+            |c| c.never_run,
+        ),
+        (
+            "arize_tasks_last_run_unreadable",
+            "Number of Arize tasks whose last_run_at is not a readable time (last run unknown), by type and mode.",
+            |c| c.last_run_unreadable,
         ),
     ] {
         family_header(out, name, "gauge", &format!("{help} {FROM_CACHE}"));
-        for row in &rows {
+        for ((task_type, mode), counts) in &snapshot.counts {
             labels.clear();
-            label(&mut labels, "task_type", row.0, true);
-            label(&mut labels, "mode", row.1.as_str(), false);
-            sample(out, name, &labels, pick(row) as f64);
+            label(&mut labels, "task_type", task_type, true);
+            label(&mut labels, "mode", mode.as_str(), false);
+            sample(out, name, &labels, pick(counts) as f64);
         }
     }
     family_header(
@@ -286,15 +303,11 @@ fn render_counts(out: &mut String, published: &Published, now: f64, stale_after:
         "arize_tasks_stale",
         "gauge",
         &format!(
-            "Continuous tasks that never ran or whose last run is older than --stale-after ({}), by type; computed at scrape time from the cached last_run_at of the last complete poll.",
-            humantime::format_duration(stale_after)
+            "Continuous tasks that never ran or whose last run is older than their stale threshold (arize_task_stale_threshold_seconds; --stale-after, {}, while a task's run interval is unknown), by type; computed at scrape time from the cached last_run_at of the last complete poll.",
+            humantime::format_duration(staleness.after)
         ),
     );
-    let stale = match snapshot {
-        Some(s) => s.stale_counts(now, stale_after.as_secs_f64()),
-        None => KNOWN_TASK_TYPES.iter().map(|t| (*t, 0)).collect(),
-    };
-    for (task_type, count) in stale {
+    for (task_type, count) in snapshot.stale_counts(now, staleness) {
         labels.clear();
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);

@@ -5,4 +5,4 @@ pub mod exporter;
 pub mod exposition;
 
 pub use exporter::ExporterMetrics;
-pub use exposition::{Exposition, RenderOptions};
+pub use exposition::Exposition;

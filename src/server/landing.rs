@@ -21,7 +21,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
     let published = app.state.load();
     let now = SystemTime::now();
     let now_secs = unix_seconds(now);
-    let stale_after = app.render.stale_after.as_secs_f64();
+    let staleness = &app.exposition.staleness;
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(concat!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -65,7 +65,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
         "<p>{} tasks from the poll completed {}. A continuous task is stale after {}.</p>",
         snapshot.tasks.len(),
         timestamp(unix_seconds(snapshot.completed_at)),
-        humantime::format_duration(app.render.stale_after),
+        humantime::format_duration(staleness.after),
     );
     let mut tasks: Vec<&TaskRecord> = snapshot.tasks.iter().map(|t| &**t).collect();
     // Never-run tasks first, then the oldest last run.
@@ -80,7 +80,7 @@ pub(super) async fn page(State(app): State<Arc<AppState>>) -> Html<String> {
     }
     out.push_str("<th>Last run</th><th>Since last run</th></tr>\n");
     for task in tasks.iter().take(MAX_ROWS) {
-        let stale = task.is_stale(now_secs, stale_after);
+        let stale = task.is_stale(now_secs, staleness);
         let _ = write!(
             out,
             "<tr{}><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>",

@@ -1,4 +1,5 @@
-//! The HTTP endpoints (SPEC section 6). Every handler reads the published
+//! The HTTP endpoints: the telemetry path, the landing page `/`, and the
+//! probes `/healthz` and `/readyz`. Every handler reads the published
 //! state; none ever calls the Arize API.
 
 mod landing;
@@ -18,7 +19,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-use crate::metrics::{ExporterMetrics, Exposition, RenderOptions};
+use crate::config::ExpositionSettings;
+use crate::metrics::{ExporterMetrics, Exposition};
 use crate::state::SharedState;
 use crate::text_format as text;
 
@@ -26,8 +28,11 @@ use crate::text_format as text;
 pub struct AppState {
     pub state: Arc<SharedState>,
     pub metrics: Arc<ExporterMetrics>,
-    pub render: RenderOptions,
+    pub exposition: ExpositionSettings,
+    /// `--web.telemetry-path`.
     pub telemetry_path: String,
+    /// Polling the built-in simulator (`--demo`): the landing page says so.
+    pub demo: bool,
 }
 
 /// The exporter's routes: the telemetry path (gzip when asked), `/`,
@@ -51,30 +56,52 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `router` on every listener until `shutdown` resolves, then lets
+/// in-flight requests finish.
 pub async fn serve(
-    listener: TcpListener,
-    app: Arc<AppState>,
+    listeners: Vec<TcpListener>,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The body goes out in many small writes (gzip frames especially):
-    // without TCP_NODELAY, Nagle's algorithm holds the last one until the
-    // scraper's delayed ACK, adding ~40 ms to every scrape.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on a scrape connection");
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        // The body goes out in many small writes (gzip frames especially):
+        // without TCP_NODELAY, Nagle's algorithm holds the last one until the
+        // scraper's delayed ACK, adding ~40 ms to every scrape.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a scrape connection");
+            }
+        });
+        let mut stopped = stopped.clone();
+        let served = axum::serve(listener, router.clone()).with_graceful_shutdown(async move {
+            let _ = stopped.changed().await;
+        });
+        servers.spawn(async move { served.await });
+    }
+    drop(stopped);
+    tokio::select! {
+        () = shutdown => {}
+        Some(ended) = servers.join_next() => {
+            // A server ended on its own: that is an error, stop the rest.
+            let _ = stop.send(());
+            servers.join_all().await;
+            return ended.map_err(std::io::Error::other)?;
         }
-    });
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
+    }
+    let _ = stop.send(());
+    for ended in servers.join_all().await {
+        ended?;
+    }
+    Ok(())
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
     let exposition = Exposition::new(
         app.state.load(),
         &app.metrics,
-        app.render,
+        &app.exposition,
         SystemTime::now(),
     );
     let body = Body::from_stream(futures_util::stream::iter(

@@ -1,7 +1,8 @@
-//! The exporter under test: an in-process harness (settings, client, poller,
-//! state, metrics, rendering) against the project's own simulated Arize API,
-//! a harness around the real binary, an exposition parser, `promtool check
-//! metrics` and HTTP helpers. Everything talks real HTTP on loopback.
+//! The exporter under test: an in-process harness (the real app, built by
+//! `App::build` as the binary builds it, polled and rendered on demand)
+//! against the project's own simulated Arize API, a harness around the real
+//! binary, an exposition parser, `promtool check metrics` and HTTP helpers.
+//! Everything talks real HTTP on loopback.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -10,10 +11,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use arize_exporter::arize::{ApiError, ArizeClient, FailureReason};
+use arize_exporter::app::App;
+use arize_exporter::arize::{ApiError, FailureReason};
 use arize_exporter::config::{ConfigError, Settings};
-use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
-use arize_exporter::poller::Poller;
+use arize_exporter::metrics::ExporterMetrics;
 use arize_exporter::simulator::{SimTask, Simulator};
 use arize_exporter::state::SharedState;
 
@@ -67,47 +68,39 @@ pub fn settings(api_url: &str, extra: &[&str]) -> Settings {
     }
 }
 
-/// The exporter's parts wired as the binary wires them, minus the server.
+/// The real app, as the binary builds it, polled by hand and rendered
+/// without a server.
 pub struct Harness {
     pub sim: Simulator,
     pub settings: Settings,
     pub state: Arc<SharedState>,
     pub metrics: Arc<ExporterMetrics>,
-    pub poller: Poller,
+    pub app: App,
 }
 
 impl Harness {
-    /// A simulator serving `tasks` and a poller pointed at it.
+    /// A simulator serving `tasks` and an app pointed at it.
     pub async fn new(tasks: Vec<SimTask>, extra: &[&str]) -> Harness {
         let sim = Simulator::start(tasks).await.expect("simulator starts");
         let url = sim.base_url();
-        Harness::with_url(sim, &url, extra)
+        Harness::with_url(sim, &url, extra).await
     }
 
-    /// A poller pointed at `url` (which need not be the simulator's).
-    pub fn with_url(sim: Simulator, url: &str, extra: &[&str]) -> Harness {
+    /// An app pointed at `url` (which need not be the simulator's).
+    pub async fn with_url(sim: Simulator, url: &str, extra: &[&str]) -> Harness {
         let settings = settings(url, extra);
-        let metrics = Arc::new(ExporterMetrics::new());
-        let state = Arc::new(SharedState::default());
-        let client = ArizeClient::new(&settings.api, metrics.api.clone()).expect("client builds");
-        let poller = Poller::new(
-            client,
-            settings.filters.clone(),
-            settings.api.page_size,
-            state.clone(),
-            metrics.clone(),
-        );
+        let app = App::build(settings.clone()).await.expect("the app builds");
         Harness {
             sim,
             settings,
-            state,
-            metrics,
-            poller,
+            state: app.state.clone(),
+            metrics: app.metrics.clone(),
+            app,
         }
     }
 
     pub async fn poll(&mut self) -> Result<(), ApiError> {
-        self.poller.poll_once().await
+        self.app.poll_once().await
     }
 
     pub async fn poll_ok(&mut self) {
@@ -130,15 +123,8 @@ impl Harness {
         err
     }
 
-    pub fn render_options(&self) -> RenderOptions {
-        RenderOptions {
-            stale_after: self.settings.stale_after,
-            per_task_metrics: self.settings.per_task_metrics,
-        }
-    }
-
     pub fn render_at(&self, now: SystemTime) -> String {
-        Exposition::new(self.state.load(), &self.metrics, self.render_options(), now).into_string()
+        self.app.exposition(now).into_string()
     }
 
     pub fn render(&self) -> String {
