@@ -11,11 +11,13 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
+use arize_exporter::arize::field::FieldWarnings;
+use arize_exporter::arize::pager::Page;
 use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::config::{ExpositionSettings, Settings};
 use arize_exporter::metrics::{ExporterMetrics, Exposition};
 use arize_exporter::simulator::generated_tasks;
-use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
+use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
 use arize_exporter::state::{PollOutcome, Published};
 use arize_exporter::text_format as text;
 
@@ -43,11 +45,11 @@ fn pages(n: usize) -> Vec<Vec<u8>> {
 }
 
 fn snapshot(pages: &[Vec<u8>]) -> TaskSnapshot {
-    let mut warnings = TimestampWarnings::default();
+    let mut warnings = FieldWarnings::default();
     let mut builder = SnapshotBuilder::new(false, &mut warnings);
     for page in pages {
         let page: TaskPage = serde_json::from_slice(page).expect("a valid page");
-        builder.add_page(page.tasks, None, None);
+        builder.add_page(page.into_parts().0, None, None);
     }
     builder.finish(SystemTime::now())
 }
@@ -84,10 +86,11 @@ fn decode_page(c: &mut Criterion) {
             || {
                 serde_json::from_slice::<TaskPage>(&page)
                     .expect("valid")
-                    .tasks
+                    .into_parts()
+                    .0
             },
             |tasks| {
-                let mut warnings = TimestampWarnings::default();
+                let mut warnings = FieldWarnings::default();
                 let mut builder = SnapshotBuilder::new(false, &mut warnings);
                 builder.add_page(tasks, None, None);
                 builder.finish(SystemTime::now())

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::arize::field::FieldWarnings;
 use crate::arize::{tasks, ApiError, ArizeClient};
 use crate::config::{PollSettings, TaskFilters};
 use crate::metrics::ExporterMetrics;
-use crate::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
+use crate::snapshot::{SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
 
 /// Polls the Arize API and publishes what it finds.
@@ -19,7 +20,7 @@ pub struct Poller {
     interval: Duration,
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
-    warnings: TimestampWarnings,
+    warnings: FieldWarnings,
     /// The last complete snapshot: the next one shares its unchanged tasks.
     previous: Option<Arc<TaskSnapshot>>,
     /// Whether the previous poll succeeded; `None` before the first.
@@ -42,7 +43,7 @@ impl Poller {
             interval: settings.interval,
             state,
             metrics,
-            warnings: TimestampWarnings::default(),
+            warnings: FieldWarnings::default(),
             previous: None,
             last_success: None,
         }

@@ -8,9 +8,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
+use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::tasks::Task;
 use crate::config::Staleness;
 use crate::text_format::SeriesText;
@@ -220,7 +218,7 @@ pub struct SnapshotBuilder<'w> {
     tasks: Vec<Arc<TaskRecord>>,
     seen_ids: HashSet<String>,
     by_space: bool,
-    warnings: &'w mut TimestampWarnings,
+    warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
 }
 
@@ -254,7 +252,7 @@ impl Previous {
 }
 
 impl<'w> SnapshotBuilder<'w> {
-    pub fn new(by_space: bool, warnings: &'w mut TimestampWarnings) -> Self {
+    pub fn new(by_space: bool, warnings: &'w mut FieldWarnings) -> Self {
         SnapshotBuilder {
             tasks: Vec::new(),
             seen_ids: HashSet::new(),
@@ -285,14 +283,14 @@ impl<'w> SnapshotBuilder<'w> {
         for task in page {
             // A task of another type is dropped; one without a type is kept,
             // as the API itself matched it to the filter.
-            if let (Some(wanted), Some(actual)) = (type_filter, task.task_type.as_deref()) {
+            if let (Some(wanted), Some(actual)) = (type_filter, task.task_type.as_value()) {
                 if !actual.eq_ignore_ascii_case(wanted) {
                     continue;
                 }
             }
             // An empty id is no id (see `record`): such tasks cannot be
             // told apart, so each one counts.
-            if let Some(id) = task.id.as_ref().filter(|id| !id.is_empty()) {
+            if let Some(id) = task.id.as_value().filter(|id| !id.is_empty()) {
                 if !self.seen_ids.insert(id.clone()) {
                     continue;
                 }
@@ -339,76 +337,37 @@ impl<'w> SnapshotBuilder<'w> {
     }
 
     fn record(&mut self, task: Task, space: Option<&str>) -> TaskRecord {
-        let id = task.id.filter(|id| !id.is_empty());
-        let mut time = |field: &'static str, value: Option<String>| {
-            let value = value?;
-            match OffsetDateTime::parse(&value, &Rfc3339) {
-                Ok(t) => Some(t.unix_timestamp_nanos() as f64 / 1e9),
-                Err(e) => {
-                    self.warnings
-                        .warn_once(id.as_deref(), field, &value, &e.to_string());
-                    None
-                }
-            }
-        };
-        let last_run_sent = task.last_run_at.is_some();
-        let last_run_at = time("last_run_at", task.last_run_at);
-        let created_at = time("created_at", task.created_at);
-        let updated_at = time("updated_at", task.updated_at);
+        let w = &mut *self.warnings;
+        // An empty id is no id: such tasks cannot be told apart.
+        let id = w.take(None, "id", task.id).filter(|id| !id.is_empty());
+        let at = id.as_deref();
+        let last_run = w.time(at, "last_run_at", task.last_run_at);
         let mut record = TaskRecord {
-            name: task.name.unwrap_or_default(),
-            task_type: task
-                .task_type
+            name: w.take(at, "name", task.name).unwrap_or_default(),
+            task_type: w
+                .take(at, "type", task.task_type)
                 .filter(|t| !t.is_empty())
                 .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase()),
-            mode: if task.is_continuous == Some(true) {
-                Mode::Continuous
-            } else {
-                Mode::OneOff
+            // Missing, null or mistyped: one-off.
+            mode: match w.take(at, "is_continuous", task.is_continuous) {
+                Some(true) => Mode::Continuous,
+                _ => Mode::OneOff,
             },
             space: space.map(str::to_owned),
-            project_id: task.project_id,
-            dataset_id: task.dataset_id,
-            created_by_user_id: task.created_by_user_id,
-            last_run_at,
-            last_run_unreadable: last_run_sent && last_run_at.is_none(),
-            created_at,
-            updated_at,
-            sampling_rate: task.sampling_rate.filter(|r| r.is_finite()),
-            evaluators: task.evaluators.map(|e| e.len()),
+            project_id: w.take(at, "project_id", task.project_id),
+            dataset_id: w.take(at, "dataset_id", task.dataset_id),
+            created_by_user_id: w.take(at, "created_by_user_id", task.created_by_user_id),
+            last_run_at: last_run.seconds(),
+            last_run_unreadable: last_run == Time::Unreadable,
+            created_at: w.time(at, "created_at", task.created_at).seconds(),
+            updated_at: w.time(at, "updated_at", task.updated_at).seconds(),
+            sampling_rate: w.take(at, "sampling_rate", task.sampling_rate),
+            evaluators: w.take(at, "evaluators", task.evaluators).map(|c| c.0),
             id,
             rendered: Rendered::default(),
         };
         record.rendered = render(&record);
         record
-    }
-}
-
-/// Remembers which (task, field) timestamps were already reported as
-/// unparsable, so a bad value is logged once, not on every poll.
-#[derive(Default)]
-pub struct TimestampWarnings {
-    warned: HashMap<String, HashSet<&'static str>>,
-}
-
-impl TimestampWarnings {
-    fn warn_once(&mut self, task_id: Option<&str>, field: &'static str, value: &str, error: &str) {
-        let key = task_id.unwrap_or_default().to_owned();
-        if self.warned.entry(key).or_default().insert(field) {
-            tracing::warn!(
-                task_id = task_id.unwrap_or("(none)"),
-                field,
-                value = %value.escape_debug(),
-                error,
-                "timestamp is not RFC 3339; treating it as missing for this task"
-            );
-        }
-    }
-
-    /// How many (task, field) pairs were reported.
-    #[cfg(test)]
-    fn reported(&self) -> usize {
-        self.warned.values().map(HashSet::len).sum()
     }
 }
 
@@ -422,7 +381,7 @@ mod tests {
 
     #[test]
     fn normalises_types_modes_and_timestamps() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
         builder.add_page(
             vec![
@@ -466,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_bad_timestamp_keeps_the_task_and_warns_once() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         for _ in 0..3 {
             let mut builder = SnapshotBuilder::new(false, &mut warnings);
             builder.add_page(
@@ -485,7 +444,7 @@ mod tests {
 
     #[test]
     fn a_task_found_twice_counts_once_with_the_first_space() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(true, &mut warnings);
         builder.add_page(vec![task(r#"{"id":"a"}"#)], Some("first"), None);
         builder.add_page(
@@ -500,7 +459,7 @@ mod tests {
 
     #[test]
     fn the_type_filter_applies_to_what_comes_back() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
         builder.add_page(
             vec![
@@ -517,7 +476,7 @@ mod tests {
 
     #[test]
     fn unchanged_tasks_are_shared_with_the_previous_snapshot() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
         builder.add_page(
             vec![
@@ -557,7 +516,7 @@ mod tests {
 
     #[test]
     fn stale_counts_never_run_and_old_continuous_tasks() {
-        let mut warnings = TimestampWarnings::default();
+        let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
         builder.add_page(
             vec![

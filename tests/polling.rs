@@ -684,12 +684,21 @@ async fn a_body_that_is_not_json_or_not_the_shape_is_decode() {
     h.sim
         .push(raw_json(json!({"pagination": {"has_more": false}})));
     h.poll_fails_with(FailureReason::Decode).await;
+    // Only the envelope decides: a mistyped has_more fails the poll ...
+    h.sim.push(raw_json(
+        json!({"tasks": [{"id": "a"}], "pagination": {"has_more": "no"}}),
+    ));
+    h.poll_fails_with(FailureReason::Decode).await;
+    // ... a mistyped field of a task does not.
     h.sim.push(raw_json(
         json!({"tasks": [{"id": "a", "is_continuous": "yes"}], "pagination": {"has_more": false}}),
     ));
-    h.poll_fails_with(FailureReason::Decode).await;
-
+    h.poll_ok().await;
     let s = h.scrape();
+    assert_eq!(
+        s.value("arize_task_info", &[("task_id", "a"), ("mode", "one_off")]),
+        1.0
+    );
     assert_eq!(s.poll_errors("decode"), 4.0);
     // And it recovers.
     h.poll_ok().await;

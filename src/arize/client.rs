@@ -159,6 +159,11 @@ impl ArizeClient {
                 tracing::warn!(endpoint = endpoint.template, error = %e, retry_in = ?wait, "API request failed; retrying");
             })
             .await?;
+        // A UTF-8 byte order mark may start a body (RFC 8259 lets a parser
+        // ignore it); serde_json does not.
+        if body.starts_with(b"\xEF\xBB\xBF") {
+            body.drain(..3);
+        }
         let error = match serde_json::from_slice(&body) {
             Ok(value) => return Ok(value),
             Err(error) => error,

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod client;
 pub mod error;
+pub mod field;
 pub mod pager;
 pub mod tasks;
 

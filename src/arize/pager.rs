@@ -16,11 +16,12 @@ pub trait Page {
     fn into_parts(self) -> (Vec<Self::Item>, Pagination);
 }
 
-/// `pagination` of a list answer. `next_cursor` is opaque: never parsed
-/// or built, only sent back as `cursor`.
+/// `pagination` of a list answer: part of the envelope, so strict (a
+/// missing or mistyped `has_more`, or a `next_cursor` that is not a string,
+/// fails the page). `next_cursor` is opaque: never parsed or built, only
+/// sent back as `cursor`.
 #[derive(Debug, Default, Deserialize)]
 pub struct Pagination {
-    #[serde(default)]
     pub has_more: bool,
     #[serde(default)]
     pub next_cursor: Option<String>,

@@ -1,11 +1,15 @@
 //! `GET /v2/tasks`: the path, the query built from the task filters, and
 //! the page it answers, decoded leniently.
 //!
-//! Every task field is optional: a missing or null field keeps the task and
-//! only leaves out the metrics that need it. Unknown fields are ignored. A
-//! field of the wrong JSON type is not the expected shape and fails the page.
+//! Every task field is optional and decoded as a [`Field`]: a missing or
+//! null field, or one of an unexpected JSON type, keeps the task and only
+//! leaves out the metrics that need it. Unknown fields are ignored. An
+//! element of `tasks` that is not an object is skipped. Only the envelope
+//! (`tasks` not a list, `pagination` missing or mistyped) fails the page.
 
 use serde::Deserialize;
+
+use super::field::{self, Count, Element, Field};
 
 use super::client::{ArizeClient, Credentials, Endpoint};
 use super::error::ApiError;
@@ -71,34 +75,39 @@ pub async fn for_each_page(
 /// A page of `GET /v2/tasks`: `{"tasks": [...], "pagination": {...}}`.
 #[derive(Debug, Deserialize)]
 pub struct TaskPage {
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<Element<Task>>,
     pub pagination: Pagination,
 }
 
 impl Page for TaskPage {
     type Item = Task;
     fn into_parts(self) -> (Vec<Task>, Pagination) {
-        (self.tasks, self.pagination)
+        (field::items(self.tasks, "tasks"), self.pagination)
     }
 }
 
-/// A task as the API returns it. Timestamps stay strings here: one that does
-/// not parse is treated as missing for its task, never as a failed page.
+/// A task as the API returns it, each field as sent (see [`Field`]).
+/// Timestamps stay strings here: one that does not parse is treated as
+/// missing for its task, never as a failed page.
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Task {
-    pub id: Option<String>,
-    pub name: Option<String>,
+    pub id: Field<String>,
+    pub name: Field<String>,
     #[serde(rename = "type")]
-    pub task_type: Option<String>,
-    pub project_id: Option<String>,
-    pub dataset_id: Option<String>,
-    pub sampling_rate: Option<f64>,
-    pub is_continuous: Option<bool>,
-    pub evaluators: Option<Vec<serde::de::IgnoredAny>>,
-    pub last_run_at: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-    pub created_by_user_id: Option<String>,
+    pub task_type: Field<String>,
+    pub project_id: Field<String>,
+    pub dataset_id: Field<String>,
+    /// 0 to 1; an integer (`1`) or a float (`0.25`).
+    pub sampling_rate: Field<f64>,
+    pub is_continuous: Field<bool>,
+    /// How many evaluators; their contents are not read.
+    pub evaluators: Field<Count>,
+    /// RFC 3339; null: never ran.
+    pub last_run_at: Field<String>,
+    pub created_at: Field<String>,
+    pub updated_at: Field<String>,
+    pub created_by_user_id: Field<String>,
 }
 
 #[cfg(test)]
@@ -136,9 +145,10 @@ mod tests {
                 "surprise":{"x":[1,2]},"last_run_at":null},{}],"pagination":{"has_more":false}}"#,
         )
         .unwrap();
-        assert_eq!(page.tasks.len(), 2);
-        assert_eq!(page.tasks[0].id.as_deref(), Some("a"));
-        assert!(page.tasks[0].task_type.is_none() && page.tasks[1].id.is_none());
+        let (tasks, _) = page.into_parts();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].id, Field::Value("a".to_owned()));
+        assert!(tasks[0].task_type == Field::Absent && tasks[1].id == Field::Absent);
     }
 
     #[test]
@@ -147,18 +157,38 @@ mod tests {
             r#"{"tasks":[{"sampling_rate":1},{"sampling_rate":0.25}],"pagination":{"has_more":true,"next_cursor":"c"}}"#,
         )
         .unwrap();
-        assert_eq!(page.tasks[0].sampling_rate, Some(1.0));
-        assert_eq!(page.tasks[1].sampling_rate, Some(0.25));
-        assert_eq!(page.pagination.next_cursor.as_deref(), Some("c"));
+        let (tasks, pagination) = page.into_parts();
+        assert_eq!(tasks[0].sampling_rate, Field::Value(1.0));
+        assert_eq!(tasks[1].sampling_rate, Field::Value(0.25));
+        assert_eq!(pagination.next_cursor.as_deref(), Some("c"));
     }
 
     #[test]
-    fn a_wrong_shape_is_an_error() {
-        assert!(serde_json::from_str::<TaskPage>(r#"{"pagination":{"has_more":false}}"#).is_err());
-        assert!(serde_json::from_str::<TaskPage>(r#"{"tasks":{},"pagination":{}}"#).is_err());
-        assert!(serde_json::from_str::<TaskPage>(
-            r#"{"tasks":[{"is_continuous":"yes"}],"pagination":{}}"#
+    fn only_a_wrong_envelope_is_an_error() {
+        for envelope in [
+            r#"{"pagination":{"has_more":false}}"#,
+            r#"{"tasks":{},"pagination":{"has_more":false}}"#,
+            r#"{"tasks":"none","pagination":{"has_more":false}}"#,
+            r#"{"tasks":[]}"#,
+            r#"{"tasks":[],"pagination":[]}"#,
+            r#"{"tasks":[],"pagination":{}}"#,
+            r#"{"tasks":[],"pagination":{"has_more":"no"}}"#,
+            r#"{"tasks":[],"pagination":{"has_more":true,"next_cursor":7}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<TaskPage>(envelope).is_err(),
+                "{envelope}"
+            );
+        }
+        let page: TaskPage = serde_json::from_str(
+            r#"{"tasks":[{"is_continuous":"yes","sampling_rate":"0.5"},"junk"],"pagination":{"has_more":false}}"#,
         )
-        .is_err());
+        .unwrap();
+        let (tasks, _) = page.into_parts();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(
+            tasks[0].is_continuous.mistyped(),
+            Some(field::JsonKind::String)
+        );
     }
 }
