@@ -13,9 +13,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 
 use arize_exporter::arize::model::TaskPage;
 use arize_exporter::metrics::{text, ExporterMetrics, Exposition, RenderOptions};
-use arize_exporter::simulator::generated_tasks;
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot, TimestampWarnings};
 use arize_exporter::state::{PollOutcome, Published};
+use arize_sim::generated_tasks;
 
 /// Pages of 100 tasks, exactly as the simulator serves them.
 fn pages(n: usize) -> Vec<Vec<u8>> {

@@ -37,7 +37,7 @@ use arize_exporter::arize::model::{Page, Pagination, TaskPage};
 use arize_exporter::arize::{pager, ArizeClient, Endpoint};
 use arize_exporter::config::Settings;
 use arize_exporter::metrics::ExporterMetrics;
-use arize_exporter::simulator::{generated_tasks, Simulator};
+use arize_sim::{generated_tasks, Simulator};
 use serde::Deserialize;
 
 const PAGE_SIZE: usize = 100;

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+#[cfg(feature = "demo")]
 use reqwest::Url;
 use tokio::net::TcpListener;
 
@@ -13,10 +14,12 @@ use crate::config::Settings;
 use crate::metrics::{ExporterMetrics, Exposition, RenderOptions};
 use crate::poller::Poller;
 use crate::server::{self, AppState};
-use crate::simulator::{self, Simulator};
 use crate::state::SharedState;
+#[cfg(feature = "demo")]
+use arize_sim::{self as simulator, Simulator};
 
 /// Tasks per page the demo simulator serves.
+#[cfg(feature = "demo")]
 const DEMO_PAGE_SIZE: usize = 5;
 
 /// Runs the exporter until SIGTERM or SIGINT (or, with `--once`, for one
@@ -24,8 +27,14 @@ const DEMO_PAGE_SIZE: usize = 5;
 pub async fn run(settings: Settings) -> Result<(), String> {
     let metrics = Arc::new(ExporterMetrics::new());
     let state = Arc::new(SharedState::default());
+    #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut api = settings.api.clone();
     // Demo mode: the simulator lives as long as this function.
+    #[cfg(not(feature = "demo"))]
+    if settings.demo {
+        return Err("--demo is not available: this build has no demo mode (built without the `demo` feature)".to_owned());
+    }
+    #[cfg(feature = "demo")]
     let _simulator = if settings.demo {
         let simulator = Simulator::start(simulator::demo_tasks(time::OffsetDateTime::now_utc()))
             .await

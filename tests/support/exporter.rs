@@ -14,8 +14,8 @@ use arize_exporter::arize::{ApiError, ArizeClient, FailureReason};
 use arize_exporter::config::{ConfigError, Settings};
 use arize_exporter::metrics::{ExporterMetrics, Exposition, RenderOptions};
 use arize_exporter::poller::Poller;
-use arize_exporter::simulator::{SimTask, Simulator};
 use arize_exporter::state::SharedState;
+use arize_sim::{SimTask, Simulator};
 
 use super::tools::{output_text, tool, PROMETHEUS};
 

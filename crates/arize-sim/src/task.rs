@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use std::num::NonZeroU8;
+use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
+use time::format_description::well_known::Iso8601;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -217,17 +221,20 @@ impl SimTask {
 /// API writes timestamps (`2026-03-01T14:30:00.000Z`).
 pub fn rfc3339_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    // Formatting fails only for years outside 0..=9999, which the simulator
+    // never serves; the epoch stands in rather than a panic.
+    t.format(&Iso8601::<MILLIS_Z>)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
+
+/// RFC 3339 profile of ISO 8601: `YYYY-MM-DDTHH:MM:SS.mmmZ`. (The well-known
+/// `Rfc3339` format trims the fraction, `.000` included; the API always
+/// writes three digits.)
+const MILLIS_Z: EncodedConfig = Config::DEFAULT
+    .set_time_precision(TimePrecision::Second {
+        decimal_digits: NonZeroU8::new(3),
+    })
+    .encode();
 
 /// `now` rounded down to a multiple of `period` since the Unix epoch.
 pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTime {
@@ -435,62 +442,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
+/// Standard base64 with padding (the alphabet of Arize's ids).
 pub(crate) fn base64_encode(input: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let byte = |k: usize| u32::from(chunk.get(k).copied().unwrap_or(0));
-        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * k)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// Inverse of [`base64_encode`]; `None` for anything that is not canonical
 /// padded base64.
 pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    let bytes = input.as_bytes();
-    if bytes.len() % 4 != 0 {
-        return None;
-    }
-    let chunks = bytes.len() / 4;
-    let mut out = Vec::with_capacity(chunks * 3);
-    for (c, chunk) in bytes.chunks(4).enumerate() {
-        let mut n = 0u32;
-        let mut pad = 0;
-        for (k, &ch) in chunk.iter().enumerate() {
-            let v = match ch {
-                b'A'..=b'Z' => ch - b'A',
-                b'a'..=b'z' => ch - b'a' + 26,
-                b'0'..=b'9' => ch - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' if k >= 2 && c + 1 == chunks => {
-                    pad += 1;
-                    0
-                }
-                _ => return None,
-            };
-            if pad > 0 && ch != b'=' {
-                return None;
-            }
-            n = (n << 6) | u32::from(v);
-        }
-        out.push((n >> 16) as u8);
-        if pad < 2 {
-            out.push((n >> 8) as u8);
-        }
-        if pad < 1 {
-            out.push(n as u8);
-        }
-    }
-    Some(out)
+    base64::engine::general_purpose::STANDARD.decode(input).ok()
 }
