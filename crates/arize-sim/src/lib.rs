@@ -17,7 +17,7 @@ mod tests;
 
 pub use task::{
     demo_tasks, generated_tasks, rfc3339_millis, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
-    DEMO_SPACES,
+    DEMO_SPACES, EXPERIMENT_TYPES,
 };
 
 use std::borrow::Cow;
