@@ -16,10 +16,10 @@ use arize_exporter::arize::pager::Page;
 use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::config::{ExpositionSettings, Settings};
 use arize_exporter::metrics::{ExporterMetrics, Exposition};
-use arize_exporter::simulator::generated_tasks;
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
 use arize_exporter::state::{PollOutcome, Published};
 use arize_exporter::text_format as text;
+use arize_sim::generated_tasks;
 
 /// Pages of 100 tasks, exactly as the simulator serves them.
 fn pages(n: usize) -> Vec<Vec<u8>> {

@@ -38,7 +38,7 @@ use arize_exporter::arize::tasks::{self, TaskPage};
 use arize_exporter::arize::{pager, ArizeClient};
 use arize_exporter::config::{Settings, Target};
 use arize_exporter::metrics::ExporterMetrics;
-use arize_exporter::simulator::{generated_tasks, Simulator};
+use arize_sim::{generated_tasks, Simulator};
 use serde::Deserialize;
 
 const PAGE_SIZE: usize = 100;

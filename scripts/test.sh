@@ -17,11 +17,13 @@ done
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo check --no-default-features (an exporter without demo mode)"
+cargo check --no-default-features --locked
 echo "==> cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --all-targets --locked 2>&1 | tee "$log"
+cargo test --workspace --all-targets --locked 2>&1 | tee "$log"
 # One closing line for the whole suite, after the criterion smoke run's output.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
      END { printf "cargo test: %d passed, %d failed\n", p, f }' "$log"

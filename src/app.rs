@@ -69,7 +69,7 @@ pub struct App {
     settings: Settings,
     /// Demo mode: the simulator serves as long as the app lives.
     #[cfg(feature = "demo")]
-    _simulator: Option<crate::simulator::Simulator>,
+    _simulator: Option<arize_sim::Simulator>,
 }
 
 impl App {
@@ -84,7 +84,7 @@ impl App {
             Target::Remote { base_url, key } => (base_url.clone(), Some(key.clone())),
             #[cfg(feature = "demo")]
             Target::Demo => {
-                let sim = crate::simulator::Simulator::start(crate::simulator::demo_tasks(
+                let sim = arize_sim::Simulator::start(arize_sim::demo_tasks(
                     time::OffsetDateTime::now_utc(),
                 ))
                 .await

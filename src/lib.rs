@@ -3,8 +3,8 @@
 //! The data flows one way: the [`poller`] asks the Arize API through the
 //! [`arize`] client, builds a [`snapshot`] of one complete poll and publishes
 //! it in the shared [`state`]; the [`server`] renders [`metrics`] from
-//! whatever is published when it is scraped. The [`simulator`] is a fake
-//! Arize API for `--demo` and the tests.
+//! whatever is published when it is scraped. `--demo` polls the fake Arize API
+//! of the `arize-sim` crate (the `demo` feature, on by default).
 
 pub mod app;
 pub mod arize;
@@ -13,8 +13,6 @@ pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod server;
-#[cfg(feature = "demo")]
-pub mod simulator;
 pub mod snapshot;
 pub mod state;
 pub mod text_format;

@@ -7,7 +7,7 @@ mod support;
 use std::io::Read;
 use std::time::Duration;
 
-use arize_exporter::simulator::{Scripted, SimTask, Simulator};
+use arize_sim::{Scripted, SimTask, Simulator};
 use support::exporter::*;
 use support::tools::TempDir;
 

@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime};
 
 use arize_exporter::arize::FailureReason;
-use arize_exporter::simulator::{generated_tasks, Scripted, SimTask, Simulator};
+use arize_sim::{generated_tasks, Scripted, SimTask, Simulator};
 use serde_json::{json, Value};
 use support::exporter::*;
 use support::spec::SPEC_FAMILIES;
@@ -37,7 +37,7 @@ fn raw_json_bytes(body: impl Into<Vec<u8>>) -> Scripted {
 }
 
 /// Every `/v2/tasks` request the simulator saw.
-fn task_requests(sim: &Simulator) -> Vec<arize_exporter::simulator::RecordedRequest> {
+fn task_requests(sim: &Simulator) -> Vec<arize_sim::RecordedRequest> {
     sim.requests()
         .into_iter()
         .filter(|r| r.path == "/v2/tasks")

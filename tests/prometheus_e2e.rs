@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use arize_exporter::simulator::{SimTask, Simulator};
+use arize_sim::{SimTask, Simulator};
 use serde_json::Value;
 use support::exporter::{exporter_command, free_port, Scrape};
 use support::observability::*;

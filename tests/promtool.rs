@@ -5,7 +5,7 @@
 
 mod support;
 
-use arize_exporter::simulator::{SimTask, Simulator};
+use arize_sim::{SimTask, Simulator};
 use support::exporter::*;
 use support::tools::{tool, PROMETHEUS};
 
@@ -113,9 +113,9 @@ async fn a_hostile_exposition_passes_promtool() {
 async fn the_exposition_before_any_poll_passes_promtool() {
     // What /metrics serves while the first poll runs.
     let sim = Simulator::start(vec![]).await.unwrap();
-    sim.push(arize_exporter::simulator::Scripted::Delay(
-        std::time::Duration::from_secs(5),
-    ));
+    sim.push(arize_sim::Scripted::Delay(std::time::Duration::from_secs(
+        5,
+    )));
     let url = sim.base_url();
     let mut p = Process::spawn(
         &[

@@ -15,8 +15,8 @@ use arize_exporter::app::App;
 use arize_exporter::arize::{ApiError, FailureReason};
 use arize_exporter::config::{ConfigError, Settings};
 use arize_exporter::metrics::ExporterMetrics;
-use arize_exporter::simulator::{SimTask, Simulator};
 use arize_exporter::state::SharedState;
+use arize_sim::{SimTask, Simulator};
 
 use super::tools::{output_text, tool, PROMETHEUS};
 

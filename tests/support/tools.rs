@@ -18,6 +18,9 @@ pub const HELM: &str = "scripts/tools/helm.sh";
 pub const KUBE_SCHEMAS: &str = "scripts/tools/kube-schemas.sh";
 /// Node.js with Grafana's published schema and the TypeScript compiler.
 pub const GRAFANA_SCHEMA: &str = "scripts/tools/grafana-schema.sh";
+/// The official Arize SDK's generated models and `arize-sdk-python`, the
+/// python that runs `tests/support/sdk_validate.py` with them.
+pub const ARIZE_SDK: &str = "scripts/tools/arize-sdk.sh";
 /// promtool and the Prometheus server.
 pub const PROMETHEUS: &str = "scripts/tools/prometheus.sh";
 

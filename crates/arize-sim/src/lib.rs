@@ -17,7 +17,7 @@ mod tests;
 
 pub use task::{
     demo_tasks, generated_tasks, rfc3339_millis, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
-    DEMO_SPACES,
+    DEMO_SPACES, EXPERIMENT_TYPES,
 };
 
 use std::borrow::Cow;
@@ -174,11 +174,6 @@ impl Simulator {
     /// e.g. `"http://127.0.0.1:34567"` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// The address the simulator listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Replace the task set (tasks added/deleted/changed between polls).
@@ -571,51 +566,9 @@ fn first_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str>
 /// `application/x-www-form-urlencoded` query parsing that never fails:
 /// malformed escapes are kept literally, invalid UTF-8 is replaced.
 fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key), percent_decode(value))
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    fn hex(digit: u8) -> Option<u8> {
-        char::from(digit)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        match byte {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push((high << 4) | low);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            other => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A request the API refuses with 400.

@@ -4,9 +4,16 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use std::num::NonZeroU8;
+use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
+use time::format_description::well_known::Iso8601;
 use time::macros::datetime;
 use time::OffsetDateTime;
+
+/// The `experiment_type` of each `run_configuration` variant the SDK knows.
+pub const EXPERIMENT_TYPES: [&str; 3] = ["LLM_GENERATION", "TEMPLATE_EVALUATION", "AGENT_CALL"];
 
 /// Space of [`SimTask::new`] unless [`SimTask::in_space`] says otherwise.
 pub const DEFAULT_SPACE_ID: &str = "space-1";
@@ -127,19 +134,98 @@ impl SimTask {
             runs_every: None,
         };
         if dataset_based {
-            task = task.on_dataset();
-            if let Some(obj) = task.json.as_object_mut() {
-                obj.insert(
-                    "run_configuration".into(),
-                    json!({
-                        "experiment_name": format!("{name} run"),
-                        "model_name": "gpt-4o-mini",
-                        "concurrency": 4,
-                    }),
-                );
-            }
+            let experiment_type = EXPERIMENT_TYPES
+                .get((h % EXPERIMENT_TYPES.len() as u64) as usize)
+                .copied()
+                .unwrap_or("LLM_GENERATION");
+            task = task.on_dataset().with_experiment_type(experiment_type);
         }
         task
+    }
+
+    /// Give the task the well-formed `run_configuration` of this
+    /// `experiment_type` (`LLM_GENERATION`, `TEMPLATE_EVALUATION` or
+    /// `AGENT_CALL`: the flat variants of the SDK's `RunConfiguration`, with
+    /// the fields each variant carries). Any other value gives a
+    /// configuration with that `experiment_type` and no other field (off
+    /// schema: the SDK refuses it). [`SimTask::new`] already picks one of
+    /// the three for `RUN_EXPERIMENT` tasks.
+    pub fn with_experiment_type(self, experiment_type: &str) -> SimTask {
+        let h = fnv1a(self.id().unwrap_or("").as_bytes());
+        let name = self
+            .json
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("experiment")
+            .to_owned();
+        let config = match experiment_type {
+            "LLM_GENERATION" => json!({
+                "experiment_type": "LLM_GENERATION",
+                "ai_integration_id": opaque_id("AiIntegration", h % 5),
+                "model_name": "gpt-4o-mini",
+                "messages": [
+                    {"role": "SYSTEM", "content": format!("You answer for the {name} experiment.")},
+                    {"role": "USER", "content": "{input}"},
+                ],
+                "input_variable_format": "F_STRING",
+                "invocation_parameters": {"temperature": 0, "max_tokens": 512},
+                "provider_parameters": {},
+                "prompt_version_id": opaque_id("PromptVersion", h >> 13),
+            }),
+            "TEMPLATE_EVALUATION" => json!({
+                "experiment_type": "TEMPLATE_EVALUATION",
+                "ai_integration_id": opaque_id("AiIntegration", h % 5),
+                "model_name": "gpt-4o",
+                "template": "Is the answer {{output}} correct for the question {{input}}? Answer correct or incorrect.",
+                "provide_explanation": true,
+                "classification_choices": {"correct": 1, "incorrect": 0},
+                "column_mapping": {"input": "input", "output": "output"},
+                "evaluator_version_id": opaque_id("EvaluatorVersion", h >> 15),
+                "invocation_parameters": {"temperature": 0.0},
+                "provider_parameters": {},
+            }),
+            "AGENT_CALL" => json!({
+                "experiment_type": "AGENT_CALL",
+                "integration_id": opaque_id("AgentIntegration", h % 3),
+                "input_template": {"question": "{{input}}", "user_id": "{{user_id}}"},
+            }),
+            other => json!({ "experiment_type": other }),
+        };
+        self.with_field("run_configuration", config)
+    }
+
+    /// Give the task the trace/session shape of an evaluation task: named
+    /// `query_filters` (`A`, `B` and the expression `A AND B`) instead of
+    /// `query_filter`, and evaluators with `query_mappings` instead of
+    /// `column_mappings`.
+    pub fn trace_shaped(mut self) -> SimTask {
+        if let Some(obj) = self.json.as_object_mut() {
+            obj.insert("query_filter".into(), Value::Null);
+            obj.insert(
+                "query_filters".into(),
+                json!({
+                    "filters": [
+                        {"id": "A", "filter": "span_kind = 'AGENT'"},
+                        {"id": "B", "filter": "attributes.session.id IS NOT NULL"},
+                    ],
+                    "expression": "A AND B",
+                }),
+            );
+            if let Some(evaluators) = obj.get_mut("evaluators").and_then(Value::as_array_mut) {
+                for evaluator in evaluators.iter_mut().filter_map(Value::as_object_mut) {
+                    evaluator.insert("query_filter".into(), Value::Null);
+                    evaluator.insert("column_mappings".into(), Value::Null);
+                    evaluator.insert(
+                        "query_mappings".into(),
+                        json!([
+                            {"variable_name": "input", "query_ids": ["A"], "attribute_path": "attributes.input.value"},
+                            {"variable_name": "output", "query_ids": [], "attribute_path": "attributes.output.value"},
+                        ]),
+                    );
+                }
+            }
+        }
+        self
     }
 
     /// Move the task to another space.
@@ -217,17 +303,20 @@ impl SimTask {
 /// API writes timestamps (`2026-03-01T14:30:00.000Z`).
 pub fn rfc3339_millis(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    // Formatting fails only for years outside 0..=9999, which the simulator
+    // never serves; the epoch stands in rather than a panic.
+    t.format(&Iso8601::<MILLIS_Z>)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
+
+/// RFC 3339 profile of ISO 8601: `YYYY-MM-DDTHH:MM:SS.mmmZ`. (The well-known
+/// `Rfc3339` format trims the fraction, `.000` included; the API always
+/// writes three digits.)
+const MILLIS_Z: EncodedConfig = Config::DEFAULT
+    .set_time_precision(TimePrecision::Second {
+        decimal_digits: NonZeroU8::new(3),
+    })
+    .encode();
 
 /// `now` rounded down to a multiple of `period` since the Unix epoch.
 pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTime {
@@ -365,7 +454,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
 /// `n` generated tasks for tests and benchmarks: deterministic for a given
 /// `now`, mixed types and modes, spread over the spaces `space-1` /
 /// `Production`, `space-2` / `Staging`, `space-3` / `Research`; every
-/// seventh task never ran. None keeps running (their JSON is static).
+/// seventh task never ran; a fifth of the project-based ones are
+/// trace-shaped ([`SimTask::trace_shaped`]). None keeps running (their JSON is static).
 pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
     const TYPES: [&str; 3] = ["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"];
     const SPACES: [(&str, &str); 3] = [
@@ -408,6 +498,8 @@ pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
             );
             let task = if dataset_based && ty != "RUN_EXPERIMENT" {
                 task.on_dataset()
+            } else if !dataset_based && i % 5 == 2 {
+                task.trace_shaped()
             } else {
                 task
             };
@@ -435,62 +527,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
+/// Standard base64 with padding (the alphabet of Arize's ids).
 pub(crate) fn base64_encode(input: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let byte = |k: usize| u32::from(chunk.get(k).copied().unwrap_or(0));
-        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * k)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// Inverse of [`base64_encode`]; `None` for anything that is not canonical
 /// padded base64.
 pub(crate) fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    let bytes = input.as_bytes();
-    if bytes.len() % 4 != 0 {
-        return None;
-    }
-    let chunks = bytes.len() / 4;
-    let mut out = Vec::with_capacity(chunks * 3);
-    for (c, chunk) in bytes.chunks(4).enumerate() {
-        let mut n = 0u32;
-        let mut pad = 0;
-        for (k, &ch) in chunk.iter().enumerate() {
-            let v = match ch {
-                b'A'..=b'Z' => ch - b'A',
-                b'a'..=b'z' => ch - b'a' + 26,
-                b'0'..=b'9' => ch - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' if k >= 2 && c + 1 == chunks => {
-                    pad += 1;
-                    0
-                }
-                _ => return None,
-            };
-            if pad > 0 && ch != b'=' {
-                return None;
-            }
-            n = (n << 6) | u32::from(v);
-        }
-        out.push((n >> 16) as u8);
-        if pad < 2 {
-            out.push((n >> 8) as u8);
-        }
-        if pad < 1 {
-            out.push(n as u8);
-        }
-    }
-    Some(out)
+    base64::engine::general_purpose::STANDARD.decode(input).ok()
 }

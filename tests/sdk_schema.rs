@@ -1,0 +1,231 @@
+//! The reference client: every page the simulator serves must load with the
+//! official Arize SDK's generated models (`ListTasksResponse`,
+//! `ListTaskRunsResponse` of the `arize` wheel, run by
+//! tests/support/sdk_validate.py), so the simulator cannot drift from the
+//! API's schema. Tasks crafted off schema on purpose (`with_field`, the
+//! lower-case shapes of the docs page) are for tolerance tests and are not
+//! served here, except to show that the check refuses them.
+
+mod support;
+
+use std::time::Duration;
+
+use arize_sim::{demo_tasks, generated_tasks, SimTask, Simulator, EXPERIMENT_TYPES};
+use serde_json::{json, Value};
+use support::tools::*;
+use time::OffsetDateTime;
+
+const VALIDATOR: &str = "tests/support/sdk_validate.py";
+/// Most pages a listing may take before the test calls it a loop.
+const MAX_PAGES: usize = 10_000;
+
+/// The pages the SDK refuses, as the validator's lines (`FILE: reason`).
+/// `kind` is `tasks` or `runs`; each page is `(label, JSON text)`.
+fn sdk_refusals(kind: &str, pages: &[(String, String)]) -> Vec<String> {
+    assert!(!pages.is_empty(), "no {kind} pages to validate");
+    let dir = TempDir::new("sdk");
+    let files: Vec<_> = pages
+        .iter()
+        .map(|(label, text)| dir.write(&format!("{label}.json"), text))
+        .collect();
+    let out = run(command("arize-sdk-python", ARIZE_SDK)
+        .arg(VALIDATOR)
+        .arg(kind)
+        .args(&files));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    match out.status.code() {
+        Some(0) => assert!(lines.is_empty(), "exit 0 with refusals: {lines:?}"),
+        Some(1) => assert!(!lines.is_empty(), "exit 1 without a refusal line"),
+        _ => panic!(
+            "the SDK validator did not run ({}):\n{}{}",
+            out.status,
+            stdout(&out),
+            stderr(&out)
+        ),
+    }
+    lines
+}
+
+/// GETs `url` and returns the body of a 200 answer.
+async fn get_ok(client: &reqwest::Client, url: &str) -> String {
+    let answer = client.get(url).send().await.expect("GET");
+    let status = answer.status();
+    let body = answer.text().await.expect("body");
+    assert_eq!(status, 200, "GET {url}: {body}");
+    body
+}
+
+/// Every page of a listing at `path` (`/v2/tasks`, a runs path), following
+/// `pagination.next_cursor`: the pages' text, and the items of `list`.
+async fn all_pages(
+    client: &reqwest::Client,
+    sim: &Simulator,
+    path: &str,
+    list: &str,
+    limit: usize,
+) -> (Vec<String>, Vec<Value>) {
+    let mut url = reqwest::Url::parse(&format!("{}{path}", sim.base_url())).expect("URL");
+    url.query_pairs_mut()
+        .append_pair("limit", &limit.to_string());
+    let first = url.clone();
+    let (mut pages, mut items) = (Vec::new(), Vec::new());
+    loop {
+        assert!(
+            pages.len() < MAX_PAGES,
+            "{path}: more than {MAX_PAGES} pages"
+        );
+        let text = get_ok(client, url.as_str()).await;
+        let page: Value = serde_json::from_str(&text).expect("JSON page");
+        items.extend(page[list].as_array().expect("item list").iter().cloned());
+        pages.push(text);
+        match page["pagination"]["next_cursor"].as_str() {
+            Some(cursor) if page["pagination"]["has_more"] == true => {
+                url = first.clone();
+                url.query_pairs_mut().append_pair("cursor", cursor);
+            }
+            _ => break,
+        }
+    }
+    (pages, items)
+}
+
+/// Every kind of task the simulator makes well-formed: each type,
+/// continuous and one-off, project- and dataset-based, span- and
+/// trace-shaped, each run configuration variant, never run, ran once and
+/// still running.
+fn every_kind_of_task(now: OffsetDateTime) -> Vec<SimTask> {
+    let mut tasks = Vec::new();
+    let mut n = 0;
+    let mut id = |kind: &str| {
+        n += 1;
+        hex_id(&format!("{kind}:{n}:kind"))
+    };
+    let hour_ago = Some(now - time::Duration::hours(1));
+    for ty in ["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"] {
+        for continuous in [true, false] {
+            for last_run in [None, hour_ago] {
+                let task = SimTask::new(&id("OnlineTask"), "Kind", ty, continuous, last_run);
+                tasks.push(task.clone());
+                if ty != "RUN_EXPERIMENT" {
+                    tasks.push(task.clone().trace_shaped());
+                    tasks.push(
+                        SimTask::new(&id("OfflineTask"), "Kind", ty, false, last_run).on_dataset(),
+                    );
+                }
+            }
+        }
+        tasks.push(
+            SimTask::new(&id("OnlineTask"), "Keeps running", ty, true, hour_ago)
+                .running_every(Duration::from_secs(60)),
+        );
+    }
+    for experiment_type in EXPERIMENT_TYPES {
+        tasks.push(
+            SimTask::new(
+                &id("OfflineTask"),
+                "Experiment",
+                "RUN_EXPERIMENT",
+                false,
+                hour_ago,
+            )
+            .with_experiment_type(experiment_type),
+        );
+    }
+    tasks
+}
+
+fn hex_id(text: &str) -> String {
+    use std::fmt::Write as _;
+    // Ids are opaque: any unique string does.
+    text.bytes().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn labelled(prefix: &str, pages: Vec<String>) -> Vec<(String, String)> {
+    pages
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| (format!("{prefix}-{i:04}"), text))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_tasks_page_the_simulator_serves_fits_the_sdk() {
+    let now = OffsetDateTime::now_utc();
+    let mut tasks = demo_tasks(now);
+    tasks.extend(generated_tasks(300, now));
+    tasks.extend(every_kind_of_task(now));
+    let total = tasks.len();
+    let sim = Simulator::start(tasks).await.expect("simulator starts");
+    let client = reqwest::Client::new();
+    let (pages, served) = all_pages(&client, &sim, "/v2/tasks", "tasks", 20).await;
+    assert_eq!(served.len(), total, "every task served once");
+    assert!(pages.len() > 10, "{} pages", pages.len());
+    // The shapes the schema has variants for are all there.
+    for experiment_type in EXPERIMENT_TYPES {
+        assert!(
+            served
+                .iter()
+                .any(|t| t["run_configuration"]["experiment_type"] == experiment_type),
+            "no {experiment_type} run configuration served"
+        );
+    }
+    assert!(served.iter().any(|t| t["query_filters"].is_object()));
+    let refusals = sdk_refusals("tasks", &labelled("tasks", pages));
+    assert!(
+        refusals.is_empty(),
+        "the SDK refuses:\n{}",
+        refusals.join("\n")
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sdk_check_refuses_a_page_off_schema() {
+    let now = OffsetDateTime::now_utc();
+    let good = SimTask::new("good", "Good", "RUN_EXPERIMENT", false, None);
+    let off_schema = [
+        // The SDK cannot tell which variant a configuration without
+        // experiment_type is.
+        good.clone()
+            .with_field("id", json!("no-type"))
+            .with_field("run_configuration", json!({"model_name": "gpt-4o"})),
+        good.clone().with_experiment_type("BATCH_SCORING"),
+        // The docs page's lower-case type is not in the SDK's enum.
+        SimTask::new("lower", "Lower", "template_evaluation", true, Some(now)),
+        good.clone().with_field("is_continuous", json!("yes")),
+        good.clone().with_field("last_run_at", json!("yesterday")),
+    ];
+    let sim = Simulator::start(vec![good.clone()])
+        .await
+        .expect("simulator starts");
+    let client = reqwest::Client::new();
+    let mut pages = Vec::new();
+    // One page per task: the good one alone, then each wrong one alone.
+    for (i, task) in std::iter::once(good).chain(off_schema).enumerate() {
+        sim.set_tasks(vec![task]);
+        let (texts, _) = all_pages(&client, &sim, "/v2/tasks", "tasks", 50).await;
+        pages.extend(labelled(&format!("case{i}"), texts));
+    }
+    let refusals = sdk_refusals("tasks", &pages);
+    let refused: Vec<&str> = refusals
+        .iter()
+        .filter_map(|line| line.split(": ").next())
+        .filter_map(|file| file.rsplit('/').next())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "case1-0000.json",
+            "case2-0000.json",
+            "case3-0000.json",
+            "case4-0000.json",
+            "case5-0000.json"
+        ],
+        "{refusals:#?}"
+    );
+    assert!(refusals[0].contains("experiment_type"), "{}", refusals[0]);
+    sim.shutdown().await;
+}
