@@ -1,5 +1,5 @@
 //! The real `arize-exporter` process: flags, endpoints, secrecy of the key,
-//! key-file rotation, `--once`, signals and logs (SPEC sections 1, 2, 6, 7).
+//! key-file rotation, `--once`, signals and logs (the README's Running it, Configuration and Endpoints sections).
 //! The Arize API is the project's simulator, over HTTP on loopback.
 
 mod support;

@@ -1,6 +1,6 @@
 //! Polling, tolerance and metrics, in process: the real client, poller,
 //! state and renderer against the project's simulated Arize API over HTTP
-//! on loopback (SPEC sections 3, 4 and 5).
+//! on loopback (the README's Polling, Metrics and tolerance rules).
 
 mod support;
 

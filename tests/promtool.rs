@@ -1,4 +1,4 @@
-//! The exposition passes the real `promtool check metrics` (SPEC section 5):
+//! The exposition passes the real `promtool check metrics` (the README's Metrics section):
 //! the demo's, and one full of hostile task names, both as printed by the
 //! real binary with `--once`. promtool comes from
 //! `scripts/tools/prometheus.sh`; without it these tests fail, never skip.

@@ -1,4 +1,4 @@
-//! Why a request, and so a poll, failed (SPEC section 3).
+//! Why a request, and so a poll, failed: the `reason` label of the failure counters.
 
 use std::fmt;
 use std::time::Duration;

@@ -105,6 +105,8 @@ pub struct Exposition {
     now: f64,
     per_task: bool,
     cursor: Cursor,
+    /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
+    chunk_bytes: usize,
 }
 
 impl Exposition {
@@ -127,6 +129,7 @@ impl Exposition {
             now,
             per_task: options.per_task_metrics,
             cursor: Cursor::Head,
+            chunk_bytes: CHUNK_BYTES,
         }
     }
 
@@ -156,9 +159,13 @@ impl Iterator for Exposition {
                     self.cursor = Cursor::Done;
                     return None;
                 };
-                let mut out = String::with_capacity(CHUNK_BYTES + 4096);
+                let mut out = String::with_capacity(
+                    self.chunk_bytes
+                        .saturating_add(4096)
+                        .min(CHUNK_BYTES + 4096),
+                );
                 let (mut family, mut task) = (family, task);
-                while family < TASK_FAMILIES.len() && out.len() < CHUNK_BYTES {
+                while family < TASK_FAMILIES.len() && out.len() < self.chunk_bytes {
                     let def = &TASK_FAMILIES[family];
                     if task == 0 {
                         family_header(
@@ -169,9 +176,15 @@ impl Iterator for Exposition {
                         );
                     }
                     let tasks = &snapshot.tasks;
-                    while task < tasks.len() && out.len() < CHUNK_BYTES {
+                    // At least one task after the header: a chunk ending
+                    // between a header and its first series would have the
+                    // next chunk write the header again.
+                    while task < tasks.len() {
                         render_task(&mut out, def, &tasks[task], self.now);
                         task += 1;
+                        if out.len() >= self.chunk_bytes {
+                            break;
+                        }
                     }
                     if task == tasks.len() {
                         family += 1;
@@ -311,5 +324,119 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
         labels.clear();
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::arize::field::FieldWarnings;
+    use crate::arize::tasks::Task;
+    use crate::config::Settings;
+    use crate::snapshot::SnapshotBuilder;
+    use crate::state::SharedState;
+
+    /// `n` tasks, each with every per-task value, so that every per-task
+    /// family has exactly `n` series (the unreadable one excepted).
+    fn published(n: usize) -> Arc<Published> {
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        let tasks = (0..n)
+            .map(|k| {
+                serde_json::from_value::<Task>(serde_json::json!({
+                    "id": format!("task-{k}"),
+                    "name": format!("Task number {k}"),
+                    "type": "TEMPLATE_EVALUATION",
+                    "is_continuous": true,
+                    "sampling_rate": 0.5,
+                    "evaluators": [{}],
+                    "last_run_at": "2026-03-01T14:30:00Z",
+                    "created_at": "2026-02-01T10:00:00Z",
+                    "updated_at": "2026-02-02T10:00:00Z",
+                }))
+                .expect("a valid task")
+            })
+            .collect();
+        builder.add_page(tasks, None, None);
+        let state = SharedState::default();
+        state.publish_success(Arc::new(builder.finish(SystemTime::now())));
+        state.load()
+    }
+
+    fn options() -> ExpositionSettings {
+        match Settings::from_args(["arize-exporter", "--demo"]) {
+            Ok(settings) => settings.exposition,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Renders with chunks of `chunk_bytes`, returning the chunks.
+    fn chunks(published: &Arc<Published>, chunk_bytes: usize) -> Vec<String> {
+        let metrics = ExporterMetrics::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut exposition = Exposition::new(published.clone(), &metrics, &options(), now);
+        exposition.chunk_bytes = chunk_bytes;
+        exposition
+            .map(|chunk| String::from_utf8(chunk.to_vec()).expect("UTF-8"))
+            .collect()
+    }
+
+    /// The task ids of each per-task family, in order.
+    fn per_task_series(body: &str) -> BTreeMap<String, Vec<String>> {
+        let mut families: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for line in body.lines().filter(|l| l.starts_with("arize_task_")) {
+            let (name, rest) = line.split_once('{').expect("labels");
+            let id = rest
+                .strip_prefix("task_id=\"")
+                .and_then(|r| r.split_once('"'))
+                .map(|(id, _)| id.to_owned())
+                .expect("task_id first");
+            families.entry(name.to_owned()).or_default().push(id);
+        }
+        families
+    }
+
+    /// The body without the process collector's lines, which change from
+    /// one render to the next.
+    fn stable(body: &str) -> String {
+        body.lines()
+            .filter(|l| !l.contains("process_"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn every_family_is_complete_whatever_the_chunk_boundaries() {
+        let n = 7;
+        let published = published(n);
+        let whole = stable(&chunks(&published, usize::MAX).concat());
+        let ids: Vec<String> = (0..n).map(|k| format!("task-{k}")).collect();
+        let expected_families = [
+            "arize_task_info",
+            "arize_task_last_run_timestamp_seconds",
+            "arize_task_seconds_since_last_run",
+            "arize_task_sampling_rate",
+            "arize_task_evaluators",
+            "arize_task_created_timestamp_seconds",
+            "arize_task_updated_timestamp_seconds",
+        ];
+        let families = per_task_series(&whole);
+        assert_eq!(families.len(), expected_families.len(), "{families:?}");
+        for family in expected_families {
+            assert_eq!(families[family], ids, "{family}");
+            assert_eq!(whole.matches(&format!("# TYPE {family} gauge")).count(), 1);
+        }
+        // From one task per chunk (a boundary after every series, inside
+        // and between families and at the very end) to a few per chunk.
+        for chunk_bytes in [1, 50, 150, 300, 700, 1000, 2500] {
+            let parts = chunks(&published, chunk_bytes);
+            assert!(parts.len() > 2, "{chunk_bytes}: {} chunks", parts.len());
+            assert!(parts.iter().all(|p| p.ends_with('\n')), "{chunk_bytes}");
+            let joined = stable(&parts.concat());
+            assert!(joined == whole, "chunks of {chunk_bytes} bytes differ");
+        }
     }
 }
