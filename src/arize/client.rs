@@ -473,27 +473,20 @@ fn transport_error(error: &reqwest::Error, template: &str) -> ApiError {
 }
 
 /// The rustls certificate error somewhere in `error`'s chain, if any. An
-/// I/O error hides the error it wraps from `source()`, so each link is also
-/// looked into.
+/// I/O error hides the error it wraps from `source()` (and reqwest nests
+/// them), so each I/O error is also opened.
 fn certificate_error<'e>(
     error: &'e (dyn std::error::Error + 'static),
 ) -> Option<&'e rustls::CertificateError> {
-    let mut link = Some(error);
-    while let Some(cause) = link {
-        let inner = cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .map(|e| e as &(dyn std::error::Error + 'static));
-        for candidate in [Some(cause), inner].into_iter().flatten() {
-            if let Some(rustls::Error::InvalidCertificate(problem)) =
-                candidate.downcast_ref::<rustls::Error>()
-            {
-                return Some(problem);
-            }
-        }
-        link = cause.source();
+    if let Some(rustls::Error::InvalidCertificate(problem)) = error.downcast_ref::<rustls::Error>()
+    {
+        return Some(problem);
     }
-    None
+    let wrapped = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        .and_then(|inner| certificate_error(inner));
+    wrapped.or_else(|| certificate_error(error.source()?))
 }
 
 /// One line saying why the server's certificate was refused and what to do.
