@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
 use prometheus::{HistogramVec, IntCounterVec};
-use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -91,6 +91,10 @@ impl ArizeClient {
             .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
             .timeout(settings.request_timeout)
             .connect_timeout(settings.request_timeout)
+            // A redirect is never followed: one to another host would drop
+            // the key and its 401 would read as a rejected key. A 3xx
+            // fails the request as `client_error`, naming where it pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ClientBuildError)?;
         Ok(ArizeClient {
@@ -327,12 +331,27 @@ async fn status_error(response: Response, template: &str) -> ApiError {
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    // Where a redirect pointed (never followed), for the log line.
+    let location = response.headers().get(LOCATION).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .chars()
+            .take(512)
+            .collect::<String>()
+    });
     // Only a small error body is read: enough for the problem's title and detail.
     let body = read_prefix(response, 64 * 1024).await;
     let problem: Option<Problem> = serde_json::from_slice(&body).ok();
     let mut message = format!("{template} answered HTTP {}", status.as_u16());
     if let Some(reason) = status.canonical_reason() {
         message = format!("{message} {reason}");
+    }
+    if status.is_redirection() {
+        match location {
+            Some(location) => message.push_str(&format!(
+                ", redirecting to {location:?}; redirects are never followed (set --api-url to the final address)"
+            )),
+            None => message.push_str("; redirects are never followed"),
+        }
     }
     if let Some(Problem { title, detail }) = problem {
         for part in [title, detail].into_iter().flatten() {
@@ -434,6 +453,13 @@ fn transport_error(error: &reqwest::Error, template: &str) -> ApiError {
     // reqwest's message names the URL, which holds no secret: the key only
     // ever travels in the Authorization header.
     let detail = error_chain(error);
+    if let Some(problem) = certificate_error(error) {
+        // Trying again will not make the certificate trusted.
+        return ApiError::fatal(
+            FailureReason::Transport,
+            format!("{template}: {}", certificate_message(problem)),
+        );
+    }
     if error.is_timeout() {
         ApiError::transient(
             FailureReason::Timeout,
@@ -444,6 +470,42 @@ fn transport_error(error: &reqwest::Error, template: &str) -> ApiError {
     } else {
         ApiError::transient(FailureReason::Transport, format!("{template}: {detail}"))
     }
+}
+
+/// The rustls certificate error somewhere in `error`'s chain, if any. An
+/// I/O error hides the error it wraps from `source()` (and reqwest nests
+/// them), so each I/O error is also opened.
+fn certificate_error<'e>(
+    error: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e rustls::CertificateError> {
+    if let Some(rustls::Error::InvalidCertificate(problem)) = error.downcast_ref::<rustls::Error>()
+    {
+        return Some(problem);
+    }
+    let wrapped = error
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        .and_then(|inner| certificate_error(inner));
+    wrapped.or_else(|| certificate_error(error.source()?))
+}
+
+/// One line saying why the server's certificate was refused and what to do.
+fn certificate_message(problem: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    let what = match problem {
+        E::UnknownIssuer => "is not trusted (issued by an authority not among the trusted roots)",
+        E::Expired | E::ExpiredContext { .. } => "has expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => "is not valid yet (check the clock)",
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "is not valid for this host name (check --api-url)"
+        }
+        E::Revoked => "has been revoked",
+        _ => "was refused",
+    };
+    format!(
+        "the server's TLS certificate {what}: {problem}; for a self-hosted install with a private CA, \
+         set SSL_CERT_FILE (a PEM bundle) or SSL_CERT_DIR to trust it"
+    )
 }
 
 /// The error and its sources on one line ("error sending request: connection refused").

@@ -243,6 +243,35 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ElementVisitor<T> {
     }
 }
 
+/// `T` (a derived struct) read from a JSON object only. serde's derived
+/// structs also accept a list of their fields in order, which would read
+/// `"pagination": [false]` as a last page, or `[[], {...}]` as a page: an
+/// envelope is an object or it is not the expected shape.
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(Object)
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
 /// The items of a decoded list, each skipped element logged once here with
 /// the list it was in (`tasks`, `task_runs`).
 pub fn items<T>(elements: Vec<Element<T>>, list: &str) -> Vec<T> {

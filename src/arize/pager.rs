@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::client::{ArizeClient, Credentials, Endpoint};
 use super::error::{ApiError, FailureReason};
+use super::field::Object;
 
 /// One page of any list endpoint: its items and where the next page is.
 pub trait Page {
@@ -16,15 +17,35 @@ pub trait Page {
     fn into_parts(self) -> (Vec<Self::Item>, Pagination);
 }
 
-/// `pagination` of a list answer: part of the envelope, so strict (a
-/// missing or mistyped `has_more`, or a `next_cursor` that is not a string,
-/// fails the page). `next_cursor` is opaque: never parsed or built, only
-/// sent back as `cursor`.
-#[derive(Debug, Default, Deserialize)]
+/// `pagination` of a list answer: part of the envelope, so strict (not an
+/// object, a missing or mistyped `has_more`, or a `next_cursor` that is not
+/// a string or null, fails the page). `next_cursor` is opaque: never parsed
+/// or built, only sent back as `cursor`.
+#[derive(Debug, Default)]
 pub struct Pagination {
     pub has_more: bool,
-    #[serde(default)]
     pub next_cursor: Option<String>,
+}
+
+/// The fields of [`Pagination`], as serde derives them.
+#[derive(Deserialize)]
+struct PaginationFields {
+    has_more: bool,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Pagination {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Object(PaginationFields {
+            has_more,
+            next_cursor,
+        }) = Object::deserialize(deserializer)?;
+        Ok(Pagination {
+            has_more,
+            next_cursor,
+        })
+    }
 }
 
 /// A list with more pages than this is treated as a cursor that never ends.
@@ -62,8 +83,9 @@ where
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor));
         }
-        let fetch = client.get_json::<P>(credentials, endpoint, &query);
-        let page = match pending.take() {
+        // A page is an object: see [`Object`].
+        let fetch = client.get_json::<Object<P>>(credentials, endpoint, &query);
+        let Object(page) = match pending.take() {
             Some(items) => tokio::join!(fetch, async { on_page(items) }).0?,
             None => fetch.await?,
         };

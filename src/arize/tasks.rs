@@ -174,6 +174,7 @@ mod tests {
             r#"{"tasks":[],"pagination":{}}"#,
             r#"{"tasks":[],"pagination":{"has_more":"no"}}"#,
             r#"{"tasks":[],"pagination":{"has_more":true,"next_cursor":7}}"#,
+            r#"{"tasks":[],"pagination":[false]}"#,
         ] {
             assert!(
                 serde_json::from_str::<TaskPage>(envelope).is_err(),
