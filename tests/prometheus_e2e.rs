@@ -4,7 +4,8 @@
 //! every dashboard query, with its template variables substituted, must parse
 //! and return data; every metric the dashboard and the rules name must be in
 //! the exporter's output; and ArizeTaskStale must be active for the stale task
-//! only. A second test starts the exporter against an API that refuses every
+//! only, ArizeTaskNeverRun for the never-run one only (a task whose
+//! `last_run_at` cannot be read is neither), with their roll-ups. A second test starts the exporter against an API that refuses every
 //! connection: ArizeExporterDataStale must fire although no poll ever
 //! completed, and no task alert may.
 //!
@@ -30,6 +31,8 @@ use support::tools::*;
 
 const STALE_ID: &str = "task-stale";
 const HEALTHY_ID: &str = "task-healthy";
+const NEVER_ID: &str = "task-never";
+const UNREADABLE_ID: &str = "task-unreadable";
 
 /// Children killed, and then the scratch directory removed, on every path
 /// out of the test (panics included).
@@ -296,6 +299,24 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::hours(3)),
             ),
+            // Created months ago, never ran.
+            SimTask::new(
+                NEVER_ID,
+                "Never-run task",
+                "TEMPLATE_EVALUATION",
+                true,
+                None,
+            ),
+            // A last_run_at that does not parse: its last run is unknown,
+            // neither "never ran" nor stale.
+            SimTask::new(
+                UNREADABLE_ID,
+                "Unreadable task",
+                "CODE_EVALUATION",
+                true,
+                Some(now),
+            )
+            .with_field("last_run_at", serde_json::json!("yesterday at noon")),
         ]))
         .expect("simulator starts");
 
@@ -458,12 +479,21 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     );
     assert_eq!(run_query(prom_port, "sum by (", true)["status"], "error");
 
-    // The stale task's alert is active, and its type's roll-up; the healthy
-    // task's is not; nothing is wrong with the exporter.
+    // The stale task's alert is active, and its type's roll-up; the
+    // never-run task's and its roll-up; the unreadable task's roll-up. The
+    // healthy task has none, the unreadable one is neither stale nor never
+    // run, and nothing is wrong with the exporter.
+    let expected = [
+        "ArizeTaskStale",
+        "ArizeTasksStale",
+        "ArizeTaskNeverRun",
+        "ArizeTasksNeverRun",
+        "ArizeTasksLastRunUnreadable",
+    ];
     let alerts = wait_for(
         &mut guard,
         Duration::from_secs(30),
-        "ArizeTaskStale for the stale task, and ArizeTasksStale",
+        &format!("{expected:?} firing"),
         || {
             let alerts = active_alerts(prom_port);
             let firing = |name: &str| {
@@ -471,9 +501,26 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                     .iter()
                     .any(|al| al["labels"]["alertname"] == name && al["state"] == "firing")
             };
-            (firing("ArizeTaskStale") && firing("ArizeTasksStale")).then_some(alerts)
+            expected.iter().all(|n| firing(n)).then_some(alerts)
         },
     );
+    let of = |name: &str| -> Vec<&Value> {
+        alerts
+            .iter()
+            .filter(|a| a["labels"]["alertname"] == name)
+            .collect()
+    };
+    let never = of("ArizeTaskNeverRun");
+    assert_eq!(
+        never.len(),
+        1,
+        "ArizeTaskNeverRun only for {NEVER_ID}: {never:?}"
+    );
+    assert_eq!(never[0]["labels"]["task_id"], NEVER_ID);
+    let unreadable = of("ArizeTasksLastRunUnreadable");
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert_eq!(unreadable[0]["labels"]["task_type"], "code_evaluation");
+    assert_eq!(of("ArizeTasksNeverRun").len(), 1);
     let roll_ups: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["labels"]["alertname"] == "ArizeTasksStale")
@@ -501,10 +548,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     );
     for other in &alerts {
         let name = other["labels"]["alertname"].as_str().unwrap();
-        assert!(
-            name == "ArizeTaskStale" || name == "ArizeTasksStale",
-            "unexpected alert {name}: {other}"
-        );
+        assert!(expected.contains(&name), "unexpected alert {name}: {other}");
     }
 
     // Every rule evaluates without error.
