@@ -142,11 +142,12 @@ fn every_query_honours_the_job_and_instance_variables() {
                     s.metric
                 );
             }
-            // Per-task series are filtered by space too.
-            if s.metric
-                .as_deref()
-                .is_some_and(|m| m.starts_with("task:") || m.starts_with("arize_task_"))
-            {
+            // Per-task series are filtered by space too (the runs counter
+            // is by type and status only).
+            if s.metric.as_deref().is_some_and(|m| {
+                (m.starts_with("task:") || m.starts_with("arize_task_"))
+                    && m != "arize_task_runs_total"
+            }) {
                 assert!(
                     s.matchers.contains("space=~\"$space\""),
                     "{}: no space filter",
@@ -184,6 +185,23 @@ fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
         "arize_tasks_never_run",
         "arize_tasks_stale",
         "arize_task_last_run_timestamp_seconds",
+        "arize_task_stale_threshold_seconds",
+        "arize_task_run_interval_seconds",
+        "arize_task_last_run_unreadable",
+        "arize_tasks_last_run_unreadable",
+        "arize_task_last_run_status",
+        "arize_task_last_run_successes",
+        "arize_task_last_run_errors",
+        "arize_task_last_run_skipped",
+        "arize_task_last_run_duration_seconds",
+        "arize_task_last_run_finished_timestamp_seconds",
+        "arize_task_last_successful_run_timestamp_seconds",
+        "arize_tasks_last_run_failed",
+        "arize_task_runs_total",
+        "arize_exporter_task_runs_backlog",
+        "arize_exporter_task_run_errors_total",
+        "arize_exporter_poll_interval_seconds",
+        "process_start_time_seconds",
         "arize_up",
         "arize_exporter_last_success_timestamp_seconds",
         "arize_exporter_polls_total",
@@ -250,20 +268,15 @@ fn the_lexer_finds_metrics_and_labels() {
     assert!(is_spec_series("arize_exporter_poll_duration_seconds_count"));
 }
 
-/// The thresholds shown on the dashboard are the alerts' thresholds.
+/// The thresholds shown on the dashboard are the alerts' thresholds. The
+/// rules hold no constant for staleness or data age (each task's threshold
+/// and the poll interval come from the exporter), so the dashboard colours
+/// the same ratios the alerts compare with 1; the error ratio is the one
+/// constant, and the dashboard uses the alert's.
 #[test]
 fn dashboard_thresholds_match_the_alerts() {
     let d = dashboard();
     let r = rules();
-    let stale = threshold_in(
-        &alert_expr(&r, "ArizeTaskStale"),
-        "arize_task_last_run_timestamp_seconds",
-    );
-    let data_old = threshold_in(
-        &alert_expr(&r, "ArizeExporterDataStale"),
-        "arize_exporter_last_success_timestamp_seconds",
-    );
-    assert_eq!(stale, 3600.0);
     let all = panels(&d);
     let by_title = |t: &str| {
         all.iter()
@@ -271,56 +284,251 @@ fn dashboard_thresholds_match_the_alerts() {
             .unwrap_or_else(|| panic!("no panel titled {t}"))
             .clone()
     };
+    let record = |name: &str| {
+        all_rules(&r)
+            .into_iter()
+            .find(|x| x["record"] == name)
+            .unwrap_or_else(|| panic!("no recording rule {name}"))["expr"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    // Staleness: age / the task's own threshold, red from 1, beside the age
+    // and the threshold, worst first.
+    let ratio = "task:arize_task_last_run_age_of_stale_threshold:ratio";
+    assert!(record(ratio).contains("arize_task_stale_threshold_seconds"));
+    assert!(alert_expr(&r, "ArizeTaskStale")
+        .contains("> on (job, instance, task_id) group_left arize_task_stale_threshold_seconds"));
     let table = by_title("Continuous tasks, stalest first");
-    let ovr = &table["fieldConfig"]["overrides"][0];
-    assert_eq!(ovr["matcher"]["options"], "Since last run");
+    assert_eq!(column_red_from(&table, "Of threshold"), 1.0);
+    let t = &table["targets"][0];
+    assert!(t["expr"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("sort_desc({ratio}{{")));
+    for t in table["targets"].as_array().unwrap() {
+        assert_eq!(t["format"], "table");
+        assert_eq!(t["instant"], true);
+    }
+    assert_eq!(
+        table["options"]["sortBy"][0],
+        json!({"displayName": "Of threshold", "desc": true})
+    );
+    let organize = organize_options(&table);
+    let rename = &organize["renameByName"];
+    assert_eq!(rename["task_name"], "Task");
+    assert_eq!(rename["task_id"], "Task id");
+    let index = &organize["indexByName"];
+    let column = |title: &str| {
+        let field = rename
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, v)| *v == title)
+            .unwrap_or_else(|| panic!("no column {title}"))
+            .0
+            .clone();
+        let expr = table["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| field == format!("Value #{}", t["refId"].as_str().unwrap()))
+            .map(|t| t["expr"].as_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (index[&field].as_u64().expect("column position"), expr)
+    };
+    let (age_at, age) = column("Since last run");
+    let (threshold_at, threshold) = column("Threshold");
+    assert_eq!(
+        threshold_at,
+        age_at + 1,
+        "the threshold stands beside the age"
+    );
+    assert!(age.starts_with("task:arize_task_last_run_age_seconds:time{"));
+    assert!(threshold.starts_with("arize_task_stale_threshold_seconds{"));
+    let over_time = by_title("Stalest continuous tasks, age as a share of threshold");
+    assert_eq!(
+        red_from(&over_time["fieldConfig"]["defaults"]["thresholds"]),
+        1.0
+    );
+    assert!(over_time["targets"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .starts_with(ratio));
+
+    // Data age / its limit, red from 1: the limit ArizeExporterDataStale uses.
+    let limit = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
+    assert!(alert_expr(&r, "ArizeExporterDataStale").contains(&format!("group_left {limit}")));
+    let fresh = by_title("Data age, share of its limit");
+    assert_eq!(
+        red_from(&fresh["fieldConfig"]["defaults"]["thresholds"]),
+        1.0
+    );
+    assert!(fresh["targets"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/ on (job, instance) {limit}{{")));
+    // "Never polled" shows as such, not as no data.
+    let since = by_title("Since last successful poll");
+    let mapping = &since["fieldConfig"]["defaults"]["mappings"][0]["options"]["-1"];
+    assert_eq!(mapping["text"], "never");
+    assert!(since["targets"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .contains("or on (job, instance) (arize_up{"));
+
+    // The error ratio: the alert's one constant, on the same recorded ratio.
+    let alert = alert_expr(&r, "ArizeTaskLastRunErrorRatioHigh");
+    let errors = threshold_after(&alert, "task:arize_task_last_run_errors:ratio >");
+    let failing = by_title("Failing tasks");
+    assert_eq!(column_red_from(&failing, "Error ratio"), errors);
+    assert!(failing["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["expr"]
+            .as_str()
+            .unwrap()
+            .starts_with("task:arize_task_last_run_errors:ratio{")));
+    let over_time = by_title("Error ratio of the newest run, ten highest");
+    assert_eq!(
+        red_from(&over_time["fieldConfig"]["defaults"]["thresholds"]),
+        errors
+    );
+}
+
+fn organize_options(table: &Value) -> Value {
+    table["transformations"]
+        .as_array()
+        .expect("transformations")
+        .iter()
+        .find(|t| t["id"] == "organize")
+        .expect("an organize transformation")["options"]
+        .clone()
+}
+
+/// A table column's red threshold, from its override.
+fn column_red_from(table: &Value, column: &str) -> f64 {
+    let ovr = table["fieldConfig"]["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["matcher"]["options"] == column)
+        .unwrap_or_else(|| panic!("no override for column {column}"));
     let th = ovr["properties"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["id"] == "thresholds")
         .expect("thresholds override");
-    assert_eq!(
-        red_from(&th["value"]),
-        stale,
-        "table turns red at the ArizeTaskStale threshold"
-    );
-    let age = by_title("Age of the stalest continuous tasks");
-    assert_eq!(
-        red_from(&age["fieldConfig"]["defaults"]["thresholds"]),
-        stale
-    );
-    let poll = by_title("Since last successful poll");
-    assert_eq!(
-        red_from(&poll["fieldConfig"]["defaults"]["thresholds"]),
-        data_old
-    );
-    // The table lists task name and id, stalest first.
-    let t = &table["targets"][0];
-    assert!(t["expr"].as_str().unwrap().starts_with("sort_desc("));
-    assert_eq!(t["format"], "table");
-    assert_eq!(
-        table["options"]["sortBy"][0],
-        json!({"displayName": "Since last run", "desc": true})
-    );
-    let rename = &table["transformations"][0]["options"]["renameByName"];
-    assert_eq!(rename["task_name"], "Task");
-    assert_eq!(rename["task_id"], "Task id");
+    red_from(&th["value"])
 }
 
-/// The number after `>` in `(time() - METRIC...) > N`.
-fn threshold_in(expr: &str, metric: &str) -> f64 {
+/// The number right after `marker` in `expr`.
+fn threshold_after(expr: &str, marker: &str) -> f64 {
     let at = expr
-        .find(metric)
-        .unwrap_or_else(|| panic!("{metric} not in {expr}"));
-    let rest = &expr[at..];
-    let gt = rest.find(") >").expect("`) >` after the age");
-    let num: String = rest[gt + 3..]
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in {expr}"));
+    let num: String = expr[at + marker.len()..]
         .trim_start()
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
     num.parse().expect("threshold number")
+}
+
+/// `topk` in a range query picks its ten at every step, so a time series
+/// panel would draw many more than ten. A range query may only use it
+/// pinned to the end of the range, over the whole range.
+#[test]
+fn range_queries_draw_at_most_ten_series() {
+    let d = dashboard();
+    let mut pinned = 0;
+    for q in dashboard_queries(&d) {
+        if q.instant || !q.expr.contains("topk(") {
+            continue;
+        }
+        let at = q.expr.find("topk(").unwrap();
+        let inner = &q.expr[at..];
+        assert!(
+            inner.starts_with("topk(10, max_over_time(") && inner.contains("[$__range] @ end()))"),
+            "{}: topk in a range query must be topk(10, max_over_time(...[$__range] @ end())): {}",
+            q.place,
+            q.expr
+        );
+        assert!(
+            q.expr[..at]
+                .trim_end()
+                .ends_with("and on (job, instance, task_id)"),
+            "{}: the series drawn are those the pinned topk chose: {}",
+            q.place,
+            q.expr
+        );
+        pinned += 1;
+    }
+    assert!(pinned >= 2, "the top-ten panels use the pinned topk");
+}
+
+/// What the on-call engineer looks for first is there, by name: continuous
+/// never-run tasks, unreadable last runs, failing tasks; the never-run stat
+/// counts continuous tasks only; the CPU panel does not read 0 between ticks.
+#[test]
+fn the_dashboard_names_the_tasks_in_trouble() {
+    let d = dashboard();
+    let all = panels(&d);
+    let by_title = |t: &str| {
+        all.iter()
+            .find(|p| p["title"] == t)
+            .unwrap_or_else(|| panic!("no panel titled {t}"))
+            .clone()
+    };
+    let expr = |p: &Value, i: usize| p["targets"][i]["expr"].as_str().unwrap().to_owned();
+    let never = by_title("Continuous never run");
+    assert!(expr(&never, 0).contains("arize_tasks_never_run{mode=\"continuous\","));
+    let table = by_title("Continuous tasks that never ran");
+    assert_eq!(table["type"], "table");
+    let e = expr(&table, 0);
+    assert!(e.starts_with("arize_task_info{mode=\"continuous\","), "{e}");
+    assert!(
+        e.contains("unless on (job, instance, task_id) arize_task_last_run_unreadable{"),
+        "an unreadable last run is not 'never ran': {e}"
+    );
+    assert_eq!(
+        organize_options(&table)["renameByName"]["task_name"],
+        "Task"
+    );
+    let unreadable = by_title("Tasks with an unreadable last run time");
+    assert!(expr(&unreadable, 0).starts_with("arize_task_last_run_unreadable{"));
+    assert!(expr(&by_title("Unreadable last run"), 0).contains("arize_tasks_last_run_unreadable{"));
+    let failing = by_title("Failing tasks");
+    let columns = organize_options(&failing)["renameByName"].clone();
+    for c in [
+        "Task",
+        "Newest run",
+        "Successes",
+        "Errors",
+        "Error ratio",
+        "Duration",
+    ] {
+        assert!(
+            columns.as_object().unwrap().values().any(|v| v == c),
+            "failing tasks table has a {c} column"
+        );
+    }
+    for t in [
+        "Newest run status by type",
+        "Newest finished run failed, by type",
+        "Newest run duration, ten longest",
+    ] {
+        by_title(t);
+    }
+    let cpu = expr(&by_title("CPU"), 0);
+    assert!(
+        cpu.contains("process_cpu_seconds_total")
+            && (cpu.contains("[5m]") || cpu.contains("irate(")),
+        "{cpu}"
+    );
 }
 
 fn red_from(thresholds: &Value) -> f64 {

@@ -4,7 +4,15 @@
 //! every dashboard query, with its template variables substituted, must parse
 //! and return data; every metric the dashboard and the rules name must be in
 //! the exporter's output; and ArizeTaskStale must be active for the stale task
-//! only.
+//! only, ArizeTaskNeverRun for the never-run one only (a task whose
+//! `last_run_at` cannot be read is neither), with their roll-ups. A second test starts the exporter against an API that refuses every
+//! connection: ArizeExporterDataStale must fire although no poll ever
+//! completed, and no task alert may.
+//!
+//! Prometheus loads the shipped rules with two changes, so that the tests
+//! need not wait for minutes: every `for:` is 0s, and the 300 s floor of the
+//! data age limit is 2 s. The durations themselves are covered by the
+//! promtool unit tests (tests/rules.rs).
 
 mod support;
 
@@ -23,6 +31,8 @@ use support::tools::*;
 
 const STALE_ID: &str = "task-stale";
 const HEALTHY_ID: &str = "task-healthy";
+const NEVER_ID: &str = "task-never";
+const UNREADABLE_ID: &str = "task-unreadable";
 
 /// Children killed, and then the scratch directory removed, on every path
 /// out of the test (panics included).
@@ -167,7 +177,34 @@ fn wait_for<T>(
     }
 }
 
-fn write_prometheus_config(dir: &Path, exporter_port: u16) -> PathBuf {
+/// The data age limit's recording rule, whose floor the tests lower.
+const LIMIT_RULE: &str = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
+
+/// The shipped rules with every `for:` at 0s and the data age floor at 2 s,
+/// written as JSON (which Prometheus reads as YAML) into `dir`.
+fn write_quick_rules(dir: &Path) -> PathBuf {
+    let mut r = rules();
+    let mut floors = 0;
+    for group in r["groups"].as_array_mut().expect("groups") {
+        for rule in group["rules"].as_array_mut().expect("rules") {
+            if rule.get("for").is_some() {
+                rule["for"] = Value::from("0s");
+            }
+            if rule["record"] == LIMIT_RULE {
+                let expr = rule["expr"].as_str().unwrap().to_owned();
+                assert!(expr.trim_end().ends_with(", 300)"), "{expr}");
+                rule["expr"] = Value::from(expr.trim_end().replace(", 300)", ", 2)"));
+                floors += 1;
+            }
+        }
+    }
+    assert_eq!(floors, 1, "the data age limit rule");
+    let path = dir.join("quick.rules.yml");
+    std::fs::write(&path, serde_json::to_string_pretty(&r).unwrap()).unwrap();
+    path
+}
+
+fn write_prometheus_config(dir: &Path, exporter_port: u16, rules: &Path) -> PathBuf {
     let config = format!(
         r#"global:
   scrape_interval: 1s
@@ -180,16 +217,59 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{exporter_port}"]
 "#,
-        rules = repo().join(RULES).display()
+        rules = rules.display()
     );
     let path = dir.join("prometheus.yml");
     std::fs::write(&path, config).unwrap();
     path
 }
 
+/// Check the configuration with promtool, start Prometheus on it, and return
+/// its port once it has scraped `arize_up` with the given value.
+fn start_prometheus(guard: &mut Guard, exporter_port: u16, arize_up: &str) -> u16 {
+    let prometheus = tool("prometheus", PROMETHEUS);
+    let prom_port = free_port();
+    let rules = write_quick_rules(&guard.dir.0);
+    let config = write_prometheus_config(&guard.dir.0, exporter_port, &rules);
+    let check = Command::new(tool("promtool", PROMETHEUS))
+        .args(["check", "config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "promtool check config: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let data = guard.dir.path("data");
+    guard.spawn(
+        "prometheus",
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .arg("--storage.tsdb.retention.time=1h"),
+    );
+    wait_for(
+        guard,
+        Duration::from_secs(30),
+        &format!("Prometheus to scrape arize_up {arize_up}"),
+        || {
+            let a = try_prom_api(prom_port, "/api/v1/query", &[("query", "arize_up".into())])?;
+            (a["data"]["result"][0]["value"][1] == arize_up).then_some(())
+        },
+    );
+    prom_port
+}
+
+/// Active alerts (pending and firing), from Prometheus' API.
+fn active_alerts(prom_port: u16) -> Vec<Value> {
+    let a = prom_api(prom_port, "/api/v1/alerts", &[]);
+    a["data"]["alerts"].as_array().cloned().unwrap_or_default()
+}
+
 #[test]
 fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
-    let prometheus = tool("prometheus", PROMETHEUS);
     let mut guard = Guard {
         children: Vec::new(),
         dir: TempDir::new("e2e"),
@@ -219,6 +299,24 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::hours(3)),
             ),
+            // Created months ago, never ran.
+            SimTask::new(
+                NEVER_ID,
+                "Never-run task",
+                "TEMPLATE_EVALUATION",
+                true,
+                None,
+            ),
+            // A last_run_at that does not parse: its last run is unknown,
+            // neither "never ran" nor stale.
+            SimTask::new(
+                UNREADABLE_ID,
+                "Unreadable task",
+                "CODE_EVALUATION",
+                true,
+                Some(now),
+            )
+            .with_field("last_run_at", serde_json::json!("yesterday at noon")),
         ]))
         .expect("simulator starts");
 
@@ -276,38 +374,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     }
 
     // A real Prometheus scraping it, with the rules.
-    let prom_port = free_port();
-    let config = write_prometheus_config(&guard.dir.0, exporter_port);
-    let check = Command::new(tool("promtool", PROMETHEUS))
-        .args(["check", "config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "promtool check config: {}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    guard.spawn(
-        "prometheus",
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                guard.dir.path("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .arg("--storage.tsdb.retention.time=1h"),
-    );
-    wait_for(
-        &mut guard,
-        Duration::from_secs(30),
-        "Prometheus to scrape arize_up 1",
-        || {
-            let a = try_prom_api(prom_port, "/api/v1/query", &[("query", "arize_up".into())])?;
-            (a["data"]["result"][0]["value"][1] == "1").then_some(())
-        },
-    );
+    let prom_port = start_prometheus(&mut guard, exporter_port, "1");
 
     // Template variables, resolved like Grafana: run each label_values query.
     let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -368,6 +435,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
         let mut vars = vars.clone();
         vars.push(("__rate_interval", "1m"));
         vars.push(("__interval", "1s"));
+        vars.push(("__range", "30s"));
         for q in &panel_queries {
             let expr = substitute(&q.expr, &vars);
             assert!(
@@ -411,24 +479,55 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     );
     assert_eq!(run_query(prom_port, "sum by (", true)["status"], "error");
 
-    // The stale task's alert is active; the healthy task's is not; nothing
-    // is wrong with the exporter.
+    // The stale task's alert is active, and its type's roll-up; the
+    // never-run task's and its roll-up; the unreadable task's roll-up. The
+    // healthy task has none, the unreadable one is neither stale nor never
+    // run, and nothing is wrong with the exporter.
+    let expected = [
+        "ArizeTaskStale",
+        "ArizeTasksStale",
+        "ArizeTaskNeverRun",
+        "ArizeTasksNeverRun",
+        "ArizeTasksLastRunUnreadable",
+    ];
     let alerts = wait_for(
         &mut guard,
         Duration::from_secs(30),
-        "ArizeTaskStale for the stale task",
+        &format!("{expected:?} firing"),
         || {
-            let a = prom_api(prom_port, "/api/v1/alerts", &[]);
-            let alerts = a["data"]["alerts"].as_array().cloned().unwrap_or_default();
-            alerts
-                .iter()
-                .any(|al| {
-                    al["labels"]["alertname"] == "ArizeTaskStale"
-                        && al["labels"]["task_id"] == STALE_ID
-                })
-                .then_some(alerts)
+            let alerts = active_alerts(prom_port);
+            let firing = |name: &str| {
+                alerts
+                    .iter()
+                    .any(|al| al["labels"]["alertname"] == name && al["state"] == "firing")
+            };
+            expected.iter().all(|n| firing(n)).then_some(alerts)
         },
     );
+    let of = |name: &str| -> Vec<&Value> {
+        alerts
+            .iter()
+            .filter(|a| a["labels"]["alertname"] == name)
+            .collect()
+    };
+    let never = of("ArizeTaskNeverRun");
+    assert_eq!(
+        never.len(),
+        1,
+        "ArizeTaskNeverRun only for {NEVER_ID}: {never:?}"
+    );
+    assert_eq!(never[0]["labels"]["task_id"], NEVER_ID);
+    let unreadable = of("ArizeTasksLastRunUnreadable");
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert_eq!(unreadable[0]["labels"]["task_type"], "code_evaluation");
+    assert_eq!(of("ArizeTasksNeverRun").len(), 1);
+    let roll_ups: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "ArizeTasksStale")
+        .collect();
+    assert_eq!(roll_ups.len(), 1, "one roll-up: {roll_ups:?}");
+    assert_eq!(roll_ups[0]["labels"]["task_type"], "template_evaluation");
+    assert_eq!(roll_ups[0]["labels"]["severity"], "critical");
     let stale: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["labels"]["alertname"] == "ArizeTaskStale")
@@ -441,7 +540,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     let a = stale[0];
     assert_eq!(a["state"], "firing", "{a}");
     assert_eq!(a["labels"]["task_name"], "Stale task");
-    assert_eq!(a["labels"]["severity"], "critical");
+    assert_eq!(a["labels"]["severity"], "warning");
     let description = a["annotations"]["description"].as_str().unwrap();
     assert!(
         description.contains("\"Stale task\"") && description.contains(STALE_ID),
@@ -449,7 +548,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     );
     for other in &alerts {
         let name = other["labels"]["alertname"].as_str().unwrap();
-        assert!(name == "ArizeTaskStale", "unexpected alert {name}: {other}");
+        assert!(expected.contains(&name), "unexpected alert {name}: {other}");
     }
 
     // Every rule evaluates without error.
@@ -476,4 +575,101 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
 
     drop(sim);
     drop(rt);
+}
+
+/// A pod restarted during an outage: the API refuses every connection from
+/// the start, so no poll ever completes and the last-success timestamp never
+/// exists. "Nothing known yet" must page like old data, and must not pass
+/// for "nothing wrong" (no task alert, no task series read as zero).
+#[test]
+fn an_exporter_that_never_polled_pages_critical() {
+    let mut guard = Guard {
+        children: Vec::new(),
+        dir: TempDir::new("e2e-never"),
+    };
+    // A port nothing listens on: every connection is refused.
+    let dead_port = free_port();
+    let exporter_port = free_port();
+    guard.spawn(
+        "exporter",
+        &mut exporter_command(
+            &[
+                "--api-url",
+                &format!("http://127.0.0.1:{dead_port}"),
+                "--api-key",
+                "e2e-test-key",
+                "--listen-address",
+                &format!("127.0.0.1:{exporter_port}"),
+                "--poll-interval",
+                "1s",
+                "--max-retries",
+                "0",
+            ],
+            &[],
+        ),
+    );
+    let exposition = wait_for(
+        &mut guard,
+        Duration::from_secs(20),
+        "the exporter's first failed poll",
+        || {
+            http_get(exporter_port, "/metrics")
+                .ok()
+                .filter(|(code, body)| {
+                    *code == 200 && body.lines().any(|l| l.starts_with("arize_up 0"))
+                })
+                .map(|(_, body)| body)
+        },
+    );
+    assert!(
+        !exposition
+            .lines()
+            .any(|l| l.starts_with("arize_exporter_last_success_timestamp_seconds")),
+        "no poll completed, yet a last-success time:\n{exposition}"
+    );
+
+    let prom_port = start_prometheus(&mut guard, exporter_port, "0");
+    let alerts = wait_for(
+        &mut guard,
+        Duration::from_secs(60),
+        "ArizeExporterDataStale firing for the exporter that never polled",
+        || {
+            let alerts = active_alerts(prom_port);
+            alerts
+                .iter()
+                .any(|al| {
+                    al["labels"]["alertname"] == "ArizeExporterDataStale" && al["state"] == "firing"
+                })
+                .then_some(alerts)
+        },
+    );
+    let stale: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "ArizeExporterDataStale")
+        .collect();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    let a = stale[0];
+    assert_eq!(a["labels"]["severity"], "critical");
+    assert_eq!(a["labels"]["job"], "arize-exporter");
+    assert_eq!(
+        a["labels"]["instance"],
+        format!("127.0.0.1:{exporter_port}")
+    );
+    let description = a["annotations"]["description"].as_str().unwrap();
+    assert!(description.contains("since it started"), "{description}");
+    for other in &alerts {
+        let name = other["labels"]["alertname"].as_str().unwrap();
+        assert!(
+            !name.starts_with("ArizeTask") && name != "ArizeExporterDown",
+            "unexpected alert {name}: {other}"
+        );
+    }
+    // The dashboard's data-age panels have no age to show; its "never" comes
+    // from arize_up alone.
+    let age = run_query(
+        prom_port,
+        "instance:arize_exporter_data_age_seconds:time",
+        true,
+    );
+    assert_eq!(result_len(&age), 0, "{age}");
 }

@@ -103,47 +103,91 @@ tests:
     assert!(output_text(&out).contains("FAILED"));
 }
 
+/// Replace `from` (which must occur exactly once) in the rules and check
+/// that the unit tests fail against the result, in the case named `case`.
+fn assert_caught(tag: &str, from: &str, to: &str, case: &str) {
+    let original = read(RULES);
+    assert_eq!(
+        original.matches(from).count(),
+        1,
+        "{tag}: the text to break moved, update this test: {from}"
+    );
+    let out = unit_tests_against(tag, &original.replacen(from, to, 1));
+    let t = output_text(&out);
+    assert!(
+        !out.status.success(),
+        "{tag}: the unit tests did not notice the broken rule"
+    );
+    assert!(
+        t.contains(case),
+        "{tag}: expected a failure in {case:?}:\n{t}"
+    );
+}
+
 /// The unit tests would catch the mistakes that matter: a task alert that
-/// fires on a stalled exporter, and a wrong stale threshold.
+/// fires on a stalled exporter, a fixed stale threshold, a freshness alert
+/// blind to "never polled", and an unreadable timestamp taken for "never ran".
 #[test]
 fn the_unit_tests_catch_broken_rules() {
-    let original = read(RULES);
-    let gate = "and on (job, instance)\n            (time() - arize_exporter_last_success_timestamp_seconds) <= 300\n        labels:\n          severity: critical";
-    assert_eq!(
-        original.matches(gate).count(),
-        1,
-        "the ArizeTaskStale freshness gate moved: update this test"
+    let gate = "          and on (job, instance)\n            (\n              (time() - arize_exporter_last_success_timestamp_seconds)\n                <= on (job, instance) instance:arize_exporter_data_age_limit_seconds:poll_interval_x5\n            )\n        for: 2m\n        labels:\n          severity: warning";
+    assert_caught(
+        "ungated",
+        gate,
+        "        for: 2m\n        labels:\n          severity: warning",
+        "exporter stalled",
     );
-    let ungated = original.replace(gate, "\n        labels:\n          severity: critical");
-    let out = unit_tests_against("ungated", &ungated);
-    assert!(
-        !out.status.success(),
-        "the unit tests did not notice ArizeTaskStale firing on a stalled exporter:\n{}",
-        output_text(&out)
+    assert_caught(
+        "constant",
+        "> on (job, instance, task_id) group_left arize_task_stale_threshold_seconds",
+        "> 3600",
+        "stale follows each task's own threshold",
     );
-    assert!(
-        output_text(&out).contains("exporter stalled"),
-        "{}",
-        output_text(&out)
+    assert_caught(
+        "never-polled",
+        "unless on (job, instance) arize_exporter_last_success_timestamp_seconds\n",
+        "and on (job, instance) arize_exporter_last_success_timestamp_seconds\n",
+        "no poll completed since start",
     );
+    assert_caught(
+        "unreadable",
+        "unless on (job, instance, task_id) arize_task_last_run_unreadable\n",
+        "",
+        "never-run continuous task",
+    );
+}
 
-    let threshold = "arize_task_last_run_timestamp_seconds{mode=\"continuous\"}) > 3600";
-    assert_eq!(original.matches(threshold).count(), 1);
-    let later = original.replace(
-        threshold,
-        "arize_task_last_run_timestamp_seconds{mode=\"continuous\"}) > 7200",
-    );
-    let out = unit_tests_against("threshold", &later);
-    assert!(
-        !out.status.success(),
-        "the unit tests did not notice a 2h stale threshold"
-    );
+const RUNBOOK_BASE: &str = "https://github.com/arize-exporter/arize-exporter/blob/main/README.md#";
+const DASHBOARD_BASE: &str = "https://grafana.example.com/d/arize-exporter?";
+const LIMIT: &str = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
+
+fn is_per_task(alert: &str) -> bool {
+    alert.starts_with("ArizeTask") && !alert.starts_with("ArizeTasks")
+}
+
+fn is_roll_up(alert: &str) -> bool {
+    alert.starts_with("ArizeTasks")
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 3,
+        "warning" => 2,
+        "info" => 1,
+        other => panic!("unknown severity {other}"),
+    }
+}
+
+fn alert_rule(r: &Value, name: &str) -> Value {
+    all_rules(r)
+        .into_iter()
+        .find(|a| a["alert"] == name)
+        .unwrap_or_else(|| panic!("no alert {name}"))
 }
 
 #[test]
 fn alerts_follow_the_mixin_conventions() {
     let r = rules();
-    let runbook = read("README.md");
+    let readme = read("README.md");
     let alerts: Vec<Value> = all_rules(&r)
         .into_iter()
         .filter(|a| a.get("alert").is_some())
@@ -170,7 +214,7 @@ fn alerts_follow_the_mixin_conventions() {
             description.contains("{{"),
             "{name}: the description is templated"
         );
-        if name.starts_with("ArizeTask") {
+        if is_per_task(name) {
             for l in ["task_name", "task_id"] {
                 assert!(
                     description.contains(&format!("$labels.{l}")),
@@ -178,15 +222,42 @@ fn alerts_follow_the_mixin_conventions() {
                 );
             }
         }
+        if is_roll_up(name) {
+            assert!(
+                description.contains("$labels.task_type") && description.contains("$value"),
+                "{name}: a roll-up says how many tasks of which type"
+            );
+        }
         assert!(
-            runbook.contains(&format!("### {name}")),
+            readme.contains(&format!("### {name}\n")),
             "{name}: no runbook section `### {name}` in README.md"
         );
+        assert_eq!(
+            a["annotations"]["runbook_url"],
+            format!("{RUNBOOK_BASE}{}", name.to_lowercase()),
+            "{name}: runbook_url points at its README section"
+        );
+        let dash = a["annotations"]["dashboard_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no dashboard_url"));
+        assert!(
+            dash.starts_with(DASHBOARD_BASE) && dash.contains("var-instance="),
+            "{name}: dashboard_url {dash}"
+        );
     }
+    // The dashboard_url names the dashboard's uid.
+    let uid = dashboard()["uid"].as_str().unwrap().to_owned();
+    assert!(DASHBOARD_BASE.contains(&format!("/d/{uid}?")));
     // The required set.
     for required in [
         "ArizeTaskStale",
+        "ArizeTasksStale",
         "ArizeTaskNeverRun",
+        "ArizeTasksNeverRun",
+        "ArizeTaskLastRunFailed",
+        "ArizeTasksLastRunFailed",
+        "ArizeTaskLastRunErrorRatioHigh",
+        "ArizeTasksLastRunUnreadable",
         "ArizeExporterPollsFailing",
         "ArizeApiKeyRejected",
         "ArizeExporterDataStale",
@@ -200,29 +271,101 @@ fn alerts_follow_the_mixin_conventions() {
     }
 }
 
+/// One cause pages once: a per-task alert that has a roll-up is one
+/// severity below it, and the roll-ups and exporter alerts read no per-task
+/// series, so they keep working with `--per-task-metrics=false`.
 #[test]
-fn task_staleness_is_computed_from_the_timestamp_and_time() {
+fn roll_ups_work_without_per_task_series_and_outrank_their_details() {
+    let r = rules();
+    for (detail, roll_up) in [
+        ("ArizeTaskStale", "ArizeTasksStale"),
+        ("ArizeTaskNeverRun", "ArizeTasksNeverRun"),
+        ("ArizeTaskLastRunFailed", "ArizeTasksLastRunFailed"),
+    ] {
+        let d = alert_rule(&r, detail);
+        let u = alert_rule(&r, roll_up);
+        assert!(
+            severity_rank(u["labels"]["severity"].as_str().unwrap())
+                > severity_rank(d["labels"]["severity"].as_str().unwrap()),
+            "{roll_up} outranks {detail}"
+        );
+        assert!(
+            d.get("for").is_some() && u.get("for").is_some(),
+            "{detail}, {roll_up}: a for: each"
+        );
+    }
+    assert_eq!(
+        alert_rule(&r, "ArizeTasksStale")["labels"]["severity"],
+        "critical"
+    );
+    for name in alert_names(&r) {
+        if is_per_task(&name) {
+            continue;
+        }
+        for m in names(&alert_expr(&r, &name))
+            .selectors
+            .into_iter()
+            .filter_map(|s| s.metric)
+        {
+            assert!(
+                !m.starts_with("arize_task_") && !m.starts_with("task:"),
+                "{name} reads the per-task {m}: blind with --per-task-metrics=false"
+            );
+        }
+    }
+}
+
+/// The rules hold no threshold that duplicates an exporter flag: staleness is
+/// each task's exported threshold, data freshness follows the poll interval,
+/// and "never polled" counts as old data.
+#[test]
+fn thresholds_come_from_the_exporter() {
     let r = rules();
     let e = alert_expr(&r, "ArizeTaskStale");
     assert!(
-        e.contains("time() - arize_task_last_run_timestamp_seconds"),
+        e.contains("time() - arize_task_last_run_timestamp_seconds")
+            && e.contains("arize_task_stale_threshold_seconds"),
         "{e}"
     );
     assert!(
-        !e.contains("arize_task_seconds_since_last_run") && !e.contains("arize_tasks_stale"),
+        !e.contains("arize_task_seconds_since_last_run") && !e.contains("3600"),
         "{e}"
     );
-    for task_alert in ["ArizeTaskStale", "ArizeTaskNeverRun"] {
-        let e = alert_expr(&r, task_alert);
-        assert!(
-            e.contains("arize_exporter_last_success_timestamp_seconds) <= 300"),
-            "{task_alert} is not gated on fresh exporter data: {e}"
-        );
+    let never = alert_expr(&r, "ArizeTaskNeverRun");
+    assert!(
+        never.contains("arize_task_stale_threshold_seconds")
+            && never.contains("arize_task_last_run_unreadable"),
+        "{never}"
+    );
+    let limit = all_rules(&r)
+        .into_iter()
+        .find(|x| x["record"] == LIMIT)
+        .expect("the data age limit rule");
+    let limit = limit["expr"].as_str().unwrap();
+    assert!(
+        limit.contains("arize_exporter_poll_interval_seconds"),
+        "{limit}"
+    );
+    for name in alert_names(&r) {
+        if name.starts_with("ArizeTask") {
+            let e = alert_expr(&r, &name);
+            assert!(
+                e.contains("(time() - arize_exporter_last_success_timestamp_seconds)")
+                    && e.contains(&format!("<= on (job, instance) {LIMIT}")),
+                "{name} is not gated on fresh exporter data: {e}"
+            );
+        }
     }
     let e = alert_expr(&r, "ArizeExporterDataStale");
+    assert!(e.contains(&format!("group_left {LIMIT}")), "{e}");
     assert!(
-        e.contains("arize_exporter_last_success_timestamp_seconds) > 300"),
-        "{e}"
+        e.contains("unless on (job, instance) arize_exporter_last_success_timestamp_seconds"),
+        "ArizeExporterDataStale covers 'no poll completed since start': {e}"
+    );
+    // The scrape job the Helm chart's ServiceMonitor sets.
+    assert_eq!(
+        alert_expr(&r, "ArizeExporterDown").trim(),
+        "up{job=\"arize-exporter\"} == 0"
     );
 }
 

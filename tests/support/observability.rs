@@ -16,8 +16,9 @@ pub const RULE_TESTS: &str = "rules/tests";
 /// Series Prometheus makes itself for every target.
 pub const PROMETHEUS_SERIES: &[&str] = &["up"];
 
-/// Label names that SPEC section 5 defines, the target labels, `le`, and the
-/// `quantile` label the recording rules add.
+/// Label names that SPEC section 5 defines (`status` of the run families
+/// included), the target labels, `le`, and the `quantile` label the
+/// recording rules add.
 pub const KNOWN_LABELS: &[&str] = &[
     "job",
     "instance",
@@ -29,6 +30,7 @@ pub const KNOWN_LABELS: &[&str] = &[
     "project_id",
     "dataset_id",
     "created_by_user_id",
+    "status",
     "outcome",
     "reason",
     "endpoint",
