@@ -618,22 +618,30 @@ fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
 }
 
 #[test]
-fn the_chart_reuses_the_canonical_files_through_symlinks() {
-    for (link, target) in [
-        ("files/arize-exporter.rules.yml", canonical_rules()),
-        ("files/arize-exporter.json", canonical_dashboard()),
+fn the_chart_holds_the_canonical_files_and_the_repository_links_to_them() {
+    // The chart's files/ hold the only copies (so `helm package` finds plain
+    // files and does not warn); rules/ and dashboards/ are relative symlinks
+    // to them, for Prometheus, compose and the tests.
+    for (link, canonical) in [
+        (canonical_rules(), "files/arize-exporter.rules.yml"),
+        (canonical_dashboard(), "files/arize-exporter.json"),
     ] {
-        let path = chart().join(link);
-        let meta = std::fs::symlink_metadata(&path).expect(link);
+        let file = chart().join(canonical);
+        let meta = std::fs::symlink_metadata(&file).expect(canonical);
+        assert!(meta.file_type().is_file(), "{canonical} is a plain file");
+        let meta = std::fs::symlink_metadata(&link).unwrap();
         assert!(
             meta.file_type().is_symlink(),
-            "{link} must be a symlink to {}, not a copy",
-            target.display()
+            "{} must be a symlink to the chart's {canonical}, not a copy",
+            link.display()
         );
+        let target = std::fs::read_link(&link).unwrap();
+        assert!(target.is_relative(), "{} is relative", target.display());
         assert_eq!(
-            std::fs::canonicalize(&path).unwrap(),
-            std::fs::canonicalize(&target).unwrap(),
-            "{link} points at the canonical file"
+            std::fs::canonicalize(&link).unwrap(),
+            std::fs::canonicalize(&file).unwrap(),
+            "{} points at the canonical file",
+            link.display()
         );
     }
 }
