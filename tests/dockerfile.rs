@@ -265,3 +265,53 @@ fn dockerignore_keeps_build_output_and_tools_out_of_the_context() {
         );
     }
 }
+
+#[test]
+fn the_image_carries_the_oci_labels_from_build_arguments() {
+    let stages = stages();
+    let (_, build) = &stages[0];
+    // The build stage hands REVISION to build.rs, which bakes it into the
+    // binary (arize_exporter_build_info, --version).
+    assert!(
+        build
+            .iter()
+            .any(|i| i.keyword == "ENV" && i.args == "ARIZE_EXPORTER_REVISION=${REVISION}"),
+        "the build stage sets ARIZE_EXPORTER_REVISION from REVISION"
+    );
+    let (_, runtime) = stages.last().unwrap();
+    let args: Vec<&str> = runtime
+        .iter()
+        .filter(|i| i.keyword == "ARG")
+        .map(|i| i.args.as_str())
+        .collect();
+    for name in ["VERSION", "REVISION", "CREATED", "SOURCE"] {
+        assert!(
+            args.iter().any(|a| a.split('=').next() == Some(name)),
+            "the runtime stage declares ARG {name}: {args:?}"
+        );
+    }
+    // The default version is the crate's.
+    assert!(
+        args.contains(&format!("VERSION={}", env!("CARGO_PKG_VERSION")).as_str()),
+        "{args:?}"
+    );
+    let labels: String = runtime
+        .iter()
+        .filter(|i| i.keyword == "LABEL")
+        .map(|i| i.args.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (key, value) in [
+        ("version", "\"${VERSION}\""),
+        ("revision", "\"${REVISION}\""),
+        ("created", "\"${CREATED}\""),
+        ("source", "\"${SOURCE}\""),
+        ("licenses", "\"Apache-2.0\""),
+    ] {
+        let label = format!("org.opencontainers.image.{key}={value}");
+        assert!(labels.contains(&label), "{label} in {labels}");
+    }
+    // The license the label names is the one the repository carries.
+    assert!(read(repo().join("LICENSE")).contains("Apache License"));
+    assert!(read(repo().join("LICENSE")).contains("Version 2.0, January 2004"));
+}
