@@ -315,3 +315,34 @@ fn the_image_carries_the_oci_labels_from_build_arguments() {
     assert!(read(repo().join("LICENSE")).contains("Apache License"));
     assert!(read(repo().join("LICENSE")).contains("Version 2.0, January 2004"));
 }
+
+#[test]
+fn the_readme_builds_the_image_with_the_revision_and_states_the_rust_version() {
+    let readme = read(repo().join("README.md"));
+    assert!(
+        readme.contains("--build-arg REVISION=\"$(git rev-parse HEAD)\""),
+        "the README's docker build passes the revision"
+    );
+    assert!(
+        readme.contains("cargo install --path ."),
+        "installing the binary"
+    );
+    // The Rust version the README's prerequisites name is Cargo.toml's.
+    let cargo = read(repo().join("Cargo.toml"));
+    let rust_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml has rust-version");
+    let prerequisites = readme
+        .split_once("## Prerequisites")
+        .expect("a Prerequisites section")
+        .1
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(
+        prerequisites.contains(&format!("Rust {rust_version} or later")),
+        "the README's prerequisites name Rust {rust_version}"
+    );
+}
