@@ -1248,3 +1248,70 @@ fn the_package_holds_plain_files_and_no_ci_values_without_a_warning() {
         "only regular files:\n{listing}"
     );
 }
+
+/// The expression of the alert `name` in the canonical rule file.
+fn alert_expr(name: &str) -> String {
+    let rules = yaml_doc(&canonical_rules());
+    rules["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .find(|r| r["alert"] == name)
+        .unwrap_or_else(|| panic!("the rules have an alert {name}"))["expr"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_target_down_alert_selects_the_job_the_chart_names() {
+    // promtool evaluates ArizeExporterDown's expression over a down target
+    // of the job the ServiceMonitor sets by default, and over one named after
+    // the release (what the operator's own job would have been).
+    let values = yaml_doc(&chart().join("values.yaml"));
+    let job = values["serviceMonitor"]["jobName"].as_str().unwrap();
+    let expr = alert_expr("ArizeExporterDown");
+    let dir = TempDir::new("job-selector");
+    let rules = dir.path("rules.yml");
+    std::fs::write(
+        &rules,
+        format!(
+            "groups:\n  - name: t\n    rules:\n      - record: selected\n        expr: {}\n",
+            serde_json::to_string(&expr).unwrap()
+        ),
+    )
+    .unwrap();
+    let test = dir.path("test.yml");
+    std::fs::write(
+        &test,
+        format!(
+            r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="{job}", instance="a"}}'
+        values: "0x10"
+      - series: 'up{{job="my-release-metrics", instance="b"}}'
+        values: "0x10"
+    promql_expr_test:
+      - expr: selected
+        eval_time: 5m
+        exp_samples:
+          - labels: 'selected{{job="{job}", instance="a"}}'
+            value: 0
+"#
+        ),
+    )
+    .unwrap();
+    let out = run(command("promtool", PROMETHEUS)
+        .args(["test", "rules"])
+        .arg(&test));
+    assert!(
+        out.status.success(),
+        "ArizeExporterDown ({expr}) does not select exactly job=\"{job}\":\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
