@@ -4,11 +4,15 @@
 //! built from the repository's Dockerfile and runs in demo mode, every bind
 //! mount exists, Prometheus loads the canonical rule file and Grafana the
 //! canonical dashboard (mounted, not copied), and promtool accepts the
-//! Prometheus configuration together with those rules.
+//! Prometheus configuration together with those rules. The secured variant
+//! (compose.secure.yaml, layered on compose.yaml) is checked the same way,
+//! and its password is checked against the bcrypt hash of the exporter's web
+//! configuration with Python's bcrypt (installer: scripts/tools/bcrypt.sh).
 
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::Value;
 use support::tools::*;
@@ -20,6 +24,10 @@ fn examples() -> PathBuf {
 
 fn compose() -> Value {
     yaml_doc(&examples().join("compose.yaml"))
+}
+
+fn secure_overlay() -> Value {
+    yaml_doc(&examples().join("compose.secure.yaml"))
 }
 
 fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
@@ -90,7 +98,9 @@ fn every_bind_mount_of_the_quick_start_exists() {
     let compose = compose();
     let services = compose["services"].as_object().unwrap();
     assert!(services.len() >= 3, "exporter, Prometheus and Grafana");
-    for (name, s) in services {
+    let overlay = secure_overlay();
+    let overlaid = overlay["services"].as_object().unwrap();
+    for (name, s) in services.iter().chain(overlaid) {
         for (src, dst) in mounts(s) {
             assert!(
                 src.is_file(),
@@ -266,4 +276,163 @@ fn grafana_provisions_the_prometheus_datasource_and_the_canonical_dashboard() {
     assert_eq!(prom["url"], "http://prometheus:9090");
     assert_eq!(prom["isDefault"], true);
     service(&compose, "prometheus");
+}
+
+// --- the secured variant ----------------------------------------------------
+
+/// The `command` list of a service.
+fn command_of(service: &Value) -> Vec<String> {
+    service["command"]
+        .as_array()
+        .expect("command is a list")
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A service's bind mounts after layering `overlay` on `base` the way
+/// compose merges them: by container path, the overlay winning.
+fn merged_mounts(base: &Value, overlay: &Value) -> Vec<(PathBuf, String)> {
+    let mut all = mounts(base);
+    for (src, dst) in mounts(overlay) {
+        all.retain(|(_, d)| *d != dst);
+        all.push((src, dst));
+    }
+    all
+}
+
+fn python_bcrypt_checks(password: &str, hash: &str) -> bool {
+    let python = tools_dir().join("venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} not found: run `ARIZE_TEST_TOOLS=$PWD/.tools bash scripts/tools/bcrypt.sh`",
+        python.display()
+    );
+    let out = run(Command::new(python)
+        .args([
+            "-c",
+            "import bcrypt, sys; sys.exit(0 if bcrypt.checkpw(sys.argv[1].encode(), sys.argv[2].encode()) else 3)",
+        ])
+        .arg(password)
+        .arg(hash));
+    match out.status.code() {
+        Some(0) => true,
+        Some(3) => false,
+        _ => panic!("bcrypt failed: {}", stderr(&out)),
+    }
+}
+
+#[test]
+fn the_secured_variant_asks_for_basic_auth_and_prometheus_answers_it() {
+    let base = compose();
+    let overlay = secure_overlay();
+    // The exporter: still the demo, now with a web configuration.
+    let exporter = &overlay["services"]["arize-exporter"];
+    let command = command_of(exporter);
+    assert!(command.contains(&"--demo".to_owned()), "{command:?}");
+    let web_config_path = command
+        .iter()
+        .find_map(|a| a.strip_prefix("--web.config.file="))
+        .expect("the exporter gets --web.config.file");
+    let web_config_file = mounted_at(exporter, web_config_path);
+    let web_config = yaml_doc(&web_config_file);
+    let users = web_config["basic_auth_users"]
+        .as_object()
+        .expect("basic_auth_users");
+    assert_eq!(users.len(), 1, "{users:?}");
+
+    // Prometheus: the same rules, a config replacing the plain one, and the
+    // password file it names.
+    let prometheus = service(&base, "prometheus");
+    let prometheus_overlay = &overlay["services"]["prometheus"];
+    let all = merged_mounts(prometheus, prometheus_overlay);
+    let config_path = flag(&prometheus["command"], "--config.file").unwrap();
+    let (config_file, _) = all
+        .iter()
+        .find(|(_, dst)| *dst == config_path)
+        .expect("a Prometheus configuration is mounted");
+    assert!(
+        config_file.ends_with("prometheus/prometheus.secure.yml"),
+        "the overlay replaces the plain configuration: {}",
+        config_file.display()
+    );
+    let config = yaml_doc(config_file);
+    let job = config["scrape_configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_name"] == "arize-exporter")
+        .expect("the arize-exporter job");
+    let auth = &job["basic_auth"];
+    let user = auth["username"].as_str().expect("basic_auth.username");
+    let hash = users
+        .get(user)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{user} is a user of the web configuration"));
+    assert!(
+        auth.get("password").is_none(),
+        "the password comes from a file"
+    );
+    let password_path = auth["password_file"].as_str().expect("password_file");
+    let (password_file, _) = all
+        .iter()
+        .find(|(_, dst)| dst == password_path)
+        .expect("the password file is mounted");
+    // Prometheus trims the file's trailing newline, as the exporter's users
+    // would type it.
+    let password = read(password_file).trim_end().to_owned();
+    assert!(
+        python_bcrypt_checks(&password, hash),
+        "the password in {} does not match {user}'s hash",
+        password_file.display()
+    );
+    assert!(!python_bcrypt_checks(&format!("{password}x"), hash));
+    // The rules are still loaded.
+    assert!(all.iter().any(|(src, dst)| {
+        same_file(src, &repo().join("rules/arize-exporter.rules.yml"))
+            && dst.starts_with("/etc/prometheus/rules/")
+    }));
+}
+
+#[test]
+fn promtool_accepts_the_secured_prometheus_config() {
+    // As for the plain configuration: the container paths of the rules and
+    // the password file point at this machine's files.
+    let original = read(examples().join("prometheus/prometheus.secure.yml"));
+    let rules = repo().join("rules/arize-exporter.rules.yml");
+    let password = examples().join("secure/scrape-password");
+    let rewritten = original
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("- /etc/prometheus/rules/") {
+                format!("  - {}", rules.display())
+            } else if let Some((indent, _)) = l.split_once("password_file: ") {
+                format!("{indent}password_file: {}", password.display())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(rewritten.contains(&password.display().to_string()));
+    let dir = TempDir::new("promtool-secure");
+    let config = dir.path("prometheus.yml");
+    std::fs::write(&config, rewritten + "\n").unwrap();
+    let out = run_ok(
+        command("promtool", PROMETHEUS)
+            .args(["check", "config"])
+            .arg(&config),
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+    // promtool refuses a scrape job with both a password and a password file,
+    // so the check above is not vacuous.
+    let both = read(&config).replace(
+        "      password_file:",
+        "      password: x\n      password_file:",
+    );
+    std::fs::write(&config, both).unwrap();
+    let out = run(command("promtool", PROMETHEUS)
+        .args(["check", "config"])
+        .arg(&config));
+    assert!(!out.status.success(), "{}", stdout(&out));
 }

@@ -265,3 +265,84 @@ fn dockerignore_keeps_build_output_and_tools_out_of_the_context() {
         );
     }
 }
+
+#[test]
+fn the_image_carries_the_oci_labels_from_build_arguments() {
+    let stages = stages();
+    let (_, build) = &stages[0];
+    // The build stage hands REVISION to build.rs, which bakes it into the
+    // binary (arize_exporter_build_info, --version).
+    assert!(
+        build
+            .iter()
+            .any(|i| i.keyword == "ENV" && i.args == "ARIZE_EXPORTER_REVISION=${REVISION}"),
+        "the build stage sets ARIZE_EXPORTER_REVISION from REVISION"
+    );
+    let (_, runtime) = stages.last().unwrap();
+    let args: Vec<&str> = runtime
+        .iter()
+        .filter(|i| i.keyword == "ARG")
+        .map(|i| i.args.as_str())
+        .collect();
+    for name in ["VERSION", "REVISION", "CREATED", "SOURCE"] {
+        assert!(
+            args.iter().any(|a| a.split('=').next() == Some(name)),
+            "the runtime stage declares ARG {name}: {args:?}"
+        );
+    }
+    // The default version is the crate's.
+    assert!(
+        args.contains(&format!("VERSION={}", env!("CARGO_PKG_VERSION")).as_str()),
+        "{args:?}"
+    );
+    let labels: String = runtime
+        .iter()
+        .filter(|i| i.keyword == "LABEL")
+        .map(|i| i.args.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for (key, value) in [
+        ("version", "\"${VERSION}\""),
+        ("revision", "\"${REVISION}\""),
+        ("created", "\"${CREATED}\""),
+        ("source", "\"${SOURCE}\""),
+        ("licenses", "\"Apache-2.0\""),
+    ] {
+        let label = format!("org.opencontainers.image.{key}={value}");
+        assert!(labels.contains(&label), "{label} in {labels}");
+    }
+    // The license the label names is the one the repository carries.
+    assert!(read(repo().join("LICENSE")).contains("Apache License"));
+    assert!(read(repo().join("LICENSE")).contains("Version 2.0, January 2004"));
+}
+
+#[test]
+fn the_readme_builds_the_image_with_the_revision_and_states_the_rust_version() {
+    let readme = read(repo().join("README.md"));
+    assert!(
+        readme.contains("--build-arg REVISION=\"$(git rev-parse HEAD)\""),
+        "the README's docker build passes the revision"
+    );
+    assert!(
+        readme.contains("cargo install --path ."),
+        "installing the binary"
+    );
+    // The Rust version the README's prerequisites name is Cargo.toml's.
+    let cargo = read(repo().join("Cargo.toml"));
+    let rust_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml has rust-version");
+    let prerequisites = readme
+        .split_once("## Prerequisites")
+        .expect("a Prerequisites section")
+        .1
+        .split("\n## ")
+        .next()
+        .unwrap();
+    assert!(
+        prerequisites.contains(&format!("Rust {rust_version} or later")),
+        "the README's prerequisites name Rust {rust_version}"
+    );
+}

@@ -21,6 +21,10 @@ const RELEASE: &str = "arize";
 const NAMESPACE: &str = "observability";
 /// The API key set in ci/all-enabled-values.yaml.
 const CI_KEY: &str = "ak-ci-SENTINEL-do-not-leak-0123456789";
+/// What "the default values" add to render at all: the chart refuses a
+/// release with neither a key nor demo mode, so the defaults name an
+/// existing Secret holding the key.
+const DEFAULT_KEY: &str = "apiKey.existingSecret.name=arize-api-key";
 
 fn chart() -> PathBuf {
     repo().join("helm/arize-exporter")
@@ -59,7 +63,7 @@ fn value_sets() -> Vec<Option<PathBuf>> {
 
 fn label(values: &Option<PathBuf>) -> String {
     match values {
-        None => "default values".into(),
+        None => format!("default values with {DEFAULT_KEY}"),
         Some(p) => p.file_name().unwrap().to_string_lossy().into_owned(),
     }
 }
@@ -80,10 +84,15 @@ fn template_cmd(chart_ref: &Path, values: &[&Path], sets: &[&str]) -> Command {
     cmd
 }
 
-/// Renders the chart and returns the manifests' text.
+/// Renders the chart and returns the manifests' text. `None` stands for
+/// the default values plus `DEFAULT_KEY`.
 fn render_text(values: &Option<PathBuf>, sets: &[&str]) -> String {
     let files: Vec<&Path> = values.iter().map(PathBuf::as_path).collect();
-    run_ok(&mut template_cmd(&chart(), &files, sets))
+    let mut sets = sets.to_vec();
+    if values.is_none() {
+        sets.insert(0, DEFAULT_KEY);
+    }
+    run_ok(&mut template_cmd(&chart(), &files, &sets))
 }
 
 /// Renders the chart into `MANIFESTS` in a temporary directory and returns
@@ -173,9 +182,10 @@ fn helm_lint_strict_passes_with_default_and_ci_values() {
     for values in value_sets() {
         let mut cmd = helm();
         cmd.args(["lint", "--strict"]).arg(chart());
-        if let Some(v) = &values {
-            cmd.arg("--values").arg(v);
-        }
+        match &values {
+            Some(v) => cmd.arg("--values").arg(v),
+            None => cmd.args(["--set", DEFAULT_KEY]),
+        };
         let out = run_ok(&mut cmd);
         assert!(
             out.contains("0 chart(s) failed"),
@@ -317,6 +327,7 @@ fn all_enabled_render_holds_every_optional_part() {
     let expected: BTreeSet<String> = [
         "ConfigMap",
         "Deployment",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "PrometheusRule",
         "Secret",
@@ -618,22 +629,30 @@ fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
 }
 
 #[test]
-fn the_chart_reuses_the_canonical_files_through_symlinks() {
-    for (link, target) in [
-        ("files/arize-exporter.rules.yml", canonical_rules()),
-        ("files/arize-exporter.json", canonical_dashboard()),
+fn the_chart_holds_the_canonical_files_and_the_repository_links_to_them() {
+    // The chart's files/ hold the only copies (so `helm package` finds plain
+    // files and does not warn); rules/ and dashboards/ are relative symlinks
+    // to them, for Prometheus, compose and the tests.
+    for (link, canonical) in [
+        (canonical_rules(), "files/arize-exporter.rules.yml"),
+        (canonical_dashboard(), "files/arize-exporter.json"),
     ] {
-        let path = chart().join(link);
-        let meta = std::fs::symlink_metadata(&path).expect(link);
+        let file = chart().join(canonical);
+        let meta = std::fs::symlink_metadata(&file).expect(canonical);
+        assert!(meta.file_type().is_file(), "{canonical} is a plain file");
+        let meta = std::fs::symlink_metadata(&link).unwrap();
         assert!(
             meta.file_type().is_symlink(),
-            "{link} must be a symlink to {}, not a copy",
-            target.display()
+            "{} must be a symlink to the chart's {canonical}, not a copy",
+            link.display()
         );
+        let target = std::fs::read_link(&link).unwrap();
+        assert!(target.is_relative(), "{} is relative", target.display());
         assert_eq!(
-            std::fs::canonicalize(&path).unwrap(),
-            std::fs::canonicalize(&target).unwrap(),
-            "{link} points at the canonical file"
+            std::fs::canonicalize(&link).unwrap(),
+            std::fs::canonicalize(&file).unwrap(),
+            "{} points at the canonical file",
+            link.display()
         );
     }
 }
@@ -721,7 +740,7 @@ fn notes_tell_how_to_reach_the_metrics() {
         }
         run_ok(&mut cmd)
     };
-    let out = install(&[], &[]);
+    let out = install(&[], &["config.demo=true"]);
     let notes = out.split_once("NOTES:").expect("helm prints NOTES").1;
     assert!(
         notes
@@ -729,7 +748,7 @@ fn notes_tell_how_to_reach_the_metrics() {
         "{notes}"
     );
     assert!(notes.contains("http://127.0.0.1:10841/metrics"), "{notes}");
-    assert!(notes.contains("no API key is configured"), "{notes}");
+    assert!(notes.contains("Demo mode"), "{notes}");
 
     let existing = chart().join("ci/existing-secret-values.yaml");
     let out = install(&[existing.to_str().unwrap()], &[]);
@@ -737,4 +756,562 @@ fn notes_tell_how_to_reach_the_metrics() {
     assert!(!notes.contains("no API key is configured"), "{notes}");
     assert!(notes.contains("Secret arize-credentials"), "{notes}");
     assert!(notes.contains("ServiceMonitor"), "{notes}");
+}
+
+// --- a release that cannot work fails at render --------------------------
+
+/// `helm template` with the given --set flags and no values file.
+fn template_sets(sets: &[&str]) -> std::process::Output {
+    let files: Vec<&Path> = Vec::new();
+    run(&mut template_cmd(&chart(), &files, sets))
+}
+
+#[test]
+fn a_release_without_a_key_or_demo_mode_fails_at_render() {
+    // Neither a key nor demo mode: the exporter would crash-loop, so helm
+    // refuses, saying what to set.
+    let out = template_sets(&[]);
+    assert!(!out.status.success(), "rendered without a key");
+    let said = stderr(&out);
+    for needle in [
+        "no API key is configured",
+        "apiKey.existingSecret.name",
+        "apiKey.value",
+        "config.demo=true",
+        "--from-file=",
+    ] {
+        assert!(said.contains(needle), "{needle} not in: {said}");
+    }
+    assert!(!said.contains("--from-literal"), "{said}");
+    // helm lint treats `fail` leniently, but still reports it.
+    let out = run(helm().args(["lint", "--strict"]).arg(chart()));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("no API key is configured"), "{said}");
+    // Each way of giving a key, or demo mode, renders.
+    for sets in [
+        vec!["config.demo=true"],
+        vec!["apiKey.value=k"],
+        vec!["apiKey.existingSecret.name=s"],
+    ] {
+        let out = template_sets(&sets);
+        assert!(out.status.success(), "{sets:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn notes_never_put_the_key_on_a_command_line() {
+    let source = read(chart().join("templates/NOTES.txt"));
+    assert!(!source.contains("--from-literal"), "NOTES.txt: {source}");
+    // apiKey.value: the notes say how to move the key into a file-made Secret.
+    let out = run_ok(
+        helm()
+            .args(["install", RELEASE])
+            .arg(chart())
+            .args(["--namespace", NAMESPACE, "--dry-run=client"])
+            .args(["--set", "apiKey.value=oops"]),
+    );
+    let notes = out.split_once("NOTES:").unwrap().1;
+    assert!(
+        notes.contains("create secret generic arize-api-key --from-file=api-key=./arize-api-key"),
+        "{notes}"
+    );
+    assert!(!notes.contains("--from-literal"), "{notes}");
+    assert!(!notes.contains("oops"), "the key is not printed: {notes}");
+}
+
+// --- one port ---------------------------------------------------------------
+
+#[test]
+fn one_value_sets_the_service_port_the_container_port_and_the_listen_address() {
+    for (sets, port) in [(vec![], 10841), (vec!["service.port=9100"], 9100)] {
+        let (_, docs) = render(&None, &sets);
+        let service = find(&docs, "Service");
+        assert_eq!(service["spec"]["ports"][0]["port"], port, "{sets:?}");
+        let c = containers(find(&docs, "Deployment"))[0];
+        assert_eq!(c["ports"][0]["containerPort"], port, "{sets:?}");
+        let listen: Vec<String> = strings(&c["args"])
+            .into_iter()
+            .filter(|a| a.contains("listen-address"))
+            .collect();
+        assert_eq!(listen, [format!("--web.listen-address=:{port}")]);
+    }
+    // The listen address cannot be set apart from the port.
+    for arg in [
+        "--web.listen-address=:9999",
+        "--listen-address=:9999",
+        "--web.listen-address",
+    ] {
+        let set = format!("extraArgs[0]={arg}");
+        let out = template_sets(&["config.demo=true", &set]);
+        assert!(!out.status.success(), "{arg} accepted");
+        assert!(stderr(&out).contains("service.port"), "{}", stderr(&out));
+    }
+}
+
+// --- the job name the rules select ----------------------------------------
+
+/// The job a ServiceMonitor's endpoint gives its targets: the last
+/// relabeling that writes `job` (the operator's own job rule comes first).
+fn job_of(sm: &Value) -> String {
+    let relabelings = sm["spec"]["endpoints"][0]["relabelings"]
+        .as_array()
+        .expect("relabelings");
+    let last = relabelings
+        .iter()
+        .rev()
+        .find(|r| r["targetLabel"] == "job")
+        .expect("a relabeling sets the job");
+    assert_eq!(last["action"], "replace");
+    assert!(last.get("sourceLabels").is_none(), "a constant job");
+    last["replacement"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_job_is_arize_exporter_whatever_the_release_is_named() {
+    for sets in [
+        vec!["serviceMonitor.enabled=true"],
+        vec!["serviceMonitor.enabled=true", "nameOverride=metrics"],
+        vec!["serviceMonitor.enabled=true", "fullnameOverride=x"],
+        vec![
+            "serviceMonitor.enabled=true",
+            "nameOverride=a",
+            "fullnameOverride=b",
+        ],
+    ] {
+        let (_, docs) = render(&None, &sets);
+        let sm = find(&docs, "ServiceMonitor");
+        assert_eq!(job_of(sm), "arize-exporter", "{sets:?}");
+        // The job rule is not the operator's jobLabel, which follows names.
+        assert!(sm["spec"].get("jobLabel").is_none(), "{sets:?}");
+    }
+    // It is a value, and user relabelings come before it.
+    let all = Some(chart().join("ci/all-enabled-values.yaml"));
+    let (_, docs) = render(&all, &["serviceMonitor.jobName=arize-prod"]);
+    let sm = find(&docs, "ServiceMonitor");
+    assert_eq!(job_of(sm), "arize-prod");
+    assert_eq!(
+        sm["spec"]["endpoints"][0]["relabelings"][0]["targetLabel"],
+        "node"
+    );
+    // The chart's README and values say what the rules expect.
+    for doc in ["README.md", "values.yaml"] {
+        let text = read(chart().join(doc));
+        assert!(text.contains("job=\"arize-exporter\""), "{doc}");
+    }
+}
+
+// --- the web layer: TLS, basic auth, network policy ------------------------
+
+fn ci(name: &str) -> Option<PathBuf> {
+    Some(chart().join("ci").join(name))
+}
+
+/// The web configuration the chart rendered into its Secret.
+fn rendered_web_config(docs: &[Value]) -> Value {
+    let secret = docs
+        .iter()
+        .find(|d| {
+            d["kind"] == "Secret"
+                && d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-web-config"))
+        })
+        .expect("a web-config Secret");
+    let encoded = secret["data"]["web-config.yml"].as_str().unwrap();
+    let text = String::from_utf8(decode_base64(encoded)).unwrap();
+    let dir = TempDir::new("web-config");
+    let path = dir.path("web-config.yml");
+    std::fs::write(&path, text).unwrap();
+    yaml_doc(&path)
+}
+
+/// The volume mounted at `dir` and the Secret it comes from.
+fn secret_mounted_at(deployment: &Value, dir: &str) -> String {
+    let c = containers(deployment)[0];
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == dir)
+        .unwrap_or_else(|| panic!("a volume is mounted at {dir}"));
+    assert_eq!(mount["readOnly"], true);
+    assert!(mount.get("subPath").is_none(), "a subPath sees no rotation");
+    let volume = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    assert_eq!(volume["secret"]["defaultMode"], 0o440);
+    volume["secret"]["secretName"].as_str().unwrap().to_owned()
+}
+
+fn web_config_flag(deployment: &Value) -> Option<String> {
+    strings(&containers(deployment)[0]["args"])
+        .into_iter()
+        .find_map(|a| a.strip_prefix("--web.config.file=").map(str::to_owned))
+}
+
+fn probe_schemes(deployment: &Value) -> Vec<String> {
+    let c = containers(deployment)[0];
+    ["livenessProbe", "readinessProbe"]
+        .iter()
+        .map(|p| {
+            let probe = &c[*p];
+            if probe.get("tcpSocket").is_some() {
+                assert!(probe.get("httpGet").is_none());
+                assert_eq!(probe["tcpSocket"]["port"], "metrics");
+                "TCP".to_owned()
+            } else {
+                probe["httpGet"]["scheme"]
+                    .as_str()
+                    .unwrap_or("HTTP")
+                    .to_owned()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_web_configuration_the_exporter_speaks_plain_http() {
+    let (_, docs) = render(&None, &["serviceMonitor.enabled=true"]);
+    let deployment = find(&docs, "Deployment");
+    assert_eq!(web_config_flag(deployment), None);
+    assert_eq!(probe_schemes(deployment), ["HTTP", "HTTP"]);
+    let ep = &find(&docs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(ep["scheme"], "http");
+    assert!(ep.get("tlsConfig").is_none() && ep.get("basicAuth").is_none());
+    assert!(!kinds(&docs).contains("NetworkPolicy"));
+}
+
+#[test]
+fn tls_and_basic_auth_rendered_from_values() {
+    let (_, docs) = render(&ci("web-tls-basic-auth-values.yaml"), &[]);
+    let deployment = find(&docs, "Deployment");
+    // The rendered configuration is mounted and passed to the exporter.
+    let file = web_config_flag(deployment).expect("--web.config.file");
+    assert_eq!(file, "/etc/arize-exporter/web/web-config.yml");
+    assert_eq!(
+        secret_mounted_at(deployment, "/etc/arize-exporter/web"),
+        "arize-arize-exporter-web-config"
+    );
+    assert_eq!(
+        secret_mounted_at(deployment, "/etc/arize-exporter/tls"),
+        "arize-exporter-tls"
+    );
+    let config = rendered_web_config(&docs);
+    let tls = &config["tls_server_config"];
+    assert_eq!(tls["cert_file"], "/etc/arize-exporter/tls/tls.crt");
+    assert_eq!(tls["key_file"], "/etc/arize-exporter/tls/tls.key");
+    assert_eq!(tls["min_version"], "TLS12");
+    assert!(config["basic_auth_users"]["prometheus"]
+        .as_str()
+        .unwrap()
+        .starts_with("$2b$10$"));
+    assert_eq!(config["rate_limit"]["burst"], 20);
+    // TLS on: the probes speak HTTPS (no auth needed on /healthz, /readyz).
+    assert_eq!(probe_schemes(deployment), ["HTTPS", "HTTPS"]);
+    // The ServiceMonitor scrapes over HTTPS with basic auth.
+    let ep = &find(&docs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(ep["scheme"], "https");
+    assert_eq!(ep["port"], "metrics");
+    assert_eq!(ep["tlsConfig"]["ca"]["secret"]["key"], "ca.crt");
+    assert_eq!(ep["basicAuth"]["password"]["name"], "arize-exporter-scrape");
+    // The port: 9443 everywhere.
+    let c = containers(deployment)[0];
+    assert_eq!(c["ports"][0]["containerPort"], 9443);
+    assert!(strings(&c["args"]).contains(&"--web.listen-address=:9443".to_owned()));
+    // The NetworkPolicy admits the scraper, on the metrics port, to the pods.
+    let np = find(&docs, "NetworkPolicy");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in np["spec"]["podSelector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&pod_labels[k], v, "label {k}");
+    }
+    assert_eq!(strings(&np["spec"]["policyTypes"]), ["Ingress"]);
+    let rule = &np["spec"]["ingress"][0];
+    assert_eq!(rule["ports"][0]["port"], "metrics");
+    let from = rule["from"].as_array().unwrap();
+    assert_eq!(from.len(), 1, "only the scraper: {from:?}");
+    assert_eq!(
+        from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "monitoring"
+    );
+    assert_eq!(
+        from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "prometheus"
+    );
+}
+
+#[test]
+fn basic_auth_without_tls_keeps_http_probes() {
+    let (_, docs) = render(&ci("web-basic-auth-values.yaml"), &[]);
+    let deployment = find(&docs, "Deployment");
+    assert!(web_config_flag(deployment).is_some());
+    let config = rendered_web_config(&docs);
+    assert!(config.get("tls_server_config").is_none(), "{config}");
+    assert!(config["basic_auth_users"]["prometheus"].is_string());
+    assert_eq!(probe_schemes(deployment), ["HTTP", "HTTP"]);
+    let ep = &find(&docs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(ep["scheme"], "http");
+    assert_eq!(ep["basicAuth"]["username"]["key"], "username");
+    // No TLS Secret is mounted.
+    let c = containers(deployment)[0];
+    assert!(!c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mountPath"] == "/etc/arize-exporter/tls"));
+    // A namespace selector alone.
+    let from = &find(&docs, "NetworkPolicy")["spec"]["ingress"][0]["from"][0];
+    assert_eq!(
+        from["namespaceSelector"]["matchLabels"]["monitoring"],
+        "true"
+    );
+    assert!(from.get("podSelector").is_none(), "{from}");
+}
+
+#[test]
+fn a_required_client_certificate_turns_the_probes_into_tcp_checks() {
+    let (_, docs) = render(&ci("web-client-cert-values.yaml"), &[]);
+    let deployment = find(&docs, "Deployment");
+    assert_eq!(probe_schemes(deployment), ["TCP", "TCP"]);
+    let config = rendered_web_config(&docs);
+    assert_eq!(
+        config["tls_server_config"]["client_auth_type"],
+        "RequireAndVerifyClientCert"
+    );
+    assert_eq!(
+        config["tls_server_config"]["client_ca_file"],
+        "/etc/arize-exporter/tls/ca.crt"
+    );
+    let ep = &find(&docs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(ep["scheme"], "https");
+    assert_eq!(
+        ep["tlsConfig"]["keySecret"]["name"],
+        "prometheus-client-tls"
+    );
+    // A client certificate only requested: HTTPS probes still work.
+    let (_, docs) = render(
+        &ci("web-client-cert-values.yaml"),
+        &["web.config.tls_server_config.client_auth_type=VerifyClientCertIfGiven"],
+    );
+    assert_eq!(probe_schemes(find(&docs, "Deployment")), ["HTTPS", "HTTPS"]);
+}
+
+#[test]
+fn an_existing_web_configuration_secret_is_mounted_as_is() {
+    let (_, docs) = render(&ci("all-enabled-values.yaml"), &[]);
+    let deployment = find(&docs, "Deployment");
+    assert_eq!(
+        web_config_flag(deployment).as_deref(),
+        Some("/etc/arize-exporter/web/web.yml")
+    );
+    assert_eq!(
+        secret_mounted_at(deployment, "/etc/arize-exporter/web"),
+        "arize-exporter-web"
+    );
+    assert_eq!(
+        secret_mounted_at(deployment, "/etc/arize-exporter/tls"),
+        "arize-exporter-tls"
+    );
+    // The chart creates no web Secret of its own (only the key's).
+    let secrets: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Secret").collect();
+    assert_eq!(secrets.len(), 1);
+    assert!(secrets[0]["data"].get("api-key").is_some());
+    assert_eq!(probe_schemes(deployment), ["HTTPS", "HTTPS"]);
+    let ep = &find(&docs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(ep["scheme"], "https");
+    assert_eq!(
+        ep["tlsConfig"]["serverName"],
+        "arize-exporter.observability.svc"
+    );
+    // The client-certificate switch for a configuration the chart cannot read.
+    let (_, docs) = render(
+        &ci("all-enabled-values.yaml"),
+        &["web.tls.clientCertRequired=true"],
+    );
+    assert_eq!(probe_schemes(find(&docs, "Deployment")), ["TCP", "TCP"]);
+    // The scheme can be forced.
+    let (_, docs) = render(
+        &ci("all-enabled-values.yaml"),
+        &["serviceMonitor.scheme=http"],
+    );
+    assert_eq!(
+        find(&docs, "ServiceMonitor")["spec"]["endpoints"][0]["scheme"],
+        "http"
+    );
+}
+
+#[test]
+fn inconsistent_web_settings_fail_at_render() {
+    for (sets, why) in [
+        (
+            vec![
+                "config.demo=true",
+                "web.existingSecret.name=w",
+                "web.config.basic_auth_users.u=$2b$10$XGU7sZBX/Ak8THEw/rOjN.f8sQ8khUiWXpgnKcLbfGn94ph2mwdIK",
+            ],
+            "not both",
+        ),
+        (
+            vec!["config.demo=true", "web.tls.enabled=true", "web.config.rate_limit.burst=1"],
+            "web.tls.secretName",
+        ),
+        (
+            vec!["config.demo=true", "web.config.tls_server_config.min_version=TLS13"],
+            "web.tls.enabled",
+        ),
+        (
+            vec!["config.demo=true", "networkPolicy.enabled=true"],
+            "networkPolicy.scraper",
+        ),
+        (
+            vec!["config.demo=true", "extraArgs[0]=--web.config.file=/x"],
+            "web.existingSecret",
+        ),
+    ] {
+        let out = template_sets(&sets);
+        assert!(!out.status.success(), "{sets:?} rendered");
+        assert!(stderr(&out).contains(why), "{sets:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn the_schema_checks_the_web_and_network_policy_values() {
+    for (sets, complaint) in [
+        ("web.config.tls_server_config.certfile=x", "certfile"),
+        (
+            "web.config.tls_server_config.client_auth_type=RequireClientCert",
+            "client_auth_type",
+        ),
+        (
+            "web.config.basic_auth_users.u=plain-password",
+            "basic_auth_users",
+        ),
+        (
+            "web.config.tls_server_config.min_version=TLS14",
+            "min_version",
+        ),
+        ("web.config.tlsserverconfig.x=y", "tlsserverconfig"),
+        ("web.tls.certificate=x", "certificate"),
+        ("serviceMonitor.scheme=ftp", "scheme"),
+        ("serviceMonitor.basicAuth.user.name=s", "user"),
+        ("networkPolicy.scraper.namespaces=monitoring", "namespaces"),
+    ] {
+        let out = template_sets(&["config.demo=true", sets]);
+        let said = stderr(&out);
+        assert!(!out.status.success(), "{sets} accepted");
+        assert!(
+            said.contains("schema") && said.contains(complaint),
+            "{sets}: helm did not name {complaint}:\n{said}"
+        );
+    }
+}
+
+#[test]
+fn the_package_holds_plain_files_and_no_ci_values_without_a_warning() {
+    let out_dir = TempDir::new("package");
+    let out = run(helm()
+        .arg("package")
+        .arg(chart())
+        .arg("--destination")
+        .arg(&out_dir.0));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // No warning of any kind (helm logs symlinks it follows on stderr).
+    assert_eq!(stderr(&out).trim(), "", "helm package warned");
+    let tgz = out_dir
+        .0
+        .join(format!("arize-exporter-{}.tgz", chart_version()));
+    let listing = run_ok(Command::new("tar").arg("-tzvf").arg(&tgz));
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains("/ci/")),
+        "ci/ is packaged: {names:?}"
+    );
+    for file in [
+        "arize-exporter/files/arize-exporter.rules.yml",
+        "arize-exporter/files/arize-exporter.json",
+        "arize-exporter/templates/networkpolicy.yaml",
+        "arize-exporter/values.schema.json",
+    ] {
+        assert!(names.contains(&file), "{file} missing: {names:?}");
+    }
+    // Plain files in the archive, not links ('-' in tar's long listing).
+    assert!(
+        listing.lines().all(|l| l.starts_with('-')),
+        "only regular files:\n{listing}"
+    );
+}
+
+/// The expression of the alert `name` in the canonical rule file.
+fn alert_expr(name: &str) -> String {
+    let rules = yaml_doc(&canonical_rules());
+    rules["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .find(|r| r["alert"] == name)
+        .unwrap_or_else(|| panic!("the rules have an alert {name}"))["expr"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_target_down_alert_selects_the_job_the_chart_names() {
+    // promtool evaluates ArizeExporterDown's expression over a down target
+    // of the job the ServiceMonitor sets by default, and over one named after
+    // the release (what the operator's own job would have been).
+    let values = yaml_doc(&chart().join("values.yaml"));
+    let job = values["serviceMonitor"]["jobName"].as_str().unwrap();
+    let expr = alert_expr("ArizeExporterDown");
+    let dir = TempDir::new("job-selector");
+    let rules = dir.path("rules.yml");
+    std::fs::write(
+        &rules,
+        format!(
+            "groups:\n  - name: t\n    rules:\n      - record: selected\n        expr: {}\n",
+            serde_json::to_string(&expr).unwrap()
+        ),
+    )
+    .unwrap();
+    let test = dir.path("test.yml");
+    std::fs::write(
+        &test,
+        format!(
+            r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{{job="{job}", instance="a"}}'
+        values: "0x10"
+      - series: 'up{{job="my-release-metrics", instance="b"}}'
+        values: "0x10"
+    promql_expr_test:
+      - expr: selected
+        eval_time: 5m
+        exp_samples:
+          - labels: 'selected{{job="{job}", instance="a"}}'
+            value: 0
+"#
+        ),
+    )
+    .unwrap();
+    let out = run(command("promtool", PROMETHEUS)
+        .args(["test", "rules"])
+        .arg(&test));
+    assert!(
+        out.status.success(),
+        "ArizeExporterDown ({expr}) does not select exactly job=\"{job}\":\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }

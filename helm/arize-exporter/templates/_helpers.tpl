@@ -116,6 +116,11 @@ settings are left out: the exporter's own default applies.
 {{- $args = append $args (printf "--%s=%v" (index . 0) $v) }}
 {{- end }}
 {{- end }}
+{{- $args = append $args (printf "--web.listen-address=:%v" (int .Values.service.port)) }}
+{{- $web := include "arize-exporter.webConfigSecret" . | fromJson }}
+{{- if $web.name }}
+{{- $args = append $args (printf "--web.config.file=%s/%s" (include "arize-exporter.webConfigDir" .) $web.key) }}
+{{- end }}
 {{- range $c.spaceIds }}
 {{- $args = append $args (printf "--space-id=%s" (toString .)) }}
 {{- end }}
@@ -126,4 +131,89 @@ settings are left out: the exporter's own default applies.
 {{- $args = append $args (toString .) }}
 {{- end }}
 {{- toYaml $args }}
+{{- end }}
+
+{{/*
+The Secret holding the exporter's web configuration (exporter-toolkit
+format: TLS, client certificates, basic auth) and the key inside it, as a
+dict {name, key}; empty when there is none (plain HTTP, no auth).
+*/}}
+{{- define "arize-exporter.webConfigSecret" -}}
+{{- $w := .Values.web }}
+{{- if and $w.config $w.existingSecret.name }}
+{{- fail "web: set either web.config (the chart renders it into a Secret) or web.existingSecret.name, not both" }}
+{{- end }}
+{{- if $w.existingSecret.name }}
+{{- dict "name" $w.existingSecret.name "key" $w.existingSecret.key | toJson }}
+{{- else if $w.config }}
+{{- dict "name" (printf "%s-web-config" (include "arize-exporter.fullname" .)) "key" "web-config.yml" | toJson }}
+{{- else }}
+{{- dict | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* Where the web configuration and the TLS Secret are mounted. */}}
+{{- define "arize-exporter.webConfigDir" -}}
+/etc/arize-exporter/web
+{{- end }}
+{{- define "arize-exporter.tlsDir" -}}
+/etc/arize-exporter/tls
+{{- end }}
+
+{{/*
+The web configuration the chart renders from web.config: with
+web.tls.enabled and web.tls.secretName, tls_server_config gets the mounted
+certificate and key unless web.config names its own.
+*/}}
+{{- define "arize-exporter.webConfig" -}}
+{{- $w := .Values.web }}
+{{- $cfg := deepCopy $w.config }}
+{{- if $w.tls.enabled }}
+{{- $tls := deepCopy (default (dict) (get $cfg "tls_server_config")) }}
+{{- if not (or $tls.cert_file $tls.cert) }}
+{{- if not $w.tls.secretName }}
+{{- fail "web.tls: TLS is enabled but there is no certificate: set web.tls.secretName (a kubernetes.io/tls Secret) or cert_file/key_file in web.config.tls_server_config" }}
+{{- end }}
+{{- $_ := set $tls "cert_file" (printf "%s/tls.crt" (include "arize-exporter.tlsDir" .)) }}
+{{- $_ := set $tls "key_file" (printf "%s/tls.key" (include "arize-exporter.tlsDir" .)) }}
+{{- end }}
+{{- $_ := set $cfg "tls_server_config" $tls }}
+{{- else if hasKey $cfg "tls_server_config" }}
+{{- fail "web.config.tls_server_config is set but web.tls.enabled is false: set web.tls.enabled=true so that the probes and the ServiceMonitor speak HTTPS" }}
+{{- end }}
+{{- toYaml $cfg }}
+{{- end }}
+
+{{/*
+"true" when the exporter demands a client certificate of every
+connection, which kubelet's HTTPS probes cannot present: the probes then
+only open a TCP connection.
+*/}}
+{{- define "arize-exporter.clientCertRequired" -}}
+{{- $w := .Values.web }}
+{{- $type := "" }}
+{{- if and $w.config (get $w.config "tls_server_config") }}
+{{- $type = toString (get (get $w.config "tls_server_config") "client_auth_type") }}
+{{- end }}
+{{- if and $w.tls.enabled (or $w.tls.clientCertRequired (has $type (list "RequireAnyClientCert" "RequireAndVerifyClientCert"))) }}
+{{- print "true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+A probe (livenessProbe or readinessProbe values) adapted to the web layer:
+HTTPS when TLS is on, a TCP check when a client certificate is required.
+/healthz and /readyz need no basic auth.
+*/}}
+{{- define "arize-exporter.probe" -}}
+{{- $probe := deepCopy .probe }}
+{{- if and .root.Values.web.tls.enabled $probe.httpGet }}
+{{- if include "arize-exporter.clientCertRequired" .root }}
+{{- $_ := set $probe "tcpSocket" (dict "port" $probe.httpGet.port) }}
+{{- $_ := unset $probe "httpGet" }}
+{{- else if not $probe.httpGet.scheme }}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" }}
+{{- end }}
+{{- end }}
+{{- toYaml $probe }}
 {{- end }}
