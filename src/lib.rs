@@ -16,3 +16,4 @@ pub mod server;
 pub mod simulator;
 pub mod snapshot;
 pub mod state;
+pub mod web;
