@@ -37,7 +37,7 @@ fn openssl(dir: &Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("openssl runs (installed on these machines)");
+        .expect("openssl runs (scripts/tools/tls-clients.sh installs it)");
     assert!(
         out.status.success(),
         "openssl {args:?}: {}",
@@ -438,7 +438,7 @@ async fn a_tls12_client_is_refused_under_min_version_tls13() {
                     .args(&extra)
                     .arg(&url)
                     .output()
-                    .expect("curl runs")
+                    .expect("curl runs (scripts/tools/tls-clients.sh installs it)")
             })
             .await
             .unwrap()

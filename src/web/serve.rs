@@ -63,6 +63,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let slots = (max_requests > 0)
         .then(|| Arc::new(Semaphore::new(max_requests.min(Semaphore::MAX_PERMITS))));
+    tracing::info!(
+        tls = web.tls_enabled(),
+        basic_auth = web.auth_enabled(),
+        max_requests,
+        "serving"
+    );
     let shared = Arc::new(Shared { router, web, slots });
     let reloader = shared.web.spawn_reloader();
     let graceful = Arc::new(GracefulShutdown::new());
