@@ -142,12 +142,15 @@ impl Pki {
 // Server and clients
 // ---------------------------------------------------------------------------
 
+/// What `/metrics` answers: a valid exposition, for Prometheus.
+const METRICS: &str = "# TYPE web_test_value gauge\nweb_test_value 1\n";
+
 /// Requests to `/stream` send a first chunk, then wait for a permit here
 /// before the last one: a response that is not finished yet.
 fn router(gate: Arc<Semaphore>) -> Router {
     Router::new()
         .route("/", get(|| async { "home\n" }))
-        .route("/metrics", get(|| async { "metrics\n" }))
+        .route("/metrics", get(|| async { METRICS }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/stream", get(stream))
@@ -318,7 +321,7 @@ async fn tls_is_served_and_plain_http_refused() {
     let server = Server::tls(&config).await;
     assert_eq!(
         fetch(&client(Identity::None), &server.https("/metrics"), None).await,
-        Ok((200, "metrics\n".into()))
+        Ok((200, METRICS.into()))
     );
     let plain = reqwest::Client::builder()
         .no_proxy()
@@ -398,7 +401,7 @@ async fn every_client_auth_type_is_honoured() {
             let answer = fetch(&client(identity), &server.https("/metrics"), Option::None).await;
             assert_eq!(answer.is_ok(), served, "{auth_type}: {answer:?}");
             if served {
-                assert_eq!(answer, Ok((200, "metrics\n".into())), "{auth_type}");
+                assert_eq!(answer, Ok((200, METRICS.into())), "{auth_type}");
             }
         }
     }
@@ -452,7 +455,7 @@ async fn a_tls12_client_is_refused_under_min_version_tls13() {
         "{}",
         String::from_utf8_lossy(&new.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&new.stdout), "metrics\n");
+    assert_eq!(String::from_utf8_lossy(&new.stdout), METRICS);
     // The same with rustls on the client side.
     let tls12 = client_with(Identity::None, |b| {
         b.max_tls_version(reqwest::tls::Version::TLS_1_2)
@@ -527,7 +530,7 @@ async fn basic_auth_headers_and_open_probes() {
         let response = get("/metrics", auth).await;
         assert_eq!(response.status(), 200, "{auth:?}");
         assert_eq!(response.headers()["x-frame-options"], "deny");
-        assert_eq!(response.text().await.unwrap(), "metrics\n");
+        assert_eq!(response.text().await.unwrap(), METRICS);
     }
     for auth in [
         None,
@@ -564,7 +567,7 @@ async fn auth_and_headers_without_tls() {
     assert_eq!(response.headers()["x-frame-options"], "sameorigin");
     assert_eq!(
         fetch(&c, &server.http("/metrics"), Some(("alice", "pw"))).await,
-        Ok((200, "metrics\n".into()))
+        Ok((200, METRICS.into()))
     );
 }
 
@@ -787,4 +790,99 @@ async fn shutdown_lets_the_request_in_flight_finish() {
         .expect("serve returns")
         .unwrap()
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// A real Prometheus
+// ---------------------------------------------------------------------------
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value of the first series `query` returns on the Prometheus at
+/// `port`, if any yet.
+async fn prometheus_value(port: u16, query: &str) -> Option<String> {
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let text = c
+        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_over_tls_with_basic_auth() {
+    let (dir, config) = tls_dir(
+        "prometheus",
+        &format!(
+            "basic_auth_users:\n  prometheus: '{}'\n",
+            hash("scrape-secret")
+        ),
+    );
+    let server = Server::tls(&config).await;
+    std::fs::write(dir.path("password"), "scrape-secret").unwrap();
+    std::fs::write(dir.path("wrong-password"), "guess").unwrap();
+    let job = |name: &str, password_file: &str| {
+        format!(
+            "  - job_name: {name}\n    scrape_interval: 1s\n    scheme: https\n    tls_config:\n      ca_file: {}\n    basic_auth:\n      username: prometheus\n      password_file: {}\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            dir.path("ca.crt").display(),
+            dir.path(password_file).display(),
+            server.port()
+        )
+    };
+    let prometheus_config = dir.write(
+        "prometheus.yml",
+        &format!(
+            "scrape_configs:\n{}{}",
+            job("arize", "password"),
+            job("arize-wrong", "wrong-password")
+        ),
+    );
+    let prometheus_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _prometheus = Killed(
+        Command::new(tools::tool("prometheus", tools::PROMETHEUS))
+            .arg(format!("--config.file={}", prometheus_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let good = prometheus_value(prometheus_port, "up{job=\"arize\"}").await;
+        let wrong = prometheus_value(prometheus_port, "up{job=\"arize-wrong\"}").await;
+        if let (Some(good), Some(wrong)) = (good, wrong) {
+            assert_eq!(good, "1", "scraped with the right password");
+            assert_eq!(wrong, "0", "scraped with a wrong password");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped both jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
