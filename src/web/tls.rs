@@ -560,7 +560,12 @@ fn client_sans(cert: &CertificateDer<'_>) -> Result<Vec<String>, rustls::Error> 
                     if let Ok(v4) = <[u8; 4]>::try_from(*bytes) {
                         names.push(std::net::Ipv4Addr::from(v4).to_string());
                     } else if let Ok(v6) = <[u8; 16]>::try_from(*bytes) {
-                        names.push(std::net::Ipv6Addr::from(v6).to_string());
+                        // Go prints an IPv4-mapped address as IPv4.
+                        let v6 = std::net::Ipv6Addr::from(v6);
+                        match v6.to_ipv4_mapped() {
+                            Some(v4) => names.push(v4.to_string()),
+                            None => names.push(v6.to_string()),
+                        }
                     }
                 }
                 _ => {}
