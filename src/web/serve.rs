@@ -70,7 +70,8 @@ pub async fn serve(
         "serving"
     );
     let shared = Arc::new(Shared { router, web, slots });
-    let reloader = shared.web.spawn_reloader();
+    // Stops with `serve`, even when `serve` itself is dropped.
+    let _reloader = AbortOnDrop(shared.web.spawn_reloader());
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = watch::channel(false);
 
@@ -88,14 +89,21 @@ pub async fn serve(
     for accept in loops {
         let _ = accept.await;
     }
-    if let Some(reloader) = reloader {
-        reloader.abort();
-    }
     // Every accept loop has ended, so this is the last reference.
     if let Ok(graceful) = Arc::try_unwrap(graceful) {
         graceful.shutdown().await;
     }
     Ok(())
+}
+
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
 }
 
 async fn accept_loop(
