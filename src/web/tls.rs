@@ -140,6 +140,7 @@ fn version_index(
     field: &str,
     value: &Option<String>,
     default: usize,
+    tls_on: bool,
 ) -> Result<usize, WebConfigError> {
     let Some(name) = non_empty(value) else {
         return Ok(default);
@@ -149,7 +150,9 @@ fn version_index(
             "tls_server_config: unknown TLS version {name:?} in {field} (allowed: TLS10, TLS11, TLS12, TLS13)"
         ))
     })?;
-    if index < 2 {
+    // Without TLS the toolkit never uses the versions: only a name it does
+    // not know is an error then.
+    if index < 2 && tls_on {
         return Err(WebConfigError::new(format!(
             "tls_server_config: {field} {name} is not offered by this exporter (rustls speaks TLS12 and TLS13 only)"
         )));
@@ -158,8 +161,9 @@ fn version_index(
 }
 
 fn check_names(raw: &RawTls) -> Result<Names, WebConfigError> {
-    let min = version_index("min_version", &raw.min_version, 2)?;
-    let max = version_index("max_version", &raw.max_version, 3)?;
+    let tls_on = is_enabled(raw);
+    let min = version_index("min_version", &raw.min_version, 2, tls_on)?.max(2);
+    let max = version_index("max_version", &raw.max_version, 3, tls_on)?.max(2);
     if max < min {
         return Err(WebConfigError::new(format!(
             "tls_server_config: max_version {} is below min_version {}",
@@ -593,12 +597,15 @@ mod tests {
 
     #[test]
     fn versions_rustls_does_not_offer_are_refused() {
-        let error = names_error("tls_server_config:\n  min_version: TLS10\n");
+        let error = names_error("tls_server_config:\n  cert_file: c.pem\n  min_version: TLS10\n");
         assert!(
             error.contains("TLS10") && error.contains("rustls"),
             "{error}"
         );
-        assert!(names_error("tls_server_config:\n  max_version: TLS11\n").contains("TLS11"));
+        assert!(
+            names_error("tls_server_config:\n  cert_file: c.pem\n  max_version: TLS11\n")
+                .contains("TLS11")
+        );
         assert!(names_error("tls_server_config:\n  min_version: SSL3\n")
             .contains("unknown TLS version"));
         assert!(
@@ -608,6 +615,8 @@ mod tests {
         let names = check_names(&tls("tls_server_config:\n  min_version: TLS13\n")).unwrap();
         assert_eq!(names.versions.len(), 1);
         assert_eq!(names.versions[0].version, rustls::ProtocolVersion::TLSv1_3);
+        // Without TLS, only unknown names matter, as in the toolkit.
+        assert!(check_names(&tls("tls_server_config:\n  min_version: TLS10\n")).is_ok());
         // The toolkit's defaults: TLS12 to TLS13.
         assert_eq!(check_names(&RawTls::default()).unwrap().versions.len(), 2);
     }
