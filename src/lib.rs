@@ -16,3 +16,4 @@ pub mod server;
 pub mod snapshot;
 pub mod state;
 pub mod text_format;
+pub mod web;

@@ -1,0 +1,888 @@
+//! The web layer end to end: `arize_exporter::web::serve` with a tiny
+//! router, certificates made by `openssl` at test time, and clients that
+//! speak real TLS (reqwest with rustls, and curl).
+
+#[allow(dead_code)]
+#[path = "support/tools.rs"]
+mod tools;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use arize_exporter::web::{bind, serve, WebConfigHandle};
+use axum::body::Body;
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use tokio::sync::{oneshot, Semaphore};
+use tools::TempDir;
+
+// ---------------------------------------------------------------------------
+// Certificates
+// ---------------------------------------------------------------------------
+
+/// A CA, two server certificates from it (IP and DNS SANs), a client
+/// certificate from it, and an unrelated self-signed one; EC P-256.
+struct Pki {
+    dir: TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (scripts/tools/tls-clients.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn issue(dir: &Path, name: &str, cn: &str, ext: &str) {
+    std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={cn}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            &format!("{name}.crt"),
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = TempDir::new("web-pki");
+        let d = dir.0.clone();
+        let new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let mut ca = vec!["req", "-x509"];
+        ca.extend(new_key);
+        ca.extend(["-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=arize-test-ca", "-days", "2"]);
+        openssl(&d, &ca);
+        let server_ext = "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n";
+        issue(&d, "server", "localhost", server_ext);
+        issue(&d, "server2", "rotated", server_ext);
+        issue(
+            &d,
+            "client",
+            "scraper",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:scraper.example,URI:spiffe://test/scraper\n",
+        );
+        let mut other = vec!["req", "-x509"];
+        other.extend(new_key);
+        other.extend([
+            "-keyout", "other.key", "-out", "other.crt", "-subj", "/CN=scraper", "-days", "2",
+            "-addext", "subjectAltName=DNS:scraper.example", "-addext", "extendedKeyUsage=clientAuth",
+        ]);
+        openssl(&d, &other);
+        Pki { dir }
+    })
+}
+
+impl Pki {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path(name)
+    }
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+    /// Copies files into `dir` (configuration files name them relatively).
+    fn copy_to(&self, dir: &TempDir, names: &[&str]) {
+        for name in names {
+            std::fs::copy(self.path(name), dir.path(name)).unwrap();
+        }
+    }
+    fn der(&self, name: &str) -> Vec<u8> {
+        CertificateDer::from_pem_file(self.path(name))
+            .unwrap()
+            .as_ref()
+            .to_vec()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Server and clients
+// ---------------------------------------------------------------------------
+
+/// What `/metrics` answers: a valid exposition, for Prometheus.
+const METRICS: &str = "# TYPE web_test_value gauge\nweb_test_value 1\n";
+
+/// Requests to `/stream` send a first chunk, then wait for a permit here
+/// before the last one: a response that is not finished yet.
+fn router(gate: Arc<Semaphore>) -> Router {
+    Router::new()
+        .route("/", get(|| async { "home\n" }))
+        .route("/metrics", get(|| async { METRICS }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/stream", get(stream))
+        .with_state(gate)
+}
+
+async fn stream(State(gate): State<Arc<Semaphore>>) -> Body {
+    let chunks = futures_util::stream::unfold(0, move |step| {
+        let gate = gate.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>("first\n"), 1)),
+                1 => {
+                    gate.acquire().await.ok()?.forget();
+                    Some((Ok("last\n"), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    Body::from_stream(chunks)
+}
+
+struct Server {
+    addrs: Vec<SocketAddr>,
+    gate: Arc<Semaphore>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(web: WebConfigHandle, addresses: &[&str], max_requests: usize) -> Server {
+        let listeners = bind(addresses).await.expect("bind");
+        let addrs = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+        let gate = Arc::new(Semaphore::new(0));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listeners,
+            router(gate.clone()),
+            web,
+            max_requests,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Server {
+            addrs,
+            gate,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn tls(config: &Path) -> Server {
+        Server::start(
+            WebConfigHandle::load(config).expect("valid web config"),
+            &["127.0.0.1:0"],
+            0,
+        )
+        .await
+    }
+
+    fn port(&self) -> u16 {
+        self.addrs[0].port()
+    }
+
+    fn https(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port())
+    }
+
+    fn http(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Identity {
+    None,
+    FromCa,
+    Unrelated,
+}
+
+fn client_with(
+    identity: Identity,
+    tweak: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> reqwest::Client {
+    let pki = pki();
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .no_proxy()
+        .no_gzip()
+        .tls_built_in_root_certs(false)
+        .tls_info(true)
+        .timeout(Duration::from_secs(10))
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(pki.read("ca.crt").as_bytes()).unwrap(),
+        );
+    let pem = match identity {
+        Identity::None => None,
+        Identity::FromCa => Some(pki.read("client.crt") + &pki.read("client.key")),
+        Identity::Unrelated => Some(pki.read("other.crt") + &pki.read("other.key")),
+    };
+    if let Some(pem) = pem {
+        builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+    }
+    tweak(builder).build().unwrap()
+}
+
+fn client(identity: Identity) -> reqwest::Client {
+    client_with(identity, |b| b)
+}
+
+/// Status and body, or the error's text.
+async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+    auth: Option<(&str, &str)>,
+) -> Result<(u16, String), String> {
+    let mut request = client.get(url);
+    if let Some((user, password)) = auth {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.map_err(|e| format!("{e:?}"))?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| format!("{e:?}"))?;
+    Ok((status, body))
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn tls_dir(label: &str, extra: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(label);
+    pki().copy_to(&dir, &["server.crt", "server.key", "ca.crt"]);
+    let config = dir.write(
+        "web.yml",
+        &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}"),
+    );
+    (dir, config)
+}
+
+fn hash(password: &str) -> String {
+    bcrypt::hash(password, 4).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tls_is_served_and_plain_http_refused() {
+    let (_dir, config) = tls_dir("tls-basic", "");
+    let server = Server::tls(&config).await;
+    assert_eq!(
+        fetch(&client(Identity::None), &server.https("/metrics"), None).await,
+        Ok((200, METRICS.into()))
+    );
+    let plain = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let answer = fetch(&plain, &server.http("/metrics"), None).await;
+    assert!(answer.is_err(), "plain HTTP answered: {answer:?}");
+    // HTTP/2 by ALPN by default.
+    let response = client(Identity::None)
+        .get(server.https("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+}
+
+#[tokio::test]
+async fn http2_can_be_switched_off() {
+    let (_dir, config) = tls_dir("tls-h1", "http_server_config:\n  http2: false\n");
+    let server = Server::tls(&config).await;
+    let response = client(Identity::None)
+        .get(server.https("/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
+}
+
+#[tokio::test]
+async fn inline_certificate_and_key() {
+    let pki = pki();
+    let indent = |text: String| {
+        text.lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    };
+    let dir = TempDir::new("tls-inline");
+    let config = dir.write(
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert: |\n{}  key: |\n{}",
+            indent(pki.read("server.crt")),
+            indent(pki.read("server.key"))
+        ),
+    );
+    let server = Server::tls(&config).await;
+    assert_eq!(
+        fetch(&client(Identity::None), &server.https("/"), None).await,
+        Ok((200, "home\n".into()))
+    );
+}
+
+#[tokio::test]
+async fn every_client_auth_type_is_honoured() {
+    use Identity::*;
+    // (client_auth_type, with CA, [no cert, cert from the CA, unrelated cert] served?)
+    let cases = [
+        ("NoClientCert", false, [true, true, true]),
+        ("RequestClientCert", false, [true, true, true]),
+        ("RequireAnyClientCert", false, [false, true, true]),
+        ("VerifyClientCertIfGiven", true, [true, true, false]),
+        ("RequireAndVerifyClientCert", true, [false, true, false]),
+    ];
+    for (auth_type, with_ca, expected) in cases {
+        let ca = if with_ca {
+            "  client_ca_file: ca.crt\n"
+        } else {
+            ""
+        };
+        let (_dir, config) = tls_dir(
+            "tls-auth",
+            &format!("  client_auth_type: {auth_type}\n{ca}"),
+        );
+        let server = Server::tls(&config).await;
+        for (identity, served) in [None, FromCa, Unrelated].into_iter().zip(expected) {
+            let answer = fetch(&client(identity), &server.https("/metrics"), Option::None).await;
+            assert_eq!(answer.is_ok(), served, "{auth_type}: {answer:?}");
+            if served {
+                assert_eq!(answer, Ok((200, METRICS.into())), "{auth_type}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn client_allowed_sans_are_checked() {
+    for (sans, served) in [
+        ("[scraper.example]", true),
+        ("[\"spiffe://test/scraper\"]", true),
+        ("[someone.else]", false),
+    ] {
+        let (_dir, config) = tls_dir(
+            "tls-sans",
+            &format!("  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans: {sans}\n"),
+        );
+        let server = Server::tls(&config).await;
+        let answer = fetch(&client(Identity::FromCa), &server.https("/"), None).await;
+        assert_eq!(answer.is_ok(), served, "{sans}: {answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_tls12_client_is_refused_under_min_version_tls13() {
+    let (_dir, config) = tls_dir("tls-min13", "  min_version: TLS13\n");
+    let server = Server::tls(&config).await;
+    let ca = pki().path("ca.crt");
+    let curl = |extra: &[&str]| {
+        let ca = ca.clone();
+        let url = server.https("/metrics");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new("curl")
+                    .args(["-sS", "--noproxy", "*", "--max-time", "10", "--cacert"])
+                    .arg(&ca)
+                    .args(&extra)
+                    .arg(&url)
+                    .output()
+                    .expect("curl runs (scripts/tools/tls-clients.sh installs it)")
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let old = curl(&["--tlsv1.2", "--tls-max", "1.2"]).await;
+    assert!(!old.status.success(), "a TLS 1.2 client was served");
+    let new = curl(&["--tlsv1.3"]).await;
+    assert!(
+        new.status.success(),
+        "{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&new.stdout), METRICS);
+    // The same with rustls on the client side.
+    let tls12 = client_with(Identity::None, |b| {
+        b.max_tls_version(reqwest::tls::Version::TLS_1_2)
+    });
+    assert!(fetch(&tls12, &server.https("/"), None).await.is_err());
+}
+
+#[tokio::test]
+async fn bad_files_are_refused_at_start() {
+    let pki = pki();
+    let dir = TempDir::new("tls-bad");
+    pki.copy_to(&dir, &["server.crt", "server.key", "server2.key", "ca.crt"]);
+    std::fs::write(dir.path("empty.crt"), "").unwrap();
+    let secret_hash = "$2y$10$ZZZZZZZZZZZZZZZZZZZZZZ";
+    let cases: &[(&str, String, &str)] = &[
+        ("missing cert", "tls_server_config:\n  cert_file: absent.crt\n  key_file: server.key\n".into(), "absent.crt"),
+        ("empty cert", "tls_server_config:\n  cert_file: empty.crt\n  key_file: server.key\n".into(), "no PEM certificate"),
+        ("no key", "tls_server_config:\n  cert_file: server.crt\n".into(), "missing one of key or key_file"),
+        ("mismatched key", "tls_server_config:\n  cert_file: server.crt\n  key_file: server2.key\n".into(), "cannot be used together"),
+        ("unreadable CA", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: absent-ca.crt\n".into(), "absent-ca.crt"),
+        ("verify without CA", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n".into(), "needs client_ca_file"),
+        ("CA without auth type", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n".into(), "without a client_auth_type"),
+        ("SANs without a required cert", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n  client_allowed_sans: [a]\n".into(), "client_allowed_sans requires"),
+        ("not bcrypt", format!("basic_auth_users:\n  alice: '{secret_hash}'\n"), "alice"),
+        ("plain password", "basic_auth_users:\n  alice: hunter2\n".into(), "not a bcrypt hash"),
+        ("unknown key", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth: x\n".into(), "unknown field"),
+        ("bad header", "http_server_config:\n  headers:\n    X-Frame-Options: allow\n".into(), "X-Frame-Options"),
+        ("CBC suite", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n".into(), "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+    ];
+    for (what, text, expected) in cases {
+        let config = dir.write("web.yml", text);
+        let error = WebConfigHandle::load(&config).expect_err(what).to_string();
+        assert!(error.contains(expected), "{what}: {error}");
+        assert!(!error.contains('\n'), "{what}: {error}");
+        assert!(
+            !error.contains("ZZZZ") && !error.contains("hunter2"),
+            "{what}: {error}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Basic auth, headers, probes
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn basic_auth_headers_and_open_probes() {
+    let (_dir, config) = tls_dir(
+        "auth",
+        &format!(
+            "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    X-Content-Type-Options: nosniff\n    Strict-Transport-Security: max-age=31536000\nbasic_auth_users:\n  alice: '{}'\n  bob: '{}'\n",
+            hash("wonderland"),
+            // htpasswd writes $2y$: the same algorithm under another name.
+            hash("builder").replacen("$2b$", "$2y$", 1),
+        ),
+    );
+    let server = Server::tls(&config).await;
+    let c = client(Identity::None);
+    let get = |path: &str, auth: Option<(&'static str, &'static str)>| {
+        let request = c.get(server.https(path));
+        let request = match auth {
+            Some((u, p)) => request.basic_auth(u, Some(p)),
+            None => request,
+        };
+        async move { request.send().await.unwrap() }
+    };
+    for auth in [
+        Some(("alice", "wonderland")),
+        Some(("bob", "builder")),
+        Some(("alice", "wonderland")),
+    ] {
+        let response = get("/metrics", auth).await;
+        assert_eq!(response.status(), 200, "{auth:?}");
+        assert_eq!(response.headers()["x-frame-options"], "deny");
+        assert_eq!(response.text().await.unwrap(), METRICS);
+    }
+    for auth in [
+        None,
+        Some(("alice", "wrong")),
+        Some(("carol", "wonderland")),
+        Some(("bob", "wonderland")),
+    ] {
+        let response = get("/", auth).await;
+        assert_eq!(response.status(), 401, "{auth:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Basic");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+    for probe in ["/healthz", "/readyz"] {
+        let response = get(probe, None).await;
+        assert_eq!(response.status(), 200, "{probe}");
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=31536000"
+        );
+    }
+}
+
+#[tokio::test]
+async fn auth_and_headers_without_tls() {
+    let dir = TempDir::new("auth-plain");
+    let config = dir.write(
+        "web.yml",
+        &format!("http_server_config:\n  headers:\n    X-Frame-Options: sameorigin\nbasic_auth_users:\n  alice: '{}'\n", hash("pw")),
+    );
+    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let response = c.get(server.http("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["x-frame-options"], "sameorigin");
+    assert_eq!(
+        fetch(&c, &server.http("/metrics"), Some(("alice", "pw"))).await,
+        Ok((200, METRICS.into()))
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Reload
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn users_reload_and_an_invalid_edit_is_kept_out() {
+    let dir = TempDir::new("reload-users");
+    let config = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  alice: '{}'\n", hash("one")),
+    );
+    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = server.http("/metrics");
+    assert_eq!(
+        fetch(&c, &url, Some(("alice", "one"))).await.unwrap().0,
+        200
+    );
+
+    dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  bob: '{}'\n", hash("two")),
+    );
+    eventually("bob to be admitted", || async {
+        fetch(&c, &url, Some(("bob", "two"))).await.unwrap().0 == 200
+    })
+    .await;
+    assert_eq!(
+        fetch(&c, &url, Some(("alice", "one"))).await.unwrap().0,
+        401,
+        "alice's cached password was forgotten"
+    );
+
+    // An edit that would drop auth if it were taken, but is invalid.
+    dir.write("web.yml", "basic_auth_users: {}\nnot_a_key: true\n");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        fetch(&c, &url, None).await.unwrap().0,
+        401,
+        "the invalid edit was taken"
+    );
+    assert_eq!(fetch(&c, &url, Some(("bob", "two"))).await.unwrap().0, 200);
+
+    // Fixed: taken.
+    dir.write("web.yml", "basic_auth_users: {}\n");
+    eventually("auth to be dropped", || async {
+        fetch(&c, &url, None).await.unwrap().0 == 200
+    })
+    .await;
+}
+
+/// Lays out a folder as Kubernetes mounts a Secret: the files are symlinks
+/// through `..data`, itself a symlink to a timestamped folder that an
+/// update replaces atomically.
+fn k8s_secret(dir: &TempDir, version: &str, files: &[(&str, &str)]) {
+    let pki = pki();
+    let versioned = dir.path(version);
+    std::fs::create_dir_all(&versioned).unwrap();
+    for (name, source) in files {
+        std::fs::copy(pki.path(source), versioned.join(name)).unwrap();
+    }
+    let tmp = dir.path("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(version, &tmp).unwrap();
+    std::fs::rename(&tmp, dir.path("..data")).unwrap();
+    for (name, _) in files {
+        let link = dir.path(name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{name}"), &link).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_certificate_is_served_without_restart() {
+    let pki = pki();
+    let dir = TempDir::new("reload-cert");
+    k8s_secret(
+        &dir,
+        "..v1",
+        &[("tls.crt", "server.crt"), ("tls.key", "server.key")],
+    );
+    let config = dir.write(
+        "web.yml",
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n",
+    );
+    let server = Server::tls(&config).await;
+    let served = || async {
+        let c = client(Identity::None);
+        let response = c.get(server.https("/")).send().await.unwrap();
+        let info = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .cloned()
+            .unwrap();
+        info.peer_certificate().unwrap().to_vec()
+    };
+    assert_eq!(served().await, pki.der("server.crt"));
+    k8s_secret(
+        &dir,
+        "..v2",
+        &[("tls.crt", "server2.crt"), ("tls.key", "server2.key")],
+    );
+    let rotated = pki.der("server2.crt");
+    eventually("the rotated certificate", || async {
+        served().await == rotated
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Listeners, limits, shutdown
+// ---------------------------------------------------------------------------
+
+fn has_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
+#[tokio::test]
+async fn one_port_answers_on_ipv4_and_ipv6() {
+    let server = Server::start(WebConfigHandle::none(), &[":0"], 0).await;
+    assert_eq!(server.addrs.len(), 1);
+    let port = server.port();
+    assert_ne!(port, 0);
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert_eq!(
+        fetch(&c, &format!("http://127.0.0.1:{port}/healthz"), None).await,
+        Ok((200, "ok\n".into()))
+    );
+    if has_ipv6_loopback() {
+        assert!(server.addrs[0].is_ipv6(), "{:?}", server.addrs);
+        assert_eq!(
+            fetch(&c, &format!("http://[::1]:{port}/healthz"), None).await,
+            Ok((200, "ok\n".into()))
+        );
+    } else {
+        assert_eq!(
+            server.addrs[0].ip(),
+            std::net::Ipv4Addr::UNSPECIFIED,
+            "the IPv4 fallback"
+        );
+    }
+}
+
+#[tokio::test]
+async fn explicit_families_and_names() {
+    let v4 = Server::start(WebConfigHandle::none(), &["0.0.0.0:0"], 0).await;
+    assert!(v4.addrs[0].is_ipv4());
+    let named = Server::start(WebConfigHandle::none(), &["localhost:0"], 0).await;
+    assert!(
+        named.addrs.iter().all(|a| a.ip().is_loopback()),
+        "{:?}",
+        named.addrs
+    );
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/", named.addrs[0]);
+    assert_eq!(fetch(&c, &url, None).await, Ok((200, "home\n".into())));
+    if has_ipv6_loopback() {
+        let v6 = Server::start(WebConfigHandle::none(), &["[::]:0"], 0).await;
+        assert!(v6.addrs[0].is_ipv6());
+        // IPv6 only: the same port is still free on IPv4.
+        let port = v6.port();
+        assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok());
+    }
+}
+
+#[tokio::test]
+async fn beyond_max_requests_the_answer_is_503_until_the_body_is_written() {
+    let server = Server::start(WebConfigHandle::none(), &["127.0.0.1:0"], 1).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut slow = c.get(server.http("/stream")).send().await.unwrap();
+    assert_eq!(slow.status(), 200);
+    assert_eq!(slow.chunk().await.unwrap().unwrap(), "first\n");
+    // Headers and part of the body are out; the request still counts.
+    assert_eq!(
+        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
+        503
+    );
+    server.gate.add_permits(1);
+    let mut rest = Vec::new();
+    while let Some(chunk) = slow.chunk().await.unwrap() {
+        rest.extend_from_slice(&chunk);
+    }
+    assert_eq!(rest, b"last\n");
+    eventually("the slot to be free", || async {
+        fetch(&c, &server.http("/metrics"), None).await.unwrap().0 == 200
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn beyond_the_rate_limit_the_answer_is_429() {
+    let dir = TempDir::new("rate");
+    let config = dir.write("web.yml", "rate_limit:\n  interval: 1h\n  burst: 2\n");
+    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let statuses = [
+        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
+        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
+        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
+    ];
+    assert_eq!(statuses, [200, 200, 429]);
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_request_in_flight_finish() {
+    let mut server = Server::start(WebConfigHandle::none(), &["127.0.0.1:0"], 0).await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut slow = c.get(server.http("/stream")).send().await.unwrap();
+    assert_eq!(slow.chunk().await.unwrap().unwrap(), "first\n");
+    let _ = server.stop.take().unwrap().send(());
+    server.gate.add_permits(1);
+    assert_eq!(slow.chunk().await.unwrap().unwrap(), "last\n");
+    let task = &mut server.task;
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("serve returns")
+        .unwrap()
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// A real Prometheus
+// ---------------------------------------------------------------------------
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value of the first series `query` returns on the Prometheus at
+/// `port`, if any yet.
+async fn prometheus_value(port: u16, query: &str) -> Option<String> {
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let text = c
+        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
+    answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_over_tls_with_basic_auth() {
+    let (dir, config) = tls_dir(
+        "prometheus",
+        &format!(
+            "basic_auth_users:\n  prometheus: '{}'\n",
+            hash("scrape-secret")
+        ),
+    );
+    let server = Server::tls(&config).await;
+    std::fs::write(dir.path("password"), "scrape-secret").unwrap();
+    std::fs::write(dir.path("wrong-password"), "guess").unwrap();
+    let job = |name: &str, password_file: &str| {
+        format!(
+            "  - job_name: {name}\n    scrape_interval: 1s\n    scheme: https\n    tls_config:\n      ca_file: {}\n    basic_auth:\n      username: prometheus\n      password_file: {}\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            dir.path("ca.crt").display(),
+            dir.path(password_file).display(),
+            server.port()
+        )
+    };
+    let prometheus_config = dir.write(
+        "prometheus.yml",
+        &format!(
+            "scrape_configs:\n{}{}",
+            job("arize", "password"),
+            job("arize-wrong", "wrong-password")
+        ),
+    );
+    let prometheus_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _prometheus = Killed(
+        Command::new(tools::tool("prometheus", tools::PROMETHEUS))
+            .arg(format!("--config.file={}", prometheus_config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let good = prometheus_value(prometheus_port, "up{job=\"arize\"}").await;
+        let wrong = prometheus_value(prometheus_port, "up{job=\"arize-wrong\"}").await;
+        if let (Some(good), Some(wrong)) = (good, wrong) {
+            assert_eq!(good, "1", "scraped with the right password");
+            assert_eq!(wrong, "0", "scraped with a wrong password");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped both jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
