@@ -11,17 +11,21 @@
 //! `/v2/spaces`) can be added as routes in [`router`], sharing [`paginate`],
 //! the cursor codec and the problem answers.
 
+mod runs;
 mod task;
 #[cfg(test)]
 mod tests;
 
+pub use runs::{
+    cadence_of, RunOrder, SimRun, CANCELLED_REASON, FAILED_REASON, HISTORY_RUNS, RUN_STATUSES,
+};
 pub use task::{
     demo_tasks, generated_tasks, rfc3339_millis, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
     DEMO_SPACES, EXPERIMENT_TYPES,
 };
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -84,6 +88,17 @@ pub enum Scripted {
 }
 
 impl Scripted {
+    /// Shorthand for a [`Scripted::Raw`] answer of this status with `value`
+    /// as an `application/json` body (an envelope off schema, mistyped
+    /// fields anywhere).
+    pub fn json(status: u16, value: &Value) -> Scripted {
+        Scripted::Raw {
+            status,
+            content_type: "application/json".to_owned(),
+            body: value.to_string().into_bytes(),
+        }
+    }
+
     /// Shorthand for a [`Scripted::Problem`] without `Retry-After`.
     pub fn problem(status: u16, title: &str, detail: &str) -> Scripted {
         Scripted::Problem {
@@ -98,7 +113,10 @@ impl Scripted {
 /// One request as the simulator received it.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
-    /// The path, without the query string.
+    /// The path as sent, without the query string and still
+    /// percent-encoded (a runs request for the id `a/b=` is recorded as
+    /// `/v2/tasks/a%2Fb%3D/runs`; [`RecordedRequest::runs_task_id`] decodes
+    /// it).
     pub path: String,
     /// The query parameters, percent-decoded, in order (repeats kept).
     pub query: Vec<(String, String)>,
@@ -110,6 +128,12 @@ impl RecordedRequest {
     /// The first value of query parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
         first_param(&self.query, name)
+    }
+
+    /// For a request to `/v2/tasks/{task_id}/runs`: the task id,
+    /// percent-decoded. `None` for any other path.
+    pub fn runs_task_id(&self) -> Option<String> {
+        runs_path_task_id(&self.path)
     }
 }
 
@@ -129,6 +153,65 @@ struct Shared {
     count: AtomicUsize,
     /// Server-side cap on the page size, below what `limit` asks for.
     page_cap: AtomicUsize,
+    /// Task id -> position in `tasks` (checked on use: the two are swapped
+    /// one after the other).
+    index: ArcSwap<HashMap<String, usize>>,
+    /// Scripted answers for any runs request.
+    runs_script: Mutex<VecDeque<Scripted>>,
+    /// The order of runs for tasks without their own.
+    run_order: Mutex<RunOrder>,
+    /// Per-task run controls, by task id.
+    task_runs: Mutex<HashMap<String, TaskRuns>>,
+}
+
+/// What a test set for one task's runs.
+#[derive(Default)]
+struct TaskRuns {
+    /// Explicit runs (in the order given), replacing the task's own.
+    runs: Option<Vec<SimRun>>,
+    order: Option<RunOrder>,
+    script: VecDeque<Scripted>,
+}
+
+fn index_of(tasks: &[SimTask]) -> HashMap<String, usize> {
+    tasks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, task)| task.id().map(|id| (id.to_owned(), i)))
+        .collect()
+}
+
+impl Shared {
+    /// The task with this id, if the current set has one.
+    fn find_task(&self, id: &str) -> Option<SimTask> {
+        let tasks = self.tasks.load();
+        let at = self.index.load().get(id).copied();
+        match at.and_then(|i| tasks.get(i)) {
+            Some(task) if task.id() == Some(id) => Some(task.clone()),
+            // The index belongs to another set (a swap in progress).
+            _ => tasks.iter().find(|task| task.id() == Some(id)).cloned(),
+        }
+    }
+
+    /// `task`'s runs as served at `now`, before ordering: the test's
+    /// explicit runs, else the task's own, else its generated history.
+    fn runs_of(&self, task: &SimTask, now: OffsetDateTime) -> Vec<SimRun> {
+        let id = task.id().unwrap_or("");
+        if let Some(runs) = lock(&self.task_runs).get(id).and_then(|c| c.runs.clone()) {
+            return runs;
+        }
+        match &task.runs {
+            Some(runs) => runs.as_ref().clone(),
+            None => runs::generated_runs(task, &task.served_json(now)),
+        }
+    }
+
+    fn order_for(&self, task_id: &str) -> RunOrder {
+        lock(&self.task_runs)
+            .get(task_id)
+            .and_then(|c| c.order)
+            .unwrap_or(*lock(&self.run_order))
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -142,7 +225,11 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            index: ArcSwap::from_pointee(index_of(&tasks)),
             tasks: ArcSwap::from_pointee(tasks),
+            runs_script: Mutex::new(VecDeque::new()),
+            run_order: Mutex::new(RunOrder::default()),
+            task_runs: Mutex::new(HashMap::new()),
             script: Mutex::new(VecDeque::new()),
             key: Mutex::new(None),
             requests: Mutex::new(VecDeque::new()),
@@ -179,7 +266,9 @@ impl Simulator {
     /// Replace the task set (tasks added/deleted/changed between polls).
     /// Cursors already handed out stay valid (they are positions in the set).
     pub fn set_tasks(&self, tasks: Vec<SimTask>) {
+        let index = index_of(&tasks);
         self.shared.tasks.store(Arc::new(tasks));
+        self.shared.index.store(Arc::new(index));
     }
 
     /// The current task set.
@@ -195,9 +284,129 @@ impl Simulator {
         lock(&self.shared.script).push_back(answer);
     }
 
-    /// Number of scripted answers not yet used.
+    /// Number of scripted answers not yet used (of [`Simulator::push`]).
     pub fn pending_scripted(&self) -> usize {
         lock(&self.shared.script).len()
+    }
+
+    /// Queue a scripted answer for runs requests of any task (FIFO). A runs
+    /// request first pops its task's own queue ([`Simulator::push_task_runs`]),
+    /// else this one, else answers normally. Never used by `/v2/tasks`.
+    pub fn push_runs(&self, answer: Scripted) {
+        lock(&self.shared.runs_script).push_back(answer);
+    }
+
+    /// Queue a scripted answer for the runs requests of the task `task_id`
+    /// only (FIFO), e.g. a 429 with `Retry-After`, a 404, a body that is
+    /// not JSON or [`Scripted::RepeatCursor`] for a cursor loop.
+    pub fn push_task_runs(&self, task_id: &str, answer: Scripted) {
+        lock(&self.shared.task_runs)
+            .entry(task_id.to_owned())
+            .or_default()
+            .script
+            .push_back(answer);
+    }
+
+    /// Number of scripted runs answers not yet used (all tasks and the
+    /// shared queue).
+    pub fn pending_runs_scripted(&self) -> usize {
+        lock(&self.shared.runs_script).len()
+            + lock(&self.shared.task_runs)
+                .values()
+                .map(|c| c.script.len())
+                .sum::<usize>()
+    }
+
+    /// Serve exactly `runs` for the task `task_id` from now on (replacing
+    /// its generated history or [`SimTask::with_runs`]); an empty list
+    /// makes a task without runs. Runs without an id get one derived from
+    /// the task id and their position. The task must be in the task set for
+    /// its runs to be served (an unknown id answers 404).
+    pub fn set_runs(&self, task_id: &str, mut runs: Vec<SimRun>) {
+        runs::assign_ids(task_id, &mut runs);
+        lock(&self.shared.task_runs)
+            .entry(task_id.to_owned())
+            .or_default()
+            .runs = Some(runs);
+    }
+
+    /// Forget [`Simulator::set_runs`] for this task: its own runs are
+    /// served again.
+    pub fn clear_runs(&self, task_id: &str) {
+        if let Some(control) = lock(&self.shared.task_runs).get_mut(task_id) {
+            control.runs = None;
+        }
+    }
+
+    /// The runs the endpoint would list for `task_id` now, in its order, as
+    /// served JSON (`None`: no such task).
+    pub fn runs(&self, task_id: &str) -> Option<Vec<Value>> {
+        let task = self.shared.find_task(task_id)?;
+        let mut runs = self.shared.runs_of(&task, OffsetDateTime::now_utc());
+        runs::order_runs(&mut runs, self.shared.order_for(task_id), task_id);
+        Some(runs.iter().map(|run| run.to_json(task_id)).collect())
+    }
+
+    /// Change the run with id `run_id` of task `task_id` in place (e.g.
+    /// finish a run in progress). The task's current runs (generated, or
+    /// its own) become its explicit runs first, so the change sticks.
+    /// Returns whether such a run was found.
+    pub fn update_run(
+        &self,
+        task_id: &str,
+        run_id: &str,
+        change: impl FnOnce(&mut SimRun),
+    ) -> bool {
+        let Some(task) = self.shared.find_task(task_id) else {
+            return false;
+        };
+        let current = self.shared.runs_of(&task, OffsetDateTime::now_utc());
+        let mut controls = lock(&self.shared.task_runs);
+        let runs = controls
+            .entry(task_id.to_owned())
+            .or_default()
+            .runs
+            .get_or_insert(current);
+        match runs
+            .iter_mut()
+            .find(|run| run.id.as_deref() == Some(run_id))
+        {
+            Some(run) => {
+                change(run);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finish the run `run_id` of task `task_id` now: `COMPLETED` with these
+    /// counts (see [`SimRun::complete`]). Returns whether it was found.
+    pub fn complete_run(
+        &self,
+        task_id: &str,
+        run_id: &str,
+        successes: i64,
+        errors: i64,
+        skipped: i64,
+    ) -> bool {
+        let now = OffsetDateTime::now_utc();
+        self.update_run(task_id, run_id, |run| {
+            run.complete(now, successes, errors, skipped);
+        })
+    }
+
+    /// The order in which every task's runs are listed (default
+    /// [`RunOrder::NewestFirst`]), unless set per task.
+    pub fn set_run_order(&self, order: RunOrder) {
+        *lock(&self.shared.run_order) = order;
+    }
+
+    /// The order in which the runs of `task_id` are listed.
+    pub fn set_task_run_order(&self, task_id: &str, order: RunOrder) {
+        lock(&self.shared.task_runs)
+            .entry(task_id.to_owned())
+            .or_default()
+            .order = Some(order);
     }
 
     /// When `Some(key)`, any request without exactly
@@ -269,6 +478,10 @@ impl std::fmt::Debug for Simulator {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v2/tasks", get(list_tasks).fallback(method_not_allowed))
+        .route(
+            "/v2/tasks/{task_id}/runs",
+            get(list_runs).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -357,28 +570,10 @@ const TASKS_RESOURCE: &str = "tasks";
 
 async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let scripted = lock(&shared.script).pop_front();
-    let mut pagination_override = None;
-    match scripted {
-        None => {}
-        Some(Scripted::Problem {
-            status,
-            title,
-            detail,
-            retry_after,
-        }) => return problem(status, &title, &detail, retry_after.as_deref()),
-        Some(Scripted::Raw {
-            status,
-            content_type,
-            body,
-        }) => return raw(status, &content_type, body),
-        Some(Scripted::Delay(pause)) => tokio::time::sleep(pause).await,
-        Some(Scripted::RepeatCursor) => {
-            pagination_override = Some(PaginationOverride::RepeatCursor)
-        }
-        Some(Scripted::MoreWithoutCursor) => {
-            pagination_override = Some(PaginationOverride::MoreWithoutCursor)
-        }
-    }
+    let pagination_override = match play(scripted).await {
+        Ok(change) => change,
+        Err(answer) => return answer,
+    };
 
     let query = parse_query(uri.query().unwrap_or(""));
     let filter = match TaskFilter::from_query(&query) {
@@ -394,26 +589,146 @@ async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let tasks = shared.tasks.load_full();
     let now = OffsetDateTime::now_utc();
     let (page, next) = paginate(&tasks, start, limit, |task| filter.matches(task));
-    let pagination = match pagination_override {
+    let pagination = pagination(pagination_override, next, &query, TASKS_RESOURCE);
+    let body = TasksPage {
+        tasks: page.iter().map(|task| task.served_json(now)).collect(),
+        pagination,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => raw(200, "application/json", bytes),
+        Err(error) => problem(500, "Internal Server Error", &error.to_string(), None),
+    }
+}
+
+/// Plays a scripted answer: `Err` with the answer to send instead of the
+/// normal one, or `Ok` with the change to the normal answer's pagination
+/// (after any scripted delay).
+async fn play(scripted: Option<Scripted>) -> Result<Option<PaginationOverride>, Response> {
+    match scripted {
+        None => Ok(None),
+        Some(Scripted::Problem {
+            status,
+            title,
+            detail,
+            retry_after,
+        }) => Err(problem(status, &title, &detail, retry_after.as_deref())),
+        Some(Scripted::Raw {
+            status,
+            content_type,
+            body,
+        }) => Err(raw(status, &content_type, body)),
+        Some(Scripted::Delay(pause)) => {
+            tokio::time::sleep(pause).await;
+            Ok(None)
+        }
+        Some(Scripted::RepeatCursor) => Ok(Some(PaginationOverride::RepeatCursor)),
+        Some(Scripted::MoreWithoutCursor) => Ok(Some(PaginationOverride::MoreWithoutCursor)),
+    }
+}
+
+/// The pagination of a normal answer whose next page starts at `next`, as
+/// changed by a scripted answer.
+fn pagination(
+    change: Option<PaginationOverride>,
+    next: Option<usize>,
+    query: &[(String, String)],
+    resource: &str,
+) -> Pagination {
+    match change {
         None => Pagination {
             has_more: next.is_some(),
-            next_cursor: next.map(|position| encode_cursor(TASKS_RESOURCE, position)),
+            next_cursor: next.map(|position| encode_cursor(resource, position)),
         },
         Some(PaginationOverride::RepeatCursor) => Pagination {
             has_more: true,
             next_cursor: Some(
-                first_param(&query, "cursor")
-                    .map_or_else(|| encode_cursor(TASKS_RESOURCE, 0), str::to_owned),
+                first_param(query, "cursor")
+                    .map_or_else(|| encode_cursor(resource, 0), str::to_owned),
             ),
         },
         Some(PaginationOverride::MoreWithoutCursor) => Pagination {
             has_more: true,
             next_cursor: None,
         },
+    }
+}
+
+const RUNS_RESOURCE: &str = "runs";
+const RUNS_PREFIX: &str = "/v2/tasks/";
+const RUNS_SUFFIX: &str = "/runs";
+
+/// The task id of a runs path (`/v2/tasks/{task_id}/runs`, the id one
+/// percent-encoded segment), decoded; `None` for other paths or an id that
+/// is not UTF-8.
+fn runs_path_task_id(path: &str) -> Option<String> {
+    let segment = path.strip_prefix(RUNS_PREFIX)?.strip_suffix(RUNS_SUFFIX)?;
+    if segment.is_empty() || segment.contains('/') {
+        return None;
+    }
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
+}
+
+#[derive(Serialize)]
+struct RunsPage {
+    task_runs: Vec<Value>,
+    pagination: Pagination,
+}
+
+/// `GET /v2/tasks/{task_id}/runs`: `status`, `limit`, `cursor`.
+async fn list_runs(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let Some(task_id) = runs_path_task_id(uri.path()) else {
+        return not_found(uri).await;
     };
-    let body = TasksPage {
-        tasks: page.iter().map(|task| task.served_json(now)).collect(),
-        pagination,
+    let scripted = {
+        let own = lock(&shared.task_runs)
+            .get_mut(&task_id)
+            .and_then(|control| control.script.pop_front());
+        own.or_else(|| lock(&shared.runs_script).pop_front())
+    };
+    let pagination_override = match play(scripted).await {
+        Ok(change) => change,
+        Err(answer) => return answer,
+    };
+    let Some(task) = shared.find_task(&task_id) else {
+        return problem(
+            404,
+            "Not Found",
+            &format!("No task with id {task_id}"),
+            None,
+        );
+    };
+    let query = parse_query(uri.query().unwrap_or(""));
+    let status = match first_param(&query, "status") {
+        None => None,
+        Some(wanted) => match RUN_STATUSES
+            .iter()
+            .find(|status| status.eq_ignore_ascii_case(wanted))
+        {
+            Some(status) => Some(*status),
+            None => {
+                return bad_request(&format!(
+                    "status must be one of {}",
+                    RUN_STATUSES.join(", ")
+                ))
+                .into_response()
+            }
+        },
+    };
+    let (start, limit) = match page_request(&query, RUNS_RESOURCE) {
+        Ok(page) => page,
+        Err(refused) => return refused.into_response(),
+    };
+    let mut runs = shared.runs_of(&task, OffsetDateTime::now_utc());
+    runs::order_runs(&mut runs, shared.order_for(&task_id), &task_id);
+    let (page, next) = paginate(&runs, start, limit, |run| {
+        status.is_none_or(|wanted| run.status.eq_ignore_ascii_case(wanted))
+    });
+    let body = RunsPage {
+        task_runs: page.iter().map(|run| run.to_json(&task_id)).collect(),
+        pagination: pagination(pagination_override, next, &query, RUNS_RESOURCE),
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => raw(200, "application/json", bytes),

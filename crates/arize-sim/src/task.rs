@@ -2,10 +2,13 @@
 //! demo and generated task sets.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+
+use crate::runs::{SimRun, CANCELLED_REASON, FAILED_REASON};
 use std::num::NonZeroU8;
 use time::format_description::well_known::iso8601::{Config, EncodedConfig, TimePrecision};
 use time::format_description::well_known::Iso8601;
@@ -40,6 +43,16 @@ pub struct SimTask {
     /// its `last_run_at` is set to now rounded down to a multiple of
     /// `period` (RFC 3339, millisecond precision, `Z`).
     pub runs_every: Option<Duration>,
+    /// The run interval of the task's generated run history (see
+    /// [`crate::cadence_of`] for the default). Set with
+    /// [`SimTask::with_run_cadence`].
+    pub run_cadence: Option<Duration>,
+    /// The status (and `failure_reason`) of the newest generated run,
+    /// instead of the generated one. Set with [`SimTask::with_newest_run`].
+    pub newest_run: Option<(String, Option<String>)>,
+    /// Explicit runs instead of the generated history. Set with
+    /// [`SimTask::with_runs`].
+    pub runs: Option<Arc<Vec<SimRun>>>,
 }
 
 impl SimTask {
@@ -132,6 +145,9 @@ impl SimTask {
             space_id: DEFAULT_SPACE_ID.to_owned(),
             space_name: DEFAULT_SPACE_NAME.to_owned(),
             runs_every: None,
+            run_cadence: None,
+            newest_run: None,
+            runs: None,
         };
         if dataset_based {
             let experiment_type = EXPERIMENT_TYPES
@@ -225,6 +241,31 @@ impl SimTask {
                 }
             }
         }
+        self
+    }
+
+    /// Generate the task's run history at this interval (a continuous task
+    /// then looks as if it ran every `cadence` up to its `last_run_at`).
+    pub fn with_run_cadence(mut self, cadence: Duration) -> SimTask {
+        self.run_cadence = Some(cadence);
+        self
+    }
+
+    /// Give the newest generated run this `status` (e.g. `FAILED`,
+    /// `RUNNING`, `CANCELLED`) and, if `Some`, this `failure_reason`; its
+    /// other fields follow the status as in [`SimRun::new`].
+    pub fn with_newest_run(mut self, status: &str, failure_reason: Option<&str>) -> SimTask {
+        self.newest_run = Some((status.to_owned(), failure_reason.map(str::to_owned)));
+        self
+    }
+
+    /// Serve exactly these runs (in the simulator's [`crate::RunOrder`])
+    /// instead of a generated history, whatever `last_run_at` says. Runs
+    /// without an id get one derived from the task id and their position.
+    /// [`crate::Simulator::set_runs`] overrides this at run time.
+    pub fn with_runs(mut self, mut runs: Vec<SimRun>) -> SimTask {
+        crate::runs::assign_ids(self.id().unwrap_or(""), &mut runs);
+        self.runs = Some(Arc::new(runs));
         self
     }
 
@@ -329,10 +370,18 @@ pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTim
 }
 
 /// The demo task set: a dozen realistic tasks of all three types, continuous
-/// and one-off, in the two [`DEMO_SPACES`]. The healthy continuous ones keep
-/// running (every 1 to 10 minutes); exactly one continuous task is stale (its
-/// last run fixed 3 hours before `now`) and exactly one task (one-off) never
-/// ran.
+/// and one-off, in the two [`DEMO_SPACES`], with run histories:
+/// - the healthy continuous ones keep running, at cadences from 1 minute to
+///   6 hours (their run history at the same cadence);
+/// - "Toxicity Guardrail Monitor" (every 5 min): its newest run `FAILED`
+///   with a `failure_reason`;
+/// - "PII Leak Detector" (every 10 min): its newest run is `RUNNING`;
+/// - "Citation Format Check" (one-off): its newest run was `CANCELLED`;
+/// - "RAG Retrieval Relevance" (continuous, every 15 min until it stopped):
+///   the one stale task, its last run fixed 3 hours before `now`;
+/// - two tasks never ran: a one-off one, and a continuous one created 3
+///   hours before `now` (old enough for a never-run alert);
+/// - "Support Bot's Tone Check" is trace-shaped (`query_filters`).
 pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
     let [(prod_id, prod), (stg_id, stg)] = DEMO_SPACES;
     let now = round_down(now, Duration::from_millis(1));
@@ -344,6 +393,7 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
     const TE: &str = "TEMPLATE_EVALUATION";
     const CE: &str = "CODE_EVALUATION";
     const RE: &str = "RUN_EXPERIMENT";
+    let three_hours_ago = Value::String(rfc3339_millis(now - time::Duration::hours(3)));
     vec![
         t(
             "OnlineTask",
@@ -351,20 +401,21 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             "Production Hallucination Check",
             TE,
             true,
-            ago(1),
+            ago(5),
         )
         .in_space(prod_id, prod)
-        .running_every(min(1)),
+        .running_every(min(5)),
         t(
             "OnlineTask",
             46,
             "Customer Support QA Correctness",
             TE,
             true,
-            ago(2),
+            ago(60),
         )
         .in_space(prod_id, prod)
-        .running_every(min(2)),
+        .running_every(min(60)),
+        // The failing one: it keeps running, and its newest run failed.
         t(
             "OnlineTask",
             51,
@@ -374,7 +425,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(5),
         )
         .in_space(prod_id, prod)
-        .running_every(min(5)),
+        .running_every(min(5))
+        .with_newest_run("FAILED", Some(FAILED_REASON)),
         // The stale one: continuous, but its last run stays 3 hours old.
         t(
             "OnlineTask",
@@ -384,23 +436,32 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             true,
             ago(180),
         )
-        .in_space(prod_id, prod),
+        .in_space(prod_id, prod)
+        .with_run_cadence(min(15)),
         t("OnlineTask", 60, "JSON Output Validity", CE, true, ago(1))
             .in_space(prod_id, prod)
             .running_every(min(1)),
+        // A run in progress.
         t("OnlineTask", 63, "PII Leak Detector", CE, true, ago(10))
             .in_space(stg_id, stg)
-            .running_every(min(10)),
+            .running_every(min(10))
+            .with_newest_run("RUNNING", None),
         t(
             "OnlineTask",
             64,
             "Support Bot's Tone Check",
             TE,
             true,
-            ago(2),
+            ago(6 * 60),
         )
         .in_space(stg_id, stg)
-        .running_every(min(2)),
+        .running_every(min(6 * 60))
+        .trace_shaped(),
+        // Continuous but never ran since it was created, 3 hours ago.
+        t("OnlineTask", 75, "Agent Trajectory Eval", TE, true, None)
+            .with_field("created_at", three_hours_ago.clone())
+            .with_field("updated_at", three_hours_ago)
+            .in_space(stg_id, stg),
         t(
             "OnlineTask",
             70,
@@ -410,6 +471,7 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(5 * 24 * 60),
         )
         .in_space(prod_id, prod),
+        // Cancelled: nothing was left to evaluate.
         t(
             "OnlineTask",
             72,
@@ -418,7 +480,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             false,
             ago(2 * 24 * 60),
         )
-        .in_space(stg_id, stg),
+        .in_space(stg_id, stg)
+        .with_newest_run("CANCELLED", Some(CANCELLED_REASON)),
         t(
             "OfflineTask",
             12,
@@ -438,7 +501,7 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(9 * 60),
         )
         .in_space(prod_id, prod),
-        // The never-run one: one-off, so that it is not also stale.
+        // The one-off never-run one.
         t(
             "OfflineTask",
             17,
@@ -521,7 +584,7 @@ pub(crate) fn opaque_id(kind: &str, n: u64) -> String {
     base64_encode(format!("{kind}:{n}:{letters}").as_bytes())
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

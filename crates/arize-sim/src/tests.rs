@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 
 use super::*;
 
+mod runs;
+
 thread_local! {
     /// One client per test (each test runs on its own thread and runtime).
     static CLIENT: reqwest::Client = reqwest::Client::new();
@@ -468,6 +470,9 @@ async fn set_tasks_replaces_the_task_set() {
             space_id: "s".into(),
             space_name: "S".into(),
             runs_every: Some(Duration::from_secs(1)),
+            run_cadence: None,
+            newest_run: None,
+            runs: None,
         },
     ]);
     let body = get(&sim, &[]).await.json();
@@ -646,17 +651,32 @@ async fn demo_tasks_are_realistic_and_valid() {
         .iter()
         .filter(|t| t["last_run_at"].is_null())
         .collect();
-    assert_eq!(never_run.len(), 1);
-    assert!(!mode(never_run[0]));
+    // A one-off one, and a continuous one created hours ago.
+    assert_eq!(never_run.len(), 2);
+    assert_eq!(never_run.iter().filter(|t| mode(t)).count(), 1);
+    let created =
+        |t: &Value| OffsetDateTime::parse(t["created_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    for task in never_run.iter().filter(|t| mode(t)) {
+        assert!(now() - created(task) > time::Duration::hours(2), "{task}");
+    }
 
     let age = |t: &Value| {
         let last = OffsetDateTime::parse(t["last_run_at"].as_str().unwrap(), &Rfc3339).unwrap();
         now() - last
     };
-    let continuous: Vec<&Value> = served.iter().filter(|t| mode(t)).collect();
+    let continuous: Vec<&Value> = served
+        .iter()
+        .filter(|t| mode(t) && !t["last_run_at"].is_null())
+        .collect();
+    // Stale: older than a few of its own intervals (the hourly and 6-hourly
+    // ones may be hours old and still on time).
+    let cadence_of_served = |t: &Value| {
+        let sim = demo.iter().find(|d| d.json["id"] == t["id"]).unwrap();
+        cadence_of(sim)
+    };
     let stale: Vec<&&Value> = continuous
         .iter()
-        .filter(|t| age(t) > time::Duration::minutes(30))
+        .filter(|t| age(t) > time::Duration::try_from(cadence_of_served(t) * 3).unwrap())
         .collect();
     assert_eq!(stale.len(), 1);
     assert!(age(stale[0]) > time::Duration::minutes(179));
