@@ -70,6 +70,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// Whether trying the same request again may succeed.
     pub retryable: bool,
+    /// The HTTP status of the final answer, when there was one (a 404 of
+    /// the runs endpoint means the task was deleted meanwhile).
+    pub status: Option<u16>,
 }
 
 impl ApiError {
@@ -80,6 +83,7 @@ impl ApiError {
             message: one_line(message.into()),
             retry_after: None,
             retryable: false,
+            status: None,
         }
     }
 
