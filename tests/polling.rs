@@ -1252,13 +1252,14 @@ async fn every_family_has_help_and_the_cached_ones_say_so() {
     let mut h = Harness::new(generated_tasks(20, now()), &[]).await;
     h.poll_ok().await;
     let s = h.scrape();
-    for family in SPEC_FAMILIES.iter().filter(|f| f.cached).map(|f| f.name) {
+    for family in SPEC_FAMILIES.iter().filter(|f| f.cached) {
+        let name = family.name;
         let help = s
             .help
-            .get(family)
-            .unwrap_or_else(|| panic!("{family} has no HELP"));
-        assert!(help.contains("last complete poll"), "{family}: {help}");
-        assert_eq!(s.types[family], "gauge");
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} has no HELP"));
+        assert!(help.contains("last complete poll"), "{name}: {help}");
+        assert_eq!(s.types[name], family.kind, "{name}");
     }
     for family in SPEC_FAMILIES.iter().filter(|f| !f.cached) {
         assert_eq!(
