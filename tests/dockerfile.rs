@@ -133,7 +133,7 @@ fn the_build_stage_runs_the_locked_release_build_that_ci_proves() {
         "the build stage copies Cargo.lock: {copies:?}"
     );
     let ignored = read(repo().join(".dockerignore"));
-    for needed in ["Cargo.lock", "Cargo.toml", "src"] {
+    for needed in ["Cargo.lock", "Cargo.toml", "src", "crates"] {
         assert!(
             !ignored
                 .lines()

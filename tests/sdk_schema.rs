@@ -10,7 +10,10 @@ mod support;
 
 use std::time::Duration;
 
-use arize_sim::{demo_tasks, generated_tasks, SimTask, Simulator, EXPERIMENT_TYPES};
+use arize_sim::{
+    demo_tasks, generated_tasks, RunOrder, SimRun, SimTask, Simulator, EXPERIMENT_TYPES,
+    RUN_STATUSES,
+};
 use serde_json::{json, Value};
 use support::tools::*;
 use time::OffsetDateTime;
@@ -227,5 +230,115 @@ async fn the_sdk_check_refuses_a_page_off_schema() {
         "{refusals:#?}"
     );
     assert!(refusals[0].contains("experiment_type"), "{}", refusals[0]);
+    sim.shutdown().await;
+}
+
+/// The runs path of a task, its id percent-encoded as one segment.
+fn runs_path(task_id: &str) -> String {
+    let mut url = reqwest::Url::parse("http://x/v2/tasks/").expect("URL");
+    url.path_segments_mut()
+        .expect("base")
+        .pop_if_empty()
+        .push(task_id)
+        .push("runs");
+    url.path().to_owned()
+}
+
+#[tokio::test]
+async fn every_runs_page_of_every_demo_and_generated_task_fits_the_sdk() {
+    let now = OffsetDateTime::now_utc();
+    let mut tasks = demo_tasks(now);
+    tasks.extend(generated_tasks(150, now));
+    tasks.extend(every_kind_of_task(now));
+    // Explicit runs of every status, with the SimRun shorthands.
+    let t0 = now - time::Duration::hours(8);
+    tasks.push(
+        SimTask::new("explicit", "Explicit", "CODE_EVALUATION", true, Some(now)).with_runs(
+            RUN_STATUSES
+                .iter()
+                .enumerate()
+                .map(|(i, status)| SimRun::new(status, t0 + time::Duration::hours(i as i64)))
+                .chain([
+                    SimRun::completed(t0, 1, 2, 3),
+                    SimRun::failed(t0, &"long reason ".repeat(10_000)),
+                    SimRun::cancelled(t0, "nothing to evaluate"),
+                    SimRun::running(t0),
+                    SimRun::pending(t0),
+                ])
+                .collect(),
+        ),
+    );
+    let sim = Simulator::start(tasks.clone())
+        .await
+        .expect("simulator starts");
+    sim.set_run_order(RunOrder::Shuffled);
+    let client = reqwest::Client::new();
+    let mut pages = Vec::new();
+    let (mut with_runs, mut statuses) = (0, std::collections::BTreeSet::new());
+    for (i, task) in tasks.iter().enumerate() {
+        let id = task.id().expect("task id");
+        // Small pages, so that histories span several.
+        let (texts, runs) = all_pages(&client, &sim, &runs_path(id), "task_runs", 7).await;
+        with_runs += usize::from(!runs.is_empty());
+        statuses.extend(
+            runs.iter()
+                .filter_map(|r| r["status"].as_str().map(str::to_owned)),
+        );
+        pages.extend(labelled(&format!("runs-{i:04}"), texts));
+    }
+    let refusals = sdk_refusals("runs", &pages);
+    assert!(
+        refusals.is_empty(),
+        "the SDK refuses:\n{}",
+        refusals.join("\n")
+    );
+    assert!(with_runs > tasks.len() / 2, "{with_runs} tasks with runs");
+    assert_eq!(statuses.len(), RUN_STATUSES.len(), "{statuses:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sdk_check_refuses_a_runs_page_off_schema() {
+    let now = OffsetDateTime::now_utc();
+    let cases = [
+        SimRun::completed(now, 1, 0, 0),
+        // The docs page's lower-case status is not in the SDK's enum.
+        SimRun::new("completed", now),
+        SimRun::completed(now, 1, 0, 0).with_field("num_errors", json!("3")),
+        SimRun::completed(now, 1, 0, 0).with_field("run_finished_at", json!("soon")),
+        SimRun::failed(now, "x").with_field("failure_reason", json!(42)),
+    ];
+    let sim = Simulator::start(vec![SimTask::new(
+        "t",
+        "T",
+        "CODE_EVALUATION",
+        true,
+        Some(now),
+    )])
+    .await
+    .expect("simulator starts");
+    let client = reqwest::Client::new();
+    let mut pages = Vec::new();
+    for (i, run) in cases.into_iter().enumerate() {
+        sim.set_runs("t", vec![run]);
+        let (texts, _) = all_pages(&client, &sim, &runs_path("t"), "task_runs", 50).await;
+        pages.extend(labelled(&format!("case{i}"), texts));
+    }
+    let refusals = sdk_refusals("runs", &pages);
+    let refused: Vec<&str> = refusals
+        .iter()
+        .filter_map(|line| line.split(": ").next())
+        .filter_map(|file| file.rsplit('/').next())
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "case1-0000.json",
+            "case2-0000.json",
+            "case3-0000.json",
+            "case4-0000.json"
+        ],
+        "{refusals:#?}"
+    );
     sim.shutdown().await;
 }

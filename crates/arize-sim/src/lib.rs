@@ -1,15 +1,98 @@
-//! A simulated Arize API, served over real HTTP on loopback (demo mode and tests).
+//! A simulated Arize AX REST API, served over real HTTP on loopback: the API
+//! of `arize-exporter --demo` and of every test and benchmark.
 //!
-//! [`Simulator::start`] binds `127.0.0.1:0` and serves `GET /v2/tasks` the way
-//! the real API does (filters, `limit`, opaque cursors, RFC 9457 problem
-//! details), from a task set that can be replaced between polls
-//! ([`Simulator::set_tasks`]) and with answers that can be scripted per
-//! request ([`Simulator::push`]). Every request is recorded
-//! ([`Simulator::requests`]).
+//! Its answers fit the official SDK's generated models (upper-case types and
+//! statuses, `run_configuration` variants with `experiment_type`,
+//! `query_filters` on trace-shaped tasks); the project's `tests/sdk_schema.rs`
+//! checks every page. Tests may still craft tasks and runs off schema
+//! (`with_field`, lower-case shapes of the docs page) for tolerance tests.
 //!
-//! Other list endpoints (`/v2/tasks/{id}/runs`, `/v2/projects`,
-//! `/v2/spaces`) can be added as routes in [`router`], sharing [`paginate`],
-//! the cursor codec and the problem answers.
+//! # Endpoints
+//! - `GET /v2/tasks`: filters `space_id`, `space_name`, `name`,
+//!   `project_id`, `dataset_id`, `type`; `limit` (1..=100, default 50);
+//!   `cursor` (opaque). Answers `{"tasks":[...],"pagination":{"has_more",
+//!   "next_cursor"?}}`.
+//! - `GET /v2/tasks/{task_id}/runs`: `status` (one of [`RUN_STATUSES`],
+//!   any case), `limit` (1..=100, default 50), `cursor`. Answers
+//!   `{"task_runs":[...],"pagination":{...}}`, each run with every field of
+//!   the API's task run (`id`, `task_id`, `experiment_id`, `status`,
+//!   `run_started_at`, `run_finished_at`, `data_start_time`,
+//!   `data_end_time`, `num_successes`, `num_errors`, `num_skipped`,
+//!   `created_at`, `created_by_user_id`, `failure_reason`; absent values
+//!   are null). `task_id` is one path segment, percent-decoded (ids may hold
+//!   `/`, `+`, `=`: send `/` as `%2F`). An unknown task id is a 404
+//!   problem+json.
+//! - Bad parameters are 400, other paths 404, other methods 405, all as RFC
+//!   9457 problem+json (`status`, `title`, `detail`, `type`).
+//!
+//! # Tasks
+//! [`SimTask::new`] makes a well-formed task; [`demo_tasks`] and
+//! [`generated_tasks`] make whole sets. [`Simulator::set_tasks`] replaces
+//! the set between polls. A task [`SimTask::running_every`] a period has its
+//! `last_run_at` advanced to now (rounded down to the period) whenever it is
+//! served.
+//!
+//! # Runs
+//! A task's runs are, by priority:
+//! 1. the runs a test set at run time: [`Simulator::set_runs`] (until
+//!    [`Simulator::clear_runs`]);
+//! 2. the task's own: [`SimTask::with_runs`];
+//! 3. a generated history, computed on each request (never stored, so 100k
+//!    tasks cost nothing until asked): none if `last_run_at` is null or not
+//!    a timestamp (a never-run task has no runs); otherwise, for a
+//!    continuous task up to [`HISTORY_RUNS`] runs, one per cadence, the
+//!    newest finishing exactly at `last_run_at` (if `RUNNING`, started at
+//!    it), none finishing before `created_at`; for a one-off task one to
+//!    three runs a cadence apart. The cadence is [`SimTask::with_run_cadence`],
+//!    else [`SimTask::running_every`], else picked from the id
+//!    ([`cadence_of`]). About 1 run in 25 is `FAILED` and 1 in 50
+//!    `CANCELLED` (with a `failure_reason`), the rest `COMPLETED` with item
+//!    counts; [`SimTask::with_newest_run`] fixes the newest run's status and
+//!    reason. `RUN_EXPERIMENT` runs carry `experiment_id` and no data window.
+//!    Deterministic from the task id and `last_run_at`; run ids stay the
+//!    same as a running task's history moves forward.
+//!
+//! [`SimRun`] builds a run: [`SimRun::new`] (any status string, other
+//! fields filled as the API fills them for it), the shorthands
+//! [`SimRun::completed`], [`SimRun::failed`], [`SimRun::cancelled`],
+//! [`SimRun::running`], [`SimRun::pending`], and `with_id`, `with_counts`,
+//! `with_times`, `with_failure_reason` (any length), `with_field` (any JSON
+//! value, e.g. a mistyped count), `without_field`. Runs given without an id
+//! get one derived from the task id and their position.
+//!
+//! Order: [`Simulator::set_run_order`] for all tasks,
+//! [`Simulator::set_task_run_order`] for one: [`RunOrder::NewestFirst`]
+//! (default, by `created_at`), [`RunOrder::OldestFirst`] (the newest run on
+//! the last page), [`RunOrder::Shuffled`] (stable across pages),
+//! [`RunOrder::AsGiven`]. A cursor is a position in that order.
+//!
+//! A run that finishes later: serve it `RUNNING`, then
+//! [`Simulator::complete_run`] (status `COMPLETED`, finished now, counts) or
+//! [`Simulator::update_run`] for any change; both work on generated
+//! histories too (the task's runs are then frozen as explicit runs).
+//! [`Simulator::runs`] returns what the endpoint would list now.
+//!
+//! # Faults
+//! Scripted answers ([`Scripted`]: a problem with optional `Retry-After`, a
+//! raw body such as non-JSON or [`Scripted::json`] with a wrong envelope, a
+//! delay, a cursor loop with [`Scripted::RepeatCursor`], `has_more` without
+//! a cursor) are queued FIFO per path family, one popped per request:
+//! - [`Simulator::push`]: requests to `/v2/tasks` only;
+//! - [`Simulator::push_task_runs`]: the runs requests of one task only
+//!   (taken first);
+//! - [`Simulator::push_runs`]: any runs request.
+//!
+//! Scripted answers come before the unknown-task check, so a 404 for a
+//! task deleted meanwhile is `push_task_runs(id, Scripted::problem(404,
+//! ..))`. [`Simulator::require_key`] makes every path answer 401 without
+//! the right bearer key (such requests pop nothing).
+//!
+//! # Recording
+//! Every request to any path is recorded ([`Simulator::requests`], the last
+//! [`MAX_RECORDED_REQUESTS`]; [`Simulator::request_count`] counts all):
+//! [`RecordedRequest::path`] is the raw path, still percent-encoded as
+//! sent; [`RecordedRequest::runs_task_id`] gives a runs request's decoded
+//! task id; `query` is decoded.
 
 mod runs;
 mod task;

@@ -18,7 +18,7 @@ pub const RUN_STATUSES: [&str; 5] = ["PENDING", "RUNNING", "COMPLETED", "FAILED"
 pub const HISTORY_RUNS: u64 = 30;
 
 /// The `failure_reason` of generated failed runs.
-pub const FAILED_REASON: &str = "Evaluator 'Hallucination Eval' failed: the AI integration returned 401 Unauthorized (its API key was revoked). 212 of 1840 items were evaluated before the run stopped.";
+pub const FAILED_REASON: &str = "The evaluator's AI integration answered 401 Unauthorized (its API key was revoked or has expired); the run stopped before evaluating every item.";
 /// The `failure_reason` of generated cancelled runs (the case the API
 /// documents: nothing left to evaluate).
 pub const CANCELLED_REASON: &str = "All matching data already has evaluation labels from a previous run. Trigger the task again with override_evaluations enabled to re-evaluate it.";
