@@ -198,13 +198,19 @@ async fn read_runs(
             // Cut short by the allowance: the task goes first next poll,
             // with the whole allowance for it.
             Err(ReadError::AllowanceSpent { .. }) if !whole_allowance => break,
-            Err(ReadError::AllowanceSpent { pages }) => ApiError::fatal(
-                FailureReason::Pagination,
-                format!(
-                    "{}: the newest runs are beyond the {pages} pages that --max-run-requests-per-poll ({max_requests}) allows",
-                    runs::PATH
-                ),
-            ),
+            // Even the whole allowance is not enough: what was read is all
+            // this task can have (else it would take every poll's allowance
+            // for ever), and the shortfall is counted.
+            Err(ReadError::AllowanceSpent { pages, runs: read }) => {
+                builder.set_runs(index, read, unix_seconds(SystemTime::now()));
+                ApiError::fatal(
+                    FailureReason::Pagination,
+                    format!(
+                        "{}: the newest runs are beyond the {pages} pages that --max-run-requests-per-poll ({max_requests}) allows; using the newest of those read",
+                        runs::PATH
+                    ),
+                )
+            }
             Err(ReadError::Api(error)) if error.status == Some(404) => {
                 tracing::debug!(task_id = %id, error = %error, "the task is gone (404); its runs were not read");
                 handled += 1;

@@ -230,6 +230,25 @@ async fn every_page_and_every_retry_counts_against_the_cap() {
         "the newest run, from the last page"
     );
 
+    // A cap below the pages needed: the newest of the pages read, the
+    // shortfall counted, and the task not asked again until it runs.
+    let mut h = Harness::new(
+        vec![ran("paged", 60).with_runs(history(45, 300, newest))],
+        &["--max-run-requests-per-poll", "2"],
+    )
+    .await;
+    h.sim.set_task_run_order("paged", RunOrder::OldestFirst);
+    assert_eq!(poll_run_requests(&mut h).await, ["paged", "paged"]);
+    let s = h.scrape();
+    assert_eq!(run_errors(&s, "pagination"), 1.0);
+    assert_eq!(
+        s.task_value("arize_task_last_run_finished_timestamp_seconds", "paged"),
+        (newest - time::Duration::seconds(5 * 300) + time::Duration::seconds(91)).unix_timestamp()
+            as f64,
+        "the newest of the 40 oldest runs"
+    );
+    assert_eq!(poll_run_requests(&mut h).await, Vec::<String>::new());
+
     // Retries: two attempts fit, the third would not be sent.
     let mut h = Harness::new(
         vec![ran("a", 60), ran("b", 60)],

@@ -158,8 +158,8 @@ pub enum ReadError {
     /// The API failed the request, or answered what cannot be used.
     Api(ApiError),
     /// The requests allowed ran out before the newest runs were reached;
-    /// `pages` pages had been read.
-    AllowanceSpent { pages: usize },
+    /// `pages` pages had been read, holding `runs`.
+    AllowanceSpent { pages: usize, runs: Vec<TaskRun> },
 }
 
 /// The newest runs of the task `task_id`, at [`PAGE_SIZE`] a page, every
@@ -185,7 +185,7 @@ pub async fn read_newest(
     let mut cursor: Option<String> = None;
     for pages in 0..MAX_PAGES {
         if allowance.left() == 0 {
-            return Err(ReadError::AllowanceSpent { pages });
+            return Err(ReadError::AllowanceSpent { pages, runs });
         }
         let mut query = vec![("limit", limit.as_str())];
         if let Some(cursor) = &cursor {
