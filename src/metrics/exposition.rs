@@ -51,7 +51,7 @@ enum Sample {
 }
 
 /// Said in the HELP of the families that come from a task's runs.
-const FROM_RUNS: &str = "From the newest runs read with GET /v2/tasks/{task_id}/runs, read again each time the task runs (see arize_exporter_task_runs_backlog);";
+const FROM_RUNS: &str = "From the newest runs read with GET /v2/tasks/{task_id}/runs, read again each time the task runs (see arize_exporter_task_runs_backlog).";
 
 const TASK_FAMILIES: [TaskFamily; 17] = [
     TaskFamily {
