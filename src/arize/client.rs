@@ -555,6 +555,14 @@ mod tests {
     }
 
     #[test]
+    fn an_allowance_gives_what_it_holds_and_no_more() {
+        let allowance = Allowance::new(2);
+        assert!(allowance.take() && allowance.take());
+        assert!(!allowance.take());
+        assert_eq!(allowance.left(), 0);
+    }
+
+    #[test]
     fn statuses_map_to_their_reasons() {
         assert_eq!(FailureReason::from_status(401), FailureReason::Unauthorized);
         assert_eq!(FailureReason::from_status(403), FailureReason::Unauthorized);

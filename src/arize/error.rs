@@ -1,4 +1,5 @@
-//! Why a request, and so a poll, failed (SPEC section 3).
+//! Why a request, and so a poll or a read of a task's runs, failed: the
+//! `reason` label of the error counters.
 
 use std::fmt;
 use std::time::Duration;
