@@ -199,6 +199,7 @@ impl App {
             stale_after_intervals = staleness.after_intervals,
             stale_after_min = %humantime::format_duration(staleness.min),
             task_runs = s.poll.task_runs,
+            max_run_requests_per_poll = s.poll.max_run_requests,
             per_task_metrics = s.exposition.per_task_metrics,
             "arize-exporter started"
         );

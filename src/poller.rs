@@ -1,15 +1,22 @@
 //! The poll loop: a first poll at start, then one every `--poll-interval`
 //! measured start to start, never overlapping. Each poll is all or nothing:
 //! only a complete one replaces the published snapshot.
+//!
+//! Once the task list is complete, a poll reads the runs of the tasks that
+//! need it (see [`TaskRecord::runs_due`](crate::snapshot::TaskRecord::runs_due)),
+//! oldest run data first, within `--max-run-requests-per-poll` HTTP
+//! requests. A failed run read never fails the poll: the task keeps the run
+//! data read before.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::arize::field::FieldWarnings;
-use crate::arize::{tasks, ApiError, ArizeClient};
+use crate::arize::runs::{self, ReadError};
+use crate::arize::{tasks, Allowance, ApiError, ArizeClient, Credentials, FailureReason};
 use crate::config::{PollSettings, TaskFilters};
 use crate::metrics::ExporterMetrics;
-use crate::snapshot::{SnapshotBuilder, TaskSnapshot};
+use crate::snapshot::{unix_seconds, SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
 
 /// Polls the Arize API and publishes what it finds.
@@ -18,6 +25,10 @@ pub struct Poller {
     filters: TaskFilters,
     page_size: u32,
     interval: Duration,
+    /// `--task-runs`.
+    task_runs: bool,
+    /// `--max-run-requests-per-poll`.
+    max_run_requests: u32,
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: FieldWarnings,
@@ -41,6 +52,8 @@ impl Poller {
             filters: settings.filters.clone(),
             page_size: settings.page_size,
             interval: settings.interval,
+            task_runs: settings.task_runs,
+            max_run_requests: settings.max_run_requests,
             state,
             metrics,
             warnings: FieldWarnings::default(),
@@ -115,7 +128,8 @@ impl Poller {
         } else {
             filters.spaces.iter().map(Some).collect()
         };
-        let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings);
+        let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings)
+            .with_task_runs(self.task_runs);
         if let Some(previous) = self.previous.clone() {
             builder = builder.reuse(previous);
         }
@@ -131,6 +145,112 @@ impl Poller {
             )
             .await?;
         }
+        if self.task_runs {
+            let backlog = read_runs(
+                &self.client,
+                &credentials,
+                &mut builder,
+                self.max_run_requests,
+                &self.metrics,
+            )
+            .await;
+            self.metrics
+                .task_runs_backlog
+                .set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        }
         Ok(builder.finish(SystemTime::now()))
     }
+}
+
+/// Reads the runs of the tasks of the complete list in `builder` that need
+/// it, oldest run data first, within `max_requests` HTTP requests (every
+/// page and retry counted). A failed read is counted and logged, and the
+/// task keeps its earlier run data; a final 429 or an `unauthorized` stops
+/// the reads of this poll; a 404 (the task was deleted meanwhile) is
+/// normal. Returns how many due tasks were left for the next poll.
+async fn read_runs(
+    client: &ArizeClient,
+    credentials: &Credentials,
+    builder: &mut SnapshotBuilder<'_>,
+    max_requests: u32,
+    metrics: &ExporterMetrics,
+) -> usize {
+    let due = builder.runs_due();
+    let allowance = Allowance::new(max_requests);
+    let mut handled = 0;
+    let mut failed = 0;
+    let mut last_error: Option<ApiError> = None;
+    for &index in &due {
+        if allowance.left() == 0 {
+            break;
+        }
+        let Some(id) = builder.tasks()[index].id.clone() else {
+            handled += 1;
+            continue;
+        };
+        let whole_allowance = allowance.left() == max_requests;
+        let error = match runs::read_newest(client, credentials, &id, &allowance).await {
+            Ok(task_runs) => {
+                builder.set_runs(index, task_runs, unix_seconds(SystemTime::now()));
+                handled += 1;
+                continue;
+            }
+            // Cut short by the allowance: the task goes first next poll,
+            // with the whole allowance for it.
+            Err(ReadError::AllowanceSpent { .. }) if !whole_allowance => break,
+            // Even the whole allowance is not enough: what was read is all
+            // this task can have (else it would take every poll's allowance
+            // for ever), and the shortfall is counted.
+            Err(ReadError::AllowanceSpent { pages, runs: read }) => {
+                builder.set_runs(index, read, unix_seconds(SystemTime::now()));
+                ApiError::fatal(
+                    FailureReason::Pagination,
+                    format!(
+                        "{}: the newest runs are beyond the {pages} pages that --max-run-requests-per-poll ({max_requests}) allows; using the newest of those read",
+                        runs::PATH
+                    ),
+                )
+            }
+            Err(ReadError::Api(error)) if error.status == Some(404) => {
+                tracing::debug!(task_id = %id, error = %error, "the task is gone (404); its runs were not read");
+                handled += 1;
+                continue;
+            }
+            Err(ReadError::Api(error)) => error,
+        };
+        handled += 1;
+        failed += 1;
+        metrics
+            .task_run_errors
+            .with_label_values(&[error.reason.as_str()])
+            .inc();
+        tracing::debug!(task_id = %id, reason = %error.reason, error = %error.message, "reading a task's runs failed");
+        let stop = matches!(
+            error.reason,
+            FailureReason::RateLimited | FailureReason::Unauthorized
+        );
+        last_error = Some(error);
+        if stop {
+            break;
+        }
+    }
+    let backlog = due.len() - handled;
+    if let Some(error) = last_error {
+        tracing::warn!(
+            failed,
+            backlog,
+            reason = %error.reason,
+            error = %error.message,
+            "reading some tasks' runs failed; they keep their earlier run data (the last failure is shown)"
+        );
+    }
+    tracing::debug!(
+        due = due.len(),
+        read = handled - failed,
+        failed,
+        backlog,
+        requests = max_requests - allowance.left(),
+        "task runs read"
+    );
+    backlog
 }

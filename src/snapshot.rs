@@ -1,7 +1,12 @@
 //! The result of one complete poll: every task, normalised for the metrics.
 //!
 //! A snapshot is built page by page while a poll runs and is published only
-//! when the poll completes, so `/metrics` never serves half a poll.
+//! when the poll completes, so `/metrics` never serves half a poll. Once
+//! the task list is complete, the runs read for some tasks are added
+//! ([`SnapshotBuilder::set_runs`], see [`runs`]); the others keep the run
+//! data read before.
+
+pub mod runs;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -9,9 +14,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::arize::field::{FieldWarnings, Time};
+use crate::arize::runs::{RunStatus, TaskRun};
 use crate::arize::tasks::Task;
 use crate::config::Staleness;
 use crate::text_format::SeriesText;
+
+pub use runs::{FinishedRun, RunFixed, RunRecord};
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
@@ -80,6 +88,10 @@ pub struct TaskRecord {
     pub evaluators: Option<usize>,
     /// The per-task series text, rendered once per poll (see [`Rendered`]).
     pub rendered: Rendered,
+    /// What the last read of the task's runs found; `None` until they are
+    /// read (never for a task that never ran). Kept from poll to poll until
+    /// they are read again, shared with the previous snapshot.
+    pub runs: Option<Arc<RunRecord>>,
 }
 
 impl TaskRecord {
@@ -94,10 +106,44 @@ impl TaskRecord {
         self.last_run_unreadable
     }
 
-    /// The age of the last run, in seconds, beyond which this task is stale
-    /// (see [`Staleness`]).
+    /// The age of the last run, in seconds, beyond which this task is stale:
+    /// from its run interval when known, else `--stale-after` (see
+    /// [`Staleness`]).
     pub fn stale_threshold(&self, staleness: &Staleness) -> f64 {
-        staleness.threshold_seconds(None)
+        staleness.threshold_seconds(self.run_interval())
+    }
+
+    /// The run interval in seconds (see [`RunRecord::interval`]), when known.
+    pub fn run_interval(&self) -> Option<f64> {
+        self.runs.as_ref().and_then(|r| r.interval)
+    }
+
+    /// The status of the newest run read, when known.
+    pub fn newest_run_status(&self) -> Option<&RunStatus> {
+        self.runs.as_ref().and_then(|r| r.newest_status.as_ref())
+    }
+
+    /// The newest finished run read: its status, items, errors, times and
+    /// failure reason (free text: escape it).
+    pub fn newest_finished_run(&self) -> Option<&FinishedRun> {
+        self.runs.as_ref().and_then(|r| r.newest_finished.as_ref())
+    }
+
+    /// The newest finished run read failed.
+    pub fn last_run_failed(&self) -> bool {
+        self.newest_finished_run()
+            .is_some_and(|r| r.status == RunStatus::Failed)
+    }
+
+    /// Whether this task's runs are due for reading: it has an id and ran,
+    /// and its runs were never read, or its `last_run_at` moved since, or
+    /// the newest run read was still pending or running. A task that never
+    /// ran has no runs and is never asked.
+    pub fn runs_due(&self) -> bool {
+        if self.id.is_none() || self.never_ran() {
+            return false;
+        }
+        self.runs.as_ref().is_none_or(|r| r.due(self.last_run_at))
     }
 
     /// A continuous task that never ran, or whose last run is older than
@@ -196,6 +242,16 @@ pub struct TaskSnapshot {
     pub by_space: bool,
     /// Per (`task_type`, `mode`), the known types always included.
     pub counts: BTreeMap<(String, Mode), Counts>,
+    /// Whether task runs are read (`--task-runs`): without them, the run
+    /// aggregates below mean nothing and are not served.
+    pub task_runs: bool,
+    /// Tasks whose newest finished run failed, per `task_type`, the known
+    /// types always included.
+    pub last_run_failed: BTreeMap<String, u64>,
+    /// Finished runs this process has seen, per (`task_type`, status in
+    /// [`RunStatus::FINISHED`]), since it started; the known types always
+    /// included. Carried from snapshot to snapshot.
+    pub runs_total: BTreeMap<(String, &'static str), u64>,
 }
 
 impl TaskSnapshot {
@@ -220,6 +276,8 @@ pub struct SnapshotBuilder<'w> {
     by_space: bool,
     warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
+    task_runs: bool,
+    runs_total: BTreeMap<(String, &'static str), u64>,
 }
 
 /// The snapshot being served while the next one is built, and where its
@@ -259,7 +317,16 @@ impl<'w> SnapshotBuilder<'w> {
             by_space,
             warnings,
             previous: None,
+            task_runs: false,
+            runs_total: BTreeMap::new(),
         }
+    }
+
+    /// Task runs are read this poll (`--task-runs`): the snapshot serves
+    /// the run aggregates.
+    pub fn with_task_runs(mut self, task_runs: bool) -> Self {
+        self.task_runs = task_runs;
+        self
     }
 
     /// Shares with `previous` (the snapshot still served) every task that
@@ -267,7 +334,11 @@ impl<'w> SnapshotBuilder<'w> {
     /// runs, the last snapshot stays published and a scrape may still hold
     /// the one before, so without this a large account's tasks were in
     /// memory up to three times over; with it, only the tasks that changed.
+    ///
+    /// Each task keeps the run data read before (until its runs are read
+    /// again), and the count of runs seen goes on from `previous`.
     pub fn reuse(mut self, previous: Arc<TaskSnapshot>) -> Self {
+        self.runs_total = previous.runs_total.clone();
         self.previous = Some(Previous {
             snapshot: previous,
             by_id: None,
@@ -295,15 +366,72 @@ impl<'w> SnapshotBuilder<'w> {
                     continue;
                 }
             }
-            let record = self.record(task, space);
+            let mut record = self.record(task, space);
             let at = self.tasks.len();
-            let unchanged = record.id.as_deref().and_then(|id| {
-                let previous = self.previous.as_mut()?.find(at, id)?;
+            let previous = match (record.id.as_deref(), self.previous.as_mut()) {
+                (Some(id), Some(previous)) => previous.find(at, id),
+                _ => None,
+            };
+            let unchanged = previous.and_then(|previous| {
+                record.runs.clone_from(&previous.runs);
                 (**previous == record).then(|| previous.clone())
             });
             self.tasks
                 .push(unchanged.unwrap_or_else(|| Arc::new(record)));
         }
+    }
+
+    /// The tasks of the list so far (once complete: the whole poll).
+    pub fn tasks(&self) -> &[Arc<TaskRecord>] {
+        &self.tasks
+    }
+
+    /// The positions in [`tasks`](Self::tasks) of the tasks whose runs are
+    /// due (see [`TaskRecord::runs_due`]), those whose run data is oldest
+    /// first (never read before all), the list order otherwise.
+    pub fn runs_due(&self) -> Vec<usize> {
+        let mut due: Vec<usize> = (0..self.tasks.len())
+            .filter(|&k| self.tasks[k].runs_due())
+            .collect();
+        let read_at = |k: &usize| {
+            self.tasks[*k]
+                .runs
+                .as_ref()
+                .map_or(f64::NEG_INFINITY, |r| r.read_at)
+        };
+        due.sort_by(|a, b| read_at(a).total_cmp(&read_at(b)));
+        due
+    }
+
+    /// The runs read at `read_at` (Unix seconds) for the task at `index` of
+    /// [`tasks`](Self::tasks): they replace its run data, and the finished
+    /// runs first seen among them are counted.
+    pub fn set_runs(&mut self, index: usize, runs: Vec<TaskRun>, read_at: f64) {
+        let Some(task) = self.tasks.get(index) else {
+            return;
+        };
+        let Some(id) = task.id.as_deref() else {
+            return;
+        };
+        let (record, new) = RunRecord::read(
+            id,
+            task.last_run_at,
+            runs,
+            task.runs.as_deref(),
+            read_at,
+            self.warnings,
+        );
+        for (status, n) in RunStatus::FINISHED.iter().zip(new) {
+            if n > 0 {
+                *self
+                    .runs_total
+                    .entry((task.task_type.clone(), *status))
+                    .or_default() += n;
+            }
+        }
+        let mut task = TaskRecord::clone(task);
+        task.runs = Some(Arc::new(record));
+        self.tasks[index] = Arc::new(task);
     }
 
     /// The completed snapshot.
@@ -326,6 +454,18 @@ impl<'w> SnapshotBuilder<'w> {
                 entry.last_run_unreadable += 1;
             }
         }
+        let mut last_run_failed: BTreeMap<String, u64> = zero_per_known_type();
+        for task in self.tasks.iter().filter(|t| t.last_run_failed()) {
+            *last_run_failed.entry(task.task_type.clone()).or_default() += 1;
+        }
+        let mut runs_total = self.runs_total;
+        for task_type in KNOWN_TASK_TYPES {
+            for status in RunStatus::FINISHED {
+                runs_total
+                    .entry((task_type.to_owned(), status))
+                    .or_default();
+            }
+        }
         let mut tasks = self.tasks;
         tasks.shrink_to_fit();
         TaskSnapshot {
@@ -333,6 +473,9 @@ impl<'w> SnapshotBuilder<'w> {
             completed_at,
             by_space: self.by_space,
             counts,
+            task_runs: self.task_runs,
+            last_run_failed,
+            runs_total,
         }
     }
 
@@ -365,6 +508,7 @@ impl<'w> SnapshotBuilder<'w> {
             evaluators: w.take(at, "evaluators", task.evaluators).map(|c| c.0),
             id,
             rendered: Rendered::default(),
+            runs: None,
         };
         record.rendered = render(&record);
         record
@@ -538,5 +682,133 @@ mod tests {
         assert_eq!(stale["template_evaluation"], 1);
         assert_eq!(stale["code_evaluation"], 1);
         assert_eq!(stale["run_experiment"], 0);
+    }
+
+    fn run_page(json: serde_json::Value) -> Vec<TaskRun> {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn finished_run(status: &str, created: &str) -> serde_json::Value {
+        serde_json::json!({"status": status, "created_at": created,
+            "run_started_at": created, "run_finished_at": created})
+    }
+
+    #[test]
+    fn runs_are_due_when_never_read_moved_or_in_progress_and_oldest_go_first() {
+        let mut warnings = FieldWarnings::default();
+        fn page<'w>(
+            w: &'w mut FieldWarnings,
+            second_run: &str,
+            previous: Option<&Arc<TaskSnapshot>>,
+        ) -> SnapshotBuilder<'w> {
+            let mut builder = SnapshotBuilder::new(false, w);
+            if let Some(previous) = previous {
+                builder = builder.reuse(previous.clone());
+            }
+            builder.add_page(
+                vec![
+                    task(r#"{"id":"a","last_run_at":"2026-03-01T14:30:00Z"}"#),
+                    task(&format!(r#"{{"id":"b","last_run_at":"{second_run}"}}"#)),
+                    task(r#"{"id":"never","last_run_at":null}"#),
+                    task(r#"{"last_run_at":"2026-03-01T14:30:00Z"}"#),
+                    task(r#"{"id":"c","last_run_at":"2026-03-01T14:30:00Z"}"#),
+                ],
+                None,
+                None,
+            );
+            builder
+        }
+        let mut builder = page(&mut warnings, "2026-03-01T14:30:00Z", None);
+        assert_eq!(
+            builder.runs_due(),
+            [0, 1, 4],
+            "never run and id-less tasks are never asked"
+        );
+        let created = "2026-03-01T14:29:00Z";
+        builder.set_runs(
+            4,
+            run_page(serde_json::json!([finished_run("COMPLETED", created)])),
+            30.0,
+        );
+        builder.set_runs(
+            0,
+            run_page(serde_json::json!([finished_run("FAILED", created)])),
+            10.0,
+        );
+        builder.set_runs(
+            1,
+            run_page(serde_json::json!([{"status": "RUNNING", "created_at": created}])),
+            20.0,
+        );
+        let first = Arc::new(builder.finish(SystemTime::now()));
+        assert_eq!(first.last_run_failed["unknown"], 1);
+        assert_eq!(first.last_run_failed["template_evaluation"], 0);
+        assert_eq!(first.runs_total[&("unknown".to_owned(), "failed")], 1);
+        assert_eq!(first.runs_total[&("unknown".to_owned(), "completed")], 1);
+        assert_eq!(
+            first.runs_total[&("run_experiment".to_owned(), "cancelled")],
+            0
+        );
+
+        // Nothing moved: only b, whose newest run was running, is due.
+        let builder = page(&mut warnings, "2026-03-01T14:30:00Z", Some(&first));
+        assert_eq!(builder.runs_due(), [1]);
+        assert!(
+            Arc::ptr_eq(&first.tasks[0], &builder.tasks()[0]),
+            "unchanged: shared"
+        );
+        let second = builder.finish(SystemTime::now());
+        assert_eq!(second.runs_total, first.runs_total, "the count goes on");
+        // b ran again (and is still due): a, read first, goes before c.
+        let mut builder = page(&mut warnings, "2026-03-01T15:00:00Z", Some(&first));
+        builder.tasks[0] = {
+            let mut a = TaskRecord::clone(&builder.tasks[0]);
+            a.last_run_at = Some(1.0);
+            Arc::new(a)
+        };
+        builder.tasks[4] = {
+            let mut c = TaskRecord::clone(&builder.tasks[4]);
+            c.last_run_at = Some(1.0);
+            Arc::new(c)
+        };
+        assert_eq!(builder.runs_due(), [0, 1, 4], "read at 10, 20 and 30");
+        assert_eq!(
+            builder.tasks()[0].newest_run_status(),
+            Some(&RunStatus::Failed),
+            "kept until read again"
+        );
+    }
+
+    #[test]
+    fn the_stale_threshold_follows_the_run_interval() {
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![task(
+                r#"{"id":"a","is_continuous":true,"last_run_at":"1970-01-01T00:20:00Z"}"#,
+            )],
+            None,
+            None,
+        );
+        let times = [
+            "1970-01-01T00:00:00Z",
+            "1970-01-01T00:05:00Z",
+            "1970-01-01T00:10:00Z",
+        ];
+        let runs = times.iter().map(|t| finished_run("COMPLETED", t)).collect();
+        let staleness = Staleness {
+            after: std::time::Duration::from_secs(3600),
+            after_intervals: 3,
+            min: std::time::Duration::from_secs(60),
+        };
+        assert_eq!(builder.tasks()[0].stale_threshold(&staleness), 3600.0);
+        builder.set_runs(0, run_page(serde_json::Value::Array(runs)), 0.0);
+        let snapshot = builder.finish(SystemTime::now());
+        let task = &snapshot.tasks[0];
+        assert_eq!(task.run_interval(), Some(300.0));
+        assert_eq!(task.stale_threshold(&staleness), 900.0);
+        // 20 min + 15 min: stale just after, not at.
+        assert!(!task.is_stale(2100.0, &staleness) && task.is_stale(2100.5, &staleness));
+        assert_eq!(snapshot.stale_counts(2101.0, &staleness)["unknown"], 1);
     }
 }

@@ -286,7 +286,7 @@ async fn nulls_and_missing_fields_keep_the_task_and_leave_its_metrics_out() {
     }
     assert_eq!(s.task_value("arize_task_sampling_rate", "full"), 0.25);
     assert_eq!(s.task_value("arize_task_evaluators", "full"), 1.0);
-    assert_eq!(h.sim.request_count(), 1);
+    assert_eq!(task_requests(&h.sim).len(), 1);
 }
 
 #[tokio::test]
@@ -566,7 +566,12 @@ async fn rate_limited_after_the_retries_are_spent() {
 
 #[tokio::test]
 async fn server_errors_are_retried_then_succeed_and_every_try_is_counted() {
-    let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
+    // The task list's requests only: no run requests in the counts.
+    let mut h = Harness::new(
+        vec![te("a", "a")],
+        &["--max-retries", "3", "--task-runs", "false"],
+    )
+    .await;
     h.sim
         .push(Scripted::problem(503, "Service Unavailable", "busy"));
     h.sim
@@ -921,9 +926,15 @@ async fn a_failure_on_a_later_page_publishes_nothing_of_that_poll() {
 
 #[tokio::test]
 async fn a_deleted_task_is_gone_after_the_next_poll() {
-    let mut h = Harness::new(vec![te("keep", "k"), te("delete", "d")], &[]).await;
+    // The task list's series only (the run series are tests/runs.rs's).
+    let mut h = Harness::new(
+        vec![te("keep", "k"), te("delete", "d")],
+        &["--task-runs", "false"],
+    )
+    .await;
     h.poll_ok().await;
-    assert_eq!(h.scrape().task_series("delete").len(), 7);
+    // Seven list families and the stale threshold (continuous tasks).
+    assert_eq!(h.scrape().task_series("delete").len(), 8);
     h.sim.set_tasks(vec![te("keep", "k")]);
     h.poll_ok().await;
     let s = h.scrape();
@@ -931,7 +942,7 @@ async fn a_deleted_task_is_gone_after_the_next_poll() {
         s.task_series("delete").is_empty(),
         "no series of the deleted task"
     );
-    assert_eq!(s.task_series("keep").len(), 7);
+    assert_eq!(s.task_series("keep").len(), 8);
     assert_eq!(s.total_tasks(), 1.0);
 }
 
@@ -996,7 +1007,8 @@ async fn stale_counts_are_computed_at_render_time() {
         SimTask::new("oneoff-old", "x", "CODE_EVALUATION", false, ago(30 * 86400)),
         SimTask::new("oneoff-never", "y", "RUN_EXPERIMENT", false, None),
     ];
-    let mut h = Harness::new(tasks, &["--stale-after", "1h"]).await;
+    // --stale-after alone: without runs, no task's interval is known.
+    let mut h = Harness::new(tasks, &["--stale-after", "1h", "--task-runs", "false"]).await;
     h.poll_ok().await;
     let t0 = SystemTime::now();
     let stale = |s: &Scrape, t: &str| s.value("arize_tasks_stale", &[("task_type", t)]);
@@ -1232,8 +1244,11 @@ async fn per_task_metrics_false_drops_the_per_task_series() {
     .await;
     h.poll_ok().await;
     let s = h.scrape();
+    // arize_task_runs_total is an aggregate (by type), not per task.
     assert!(
-        s.samples.iter().all(|x| !x.name.starts_with("arize_task_")),
+        s.samples
+            .iter()
+            .all(|x| !x.name.starts_with("arize_task_") || x.name == "arize_task_runs_total"),
         "{:?}",
         s.names()
     );
@@ -1252,13 +1267,14 @@ async fn every_family_has_help_and_the_cached_ones_say_so() {
     let mut h = Harness::new(generated_tasks(20, now()), &[]).await;
     h.poll_ok().await;
     let s = h.scrape();
-    for family in SPEC_FAMILIES.iter().filter(|f| f.cached).map(|f| f.name) {
+    for family in SPEC_FAMILIES.iter().filter(|f| f.cached) {
+        let name = family.name;
         let help = s
             .help
-            .get(family)
-            .unwrap_or_else(|| panic!("{family} has no HELP"));
-        assert!(help.contains("last complete poll"), "{family}: {help}");
-        assert_eq!(s.types[family], "gauge");
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} has no HELP"));
+        assert!(help.contains("last complete poll"), "{name}: {help}");
+        assert_eq!(s.types[name], family.kind, "{name}");
     }
     for family in SPEC_FAMILIES.iter().filter(|f| !f.cached) {
         assert_eq!(
@@ -1344,7 +1360,7 @@ async fn polls_never_overlap_and_a_slow_poll_delays_the_next() {
     sim.push(Scripted::Delay(Duration::from_millis(1500)));
     let loop_task = tokio::spawn(app.poller.run());
     eventually(Duration::from_secs(5), "the first request", || {
-        sim.request_count() == 1
+        task_requests(&sim).len() == 1
     })
     .await;
     let first_seen = Instant::now();
@@ -1354,7 +1370,7 @@ async fn polls_never_overlap_and_a_slow_poll_delays_the_next() {
     assert_eq!(sim.request_count(), 1, "a second poll overlapped the first");
     // Once it ends, the next one starts at once (it is overdue).
     eventually(Duration::from_secs(5), "the next poll", || {
-        sim.request_count() >= 2
+        task_requests(&sim).len() >= 2
     })
     .await;
     assert!(first_seen.elapsed() >= Duration::from_millis(1400));
@@ -1370,7 +1386,7 @@ async fn polls_are_spaced_by_the_interval_start_to_start() {
     let started = Instant::now();
     let loop_task = tokio::spawn(app.poller.run());
     eventually(Duration::from_secs(10), "three polls", || {
-        sim.request_count() >= 3
+        task_requests(&sim).len() >= 3
     })
     .await;
     // The first poll at start, the third two intervals later.

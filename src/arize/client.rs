@@ -3,6 +3,7 @@
 //! the per-request metrics. It knows nothing of tasks: endpoints and pages
 //! are described by the caller, so that new endpoints are additions.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -55,6 +56,35 @@ pub struct RequestMetrics {
     pub requests: IntCounterVec,
     /// `arize_exporter_api_request_duration_seconds{endpoint}`.
     pub duration: HistogramVec,
+}
+
+/// How many more HTTP requests a caller may send, every attempt counted
+/// (retries included): e.g. the run requests of one poll share one
+/// allowance of `--max-run-requests-per-poll`.
+#[derive(Debug)]
+pub struct Allowance {
+    left: AtomicU32,
+}
+
+impl Allowance {
+    /// An allowance of `requests` HTTP requests.
+    pub fn new(requests: u32) -> Allowance {
+        Allowance {
+            left: AtomicU32::new(requests),
+        }
+    }
+
+    /// Requests still allowed.
+    pub fn left(&self) -> u32 {
+        self.left.load(Ordering::Relaxed)
+    }
+
+    /// Takes one request; `false` when none is left.
+    fn take(&self) -> bool {
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
 }
 
 /// The key for one poll, read once at its start.
@@ -139,16 +169,41 @@ impl ArizeClient {
         endpoint: &Endpoint,
         query: &[(&str, &str)],
     ) -> Result<T, ApiError> {
+        self.fetch(credentials, endpoint, query, None).await
+    }
+
+    /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
+    /// sent takes one from it, and no retry is sent once it is spent (the
+    /// last answer's error is returned). Check [`Allowance::left`] first: a
+    /// call with nothing left sends nothing and fails as `rate_limited`.
+    pub async fn get_json_within<T: DeserializeOwned>(
+        &self,
+        credentials: &Credentials,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+        allowance: &Allowance,
+    ) -> Result<T, ApiError> {
+        self.fetch(credentials, endpoint, query, Some(allowance))
+            .await
+    }
+
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        credentials: &Credentials,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+        allowance: Option<&Allowance>,
+    ) -> Result<T, ApiError> {
         let url = self.url(endpoint, query);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
             .with_max_delay(Duration::from_secs(30))
             .with_max_times(self.max_retries as usize)
             .with_jitter();
-        let mut body = (|| self.attempt(credentials, endpoint.template, &url))
+        let mut body = (|| self.attempt(credentials, endpoint.template, &url, allowance))
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|e: &ApiError| e.retryable)
+            .when(|e: &ApiError| e.retryable && allowance.is_none_or(|a| a.left() > 0))
             .adjust(|e: &ApiError, next: Option<Duration>| {
                 // `next` is None once the retries are spent: Retry-After sets
                 // how long to wait before a retry, never whether to retry.
@@ -212,6 +267,7 @@ impl ArizeClient {
         credentials: &Credentials,
         template: &'static str,
         url: &Url,
+        allowance: Option<&Allowance>,
     ) -> Result<Vec<u8>, ApiError> {
         // A Retry-After from an earlier answer, perhaps of an earlier poll.
         if let Some(left) = self.budget.held_for() {
@@ -238,6 +294,12 @@ impl ArizeClient {
                 })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
+        }
+        if allowance.is_some_and(|a| !a.take()) {
+            return Err(ApiError::fatal(
+                FailureReason::RateLimited,
+                format!("{template} not called: the requests allowed for it are spent"),
+            ));
         }
         let started = Instant::now();
         let result = match request.send().await {
@@ -369,6 +431,7 @@ async fn status_error(response: Response, template: &str) -> ApiError {
         ApiError::fatal(reason, message)
     };
     error.retry_after = retry_after;
+    error.status = Some(status.as_u16());
     error
 }
 
@@ -551,6 +614,14 @@ mod tests {
         );
         let mut clean = br#"{"a":"\ud83d\ude80 \\ud800"}"#.to_vec();
         assert!(!replace_lone_surrogates(&mut clean));
+    }
+
+    #[test]
+    fn an_allowance_gives_what_it_holds_and_no_more() {
+        let allowance = Allowance::new(2);
+        assert!(allowance.take() && allowance.take());
+        assert!(!allowance.take());
+        assert_eq!(allowance.left(), 0);
     }
 
     #[test]

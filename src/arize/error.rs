@@ -1,4 +1,5 @@
-//! Why a request, and so a poll, failed: the `reason` label of the failure counters.
+//! Why a request, and so a poll or a read of a task's runs, failed: the
+//! `reason` label of the error counters.
 
 use std::fmt;
 use std::time::Duration;
@@ -70,6 +71,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// Whether trying the same request again may succeed.
     pub retryable: bool,
+    /// The HTTP status of the final answer, when there was one (a 404 of
+    /// the runs endpoint means the task was deleted meanwhile).
+    pub status: Option<u16>,
 }
 
 impl ApiError {
@@ -80,6 +84,7 @@ impl ApiError {
             message: one_line(message.into()),
             retry_after: None,
             retryable: false,
+            status: None,
         }
     }
 

@@ -116,10 +116,45 @@ impl Lenient for f64 {
     }
 }
 
+/// A count of items: a whole, non-negative number (`12`, or `12.0` as some
+/// encoders write it). A negative or fractional number is refused.
+impl Lenient for u64 {
+    const EXPECTED: &'static str = "a whole number of at least 0";
+    fn from_f64(value: f64) -> Option<Self> {
+        (value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < 1.8e19)
+            .then_some(value as u64)
+    }
+}
+
 impl Lenient for bool {
     const EXPECTED: &'static str = "a bool";
     fn from_bool(value: bool) -> Option<Self> {
         Some(value)
+    }
+}
+
+/// Free text kept to at most `MAX` bytes (cut at a character boundary):
+/// the API's free-text fields (a run's `failure_reason`) have no published
+/// bound, and the exporter keeps one per task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capped<const MAX: usize> {
+    /// The text, or its first `MAX` bytes at most.
+    pub text: String,
+    /// Whether the text was longer and was cut.
+    pub cut: bool,
+}
+
+impl<const MAX: usize> Lenient for Capped<MAX> {
+    const EXPECTED: &'static str = "a string";
+    fn from_str(value: &str) -> Option<Self> {
+        let mut end = value.len().min(MAX);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        Some(Capped {
+            text: value[..end].to_owned(),
+            cut: end < value.len(),
+        })
     }
 }
 
@@ -302,6 +337,26 @@ pub enum Time {
 }
 
 impl Time {
+    /// Reads an RFC 3339 timestamp; a time before the Unix epoch is a
+    /// placeholder and counts as [`Time::Absent`]. Nothing is logged: see
+    /// [`FieldWarnings::time`] for the reporting read.
+    pub fn parse(text: &str) -> Time {
+        match OffsetDateTime::parse(text, &Rfc3339) {
+            Ok(t) if t.unix_timestamp() < 0 => Time::Absent,
+            Ok(t) => Time::At(t.unix_timestamp_nanos() as f64 / 1e9),
+            Err(_) => Time::Unreadable,
+        }
+    }
+
+    /// A timestamp field read without reporting anything (see [`Time::parse`]).
+    pub fn of(field: &Field<String>) -> Time {
+        match field {
+            Field::Absent => Time::Absent,
+            Field::Value(text) => Time::parse(text),
+            Field::Mistyped(_) => Time::Unreadable,
+        }
+    }
+
     /// Unix seconds, when known.
     pub fn seconds(self) -> Option<f64> {
         match self {
@@ -359,11 +414,12 @@ impl FieldWarnings {
                 Time::Absent
             };
         };
-        match OffsetDateTime::parse(&text, &Rfc3339) {
-            Ok(t) if t.unix_timestamp() < 0 => Time::Absent,
-            Ok(t) => Time::At(t.unix_timestamp_nanos() as f64 / 1e9),
-            Err(e) => {
+        match Time::parse(&text) {
+            Time::Unreadable => {
                 self.warn_once(item_id, name, || {
+                    let e = OffsetDateTime::parse(&text, &Rfc3339)
+                        .err()
+                        .map_or_else(String::new, |e| e.to_string());
                     format!(
                         "{:?} is not an RFC 3339 time ({e}); treating it as missing for this item",
                         text.chars().take(64).collect::<String>()
@@ -371,6 +427,7 @@ impl FieldWarnings {
                 });
                 Time::Unreadable
             }
+            read => read,
         }
     }
 
@@ -478,6 +535,31 @@ mod tests {
             warnings.time(Some("b"), "x", text("9999-12-31T23:59:59Z")),
             Time::At(t) if t > 2.5e11
         ));
+    }
+
+    #[test]
+    fn counts_are_whole_non_negative_numbers() {
+        let count = |json: &str| serde_json::from_str::<Field<u64>>(json).unwrap();
+        assert_eq!(count("12"), Field::Value(12));
+        assert_eq!(count("12.0"), Field::Value(12));
+        assert_eq!(count("0"), Field::Value(0));
+        assert_eq!(count("-1"), Field::Mistyped(JsonKind::Number));
+        assert_eq!(count("1.5"), Field::Mistyped(JsonKind::Number));
+        assert_eq!(count("1e300"), Field::Mistyped(JsonKind::Number));
+        assert_eq!(count(r#""12""#), Field::Mistyped(JsonKind::String));
+    }
+
+    #[test]
+    fn capped_text_is_cut_at_a_character_boundary() {
+        let capped = |json: &str| serde_json::from_str::<Field<Capped<5>>>(json).unwrap();
+        let short = capped(r#""abc""#).value().unwrap();
+        assert_eq!((short.text.as_str(), short.cut), ("abc", false));
+        let exact = capped(r#""abcde""#).value().unwrap();
+        assert_eq!((exact.text.as_str(), exact.cut), ("abcde", false));
+        // "ab" then a 4-byte emoji: 6 bytes, cut before the emoji.
+        let cut = capped(r#""ab🚀""#).value().unwrap();
+        assert_eq!((cut.text.as_str(), cut.cut), ("ab", true));
+        assert_eq!(capped("[1]").mistyped(), Some(JsonKind::List));
     }
 
     #[test]

@@ -95,29 +95,36 @@ where
             return Ok(());
         }
         pending = Some(items);
-        match pagination.next_cursor {
-            Some(next) if next.is_empty() => {
-                return Err(pagination_error(
-                    endpoint,
-                    "has_more is true but next_cursor is empty",
-                ))
-            }
-            None => {
-                return Err(pagination_error(
-                    endpoint,
-                    "has_more is true but there is no next_cursor",
-                ))
-            }
-            Some(next) if !seen_cursors.insert(next.clone()) => {
-                return Err(pagination_error(endpoint, "the API repeated a cursor"));
-            }
-            Some(next) => cursor = Some(next),
-        }
+        cursor = Some(next_cursor(endpoint, pagination, &mut seen_cursors)?);
     }
     Err(pagination_error(
         endpoint,
         &format!("more than {MAX_PAGES} pages"),
     ))
+}
+
+/// The cursor of the next page of an answer whose `has_more` is true: its
+/// `next_cursor`, unless it is missing, empty or one already `seen` (a
+/// cursor loop), which fail as `pagination` instead of looping.
+pub fn next_cursor(
+    endpoint: &Endpoint,
+    pagination: Pagination,
+    seen: &mut HashSet<String>,
+) -> Result<String, ApiError> {
+    match pagination.next_cursor {
+        Some(next) if next.is_empty() => Err(pagination_error(
+            endpoint,
+            "has_more is true but next_cursor is empty",
+        )),
+        None => Err(pagination_error(
+            endpoint,
+            "has_more is true but there is no next_cursor",
+        )),
+        Some(next) if !seen.insert(next.clone()) => {
+            Err(pagination_error(endpoint, "the API repeated a cursor"))
+        }
+        Some(next) => Ok(next),
+    }
 }
 
 fn pagination_error(endpoint: &Endpoint, what: &str) -> ApiError {

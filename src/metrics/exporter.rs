@@ -2,8 +2,8 @@
 //! outcomes, API requests, build information and the process collector.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::arize::{FailureReason, RequestMetrics};
@@ -29,6 +29,11 @@ pub struct ExporterMetrics {
     pub poll_errors: IntCounterVec,
     pub poll_duration: Histogram,
     pub api: RequestMetrics,
+    /// `arize_exporter_task_run_errors_total{reason}`: failed run reads.
+    pub task_run_errors: IntCounterVec,
+    /// `arize_exporter_task_runs_backlog`: tasks whose runs were due but
+    /// not read in the last poll.
+    pub task_runs_backlog: IntGauge,
 }
 
 impl ExporterMetrics {
@@ -83,6 +88,19 @@ impl ExporterMetrics {
             &["version", "revision"],
         )
         .expect("static metric definition");
+        let task_run_errors = IntCounterVec::new(
+            Opts::new(
+                "arize_exporter_task_run_errors_total",
+                "Failed reads of a task's runs (GET /v2/tasks/{task_id}/runs), by reason; the poll goes on and the task keeps its earlier run data.",
+            ),
+            &["reason"],
+        )
+        .expect("static metric definition");
+        let task_runs_backlog = IntGauge::new(
+            "arize_exporter_task_runs_backlog",
+            "Tasks whose runs were due (they ran since their runs were read, or the newest run read was in progress) but were not read in the last complete poll, for --max-run-requests-per-poll or a rate limit; they go first next poll.",
+        )
+        .expect("static metric definition");
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("ARIZE_EXPORTER_REVISION")])
             .set(1);
@@ -93,6 +111,7 @@ impl ExporterMetrics {
         }
         for reason in FailureReason::ALL {
             poll_errors.with_label_values(&[reason.as_str()]);
+            task_run_errors.with_label_values(&[reason.as_str()]);
         }
         for collector in [
             Box::new(polls.clone()) as Box<dyn prometheus::core::Collector>,
@@ -101,6 +120,8 @@ impl ExporterMetrics {
             Box::new(requests.clone()),
             Box::new(request_duration.clone()),
             Box::new(build_info),
+            Box::new(task_run_errors.clone()),
+            Box::new(task_runs_backlog.clone()),
             Box::new(ProcessMetrics::new()),
         ] {
             registry
@@ -116,6 +137,8 @@ impl ExporterMetrics {
                 requests,
                 duration: request_duration,
             },
+            task_run_errors,
+            task_runs_backlog,
         }
     }
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::exporter::ExporterMetrics;
 use crate::config::{ExpositionSettings, Staleness};
-use crate::snapshot::{unix_seconds, Fixed, TaskRecord};
+use crate::snapshot::{unix_seconds, Fixed, Mode, RunFixed, TaskRecord};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
@@ -41,9 +41,19 @@ enum Sample {
     Age,
     /// 1 for a task whose `last_run_at` could not be read; absent otherwise.
     LastRunUnreadable,
+    /// The stale threshold of a continuous task, from the flags and its run
+    /// interval (the same rule as `arize_tasks_stale`).
+    StaleThreshold,
+    /// Fixed until the task's runs are read again: rendered then, copied now.
+    Run(RunFixed),
+    /// 1, labelled with the status of the newest run read.
+    RunStatus,
 }
 
-const TASK_FAMILIES: [TaskFamily; 8] = [
+/// Said in the HELP of the families that come from a task's runs.
+const FROM_RUNS: &str = "From the newest runs read with GET /v2/tasks/{task_id}/runs, read again each time the task runs (see arize_exporter_task_runs_backlog).";
+
+const TASK_FAMILIES: [TaskFamily; 17] = [
     TaskFamily {
         name: "arize_task_info",
         help: "Always 1 per task; labelled with the task's project, dataset and creator.",
@@ -84,6 +94,51 @@ const TASK_FAMILIES: [TaskFamily; 8] = [
         help: "Unix time the task was last updated, when known.",
         sample: Sample::Fixed(Fixed::Updated),
     },
+    TaskFamily {
+        name: "arize_task_stale_threshold_seconds",
+        help: "Age of the last run beyond which a continuous task is stale: --stale-after-intervals times its run interval, at least --stale-after-min, when the interval is known; --stale-after otherwise (also for a task that never ran). Continuous tasks only; arize_tasks_stale uses the same threshold.",
+        sample: Sample::StaleThreshold,
+    },
+    TaskFamily {
+        name: "arize_task_run_interval_seconds",
+        help: "Median gap between the start times of the task's newest runs (up to 20), in seconds; absent until 3 runs are known.",
+        sample: Sample::Run(RunFixed::Interval),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_status",
+        help: "Always 1, labelled with the status of the task's newest run read (lower case: pending, running, completed, failed, cancelled, or a new status as sent).",
+        sample: Sample::RunStatus,
+    },
+    TaskFamily {
+        name: "arize_task_last_run_successes",
+        help: "Items the task's newest finished run evaluated successfully (num_successes).",
+        sample: Sample::Run(RunFixed::Successes),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_errors",
+        help: "Items the task's newest finished run failed to evaluate (num_errors).",
+        sample: Sample::Run(RunFixed::Errors),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_skipped",
+        help: "Items the task's newest finished run skipped (num_skipped).",
+        sample: Sample::Run(RunFixed::Skipped),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_duration_seconds",
+        help: "run_finished_at minus run_started_at of the task's newest finished run, in seconds.",
+        sample: Sample::Run(RunFixed::Duration),
+    },
+    TaskFamily {
+        name: "arize_task_last_run_finished_timestamp_seconds",
+        help: "Unix time the task's newest finished run finished (run_finished_at).",
+        sample: Sample::Run(RunFixed::Finished),
+    },
+    TaskFamily {
+        name: "arize_task_last_successful_run_timestamp_seconds",
+        help: "Unix time the task's newest completed run read by this process finished; absent if none.",
+        sample: Sample::Run(RunFixed::LastSuccess),
+    },
 ];
 
 /// Where the renderer is in the body.
@@ -104,6 +159,7 @@ pub struct Exposition {
     head: String,
     now: f64,
     per_task: bool,
+    staleness: Staleness,
     cursor: Cursor,
     /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
     chunk_bytes: usize,
@@ -128,6 +184,7 @@ impl Exposition {
             head,
             now,
             per_task: options.per_task_metrics,
+            staleness: options.staleness,
             cursor: Cursor::Head,
             chunk_bytes: CHUNK_BYTES,
         }
@@ -168,19 +225,20 @@ impl Iterator for Exposition {
                 while family < TASK_FAMILIES.len() && out.len() < self.chunk_bytes {
                     let def = &TASK_FAMILIES[family];
                     if task == 0 {
-                        family_header(
-                            &mut out,
-                            def.name,
-                            "gauge",
-                            &format!("{} {FROM_CACHE}", def.help),
-                        );
+                        let help = match def.sample {
+                            Sample::Run(_) | Sample::RunStatus => {
+                                format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
+                            }
+                            _ => format!("{} {FROM_CACHE}", def.help),
+                        };
+                        family_header(&mut out, def.name, "gauge", &help);
                     }
                     let tasks = &snapshot.tasks;
                     // At least one task after the header: a chunk ending
                     // between a header and its first series would have the
                     // next chunk write the header again.
                     while task < tasks.len() {
-                        render_task(&mut out, def, &tasks[task], self.now);
+                        render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
                         task += 1;
                         if out.len() >= self.chunk_bytes {
                             break;
@@ -202,7 +260,13 @@ impl Iterator for Exposition {
     }
 }
 
-fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) {
+fn render_task(
+    out: &mut String,
+    def: &TaskFamily,
+    task: &TaskRecord,
+    now: f64,
+    staleness: &Staleness,
+) {
     let rendered = &task.rendered;
     if rendered.labels().is_empty() {
         return;
@@ -235,6 +299,34 @@ fn render_task(out: &mut String, def: &TaskFamily, task: &TaskRecord, now: f64) 
             if task.last_run_unknown() {
                 series(out, rendered.labels());
                 out.push_str(" 1\n");
+            }
+        }
+        Sample::StaleThreshold => {
+            if task.mode == Mode::Continuous {
+                series(out, rendered.labels());
+                text::value(out, task.stale_threshold(staleness));
+            }
+        }
+        Sample::Run(which) => {
+            if let Some(runs) = &task.runs {
+                let value = runs.rendered.value(which as usize);
+                if !value.is_empty() {
+                    series(out, rendered.labels());
+                    out.push_str(value);
+                }
+            }
+        }
+        Sample::RunStatus => {
+            if let Some(runs) = &task.runs {
+                let status = runs.rendered.labels();
+                if !status.is_empty() {
+                    out.push_str(def.name);
+                    out.push('{');
+                    out.push_str(rendered.labels());
+                    out.push(',');
+                    out.push_str(status);
+                    out.push_str("} 1\n");
+                }
             }
         }
     }
@@ -316,7 +408,9 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
         "arize_tasks_stale",
         "gauge",
         &format!(
-            "Continuous tasks that never ran or whose last run is older than their stale threshold (arize_task_stale_threshold_seconds; --stale-after, {}, while a task's run interval is unknown), by type; computed at scrape time from the cached last_run_at of the last complete poll.",
+            "Continuous tasks that never ran or whose last run is older than their stale threshold (arize_task_stale_threshold_seconds: --stale-after-intervals, {}, times the task's run interval, at least --stale-after-min, {}, when the interval is known; --stale-after, {}, otherwise), by type; computed at scrape time from the cached last_run_at of the last complete poll.",
+            staleness.after_intervals,
+            humantime::format_duration(staleness.min),
             humantime::format_duration(staleness.after)
         ),
     );
@@ -324,6 +418,32 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
         labels.clear();
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);
+    }
+    if !snapshot.task_runs {
+        return;
+    }
+    family_header(
+        out,
+        "arize_tasks_last_run_failed",
+        "gauge",
+        &format!("Tasks whose newest finished run read (GET /v2/tasks/{{task_id}}/runs) failed, by type. {FROM_CACHE}"),
+    );
+    for (task_type, count) in &snapshot.last_run_failed {
+        labels.clear();
+        label(&mut labels, "task_type", task_type, true);
+        sample(out, "arize_tasks_last_run_failed", &labels, *count as f64);
+    }
+    family_header(
+        out,
+        "arize_task_runs_total",
+        "counter",
+        "Finished runs (GET /v2/tasks/{task_id}/runs) this process has seen, by task type and final status (completed, failed, cancelled); after a restart the runs read first count again, and runs that fell between two reads beyond the 20 read are not seen. Counted by each complete poll; served from the last complete poll of the Arize API.",
+    );
+    for ((task_type, status), count) in &snapshot.runs_total {
+        labels.clear();
+        label(&mut labels, "task_type", task_type, true);
+        label(&mut labels, "status", status, false);
+        sample(out, "arize_task_runs_total", &labels, *count as f64);
     }
 }
 

@@ -50,8 +50,13 @@ pub const SPEC_FAMILIES: &[Family] = &[
     cached("arize_task_last_run_finished_timestamp_seconds"),
     cached("arize_task_last_successful_run_timestamp_seconds"),
     cached("arize_task_last_run_unreadable"),
-    cached("arize_tasks_last_run_failed"),
     cached("arize_tasks_last_run_unreadable"),
+    cached("arize_tasks_last_run_failed"),
+    Family {
+        name: "arize_task_runs_total",
+        kind: "counter",
+        cached: true,
+    },
     own("arize_up", "gauge"),
     own("arize_exporter_last_success_timestamp_seconds", "gauge"),
     own("arize_exporter_polls_total", "counter"),
@@ -59,8 +64,6 @@ pub const SPEC_FAMILIES: &[Family] = &[
     own("arize_exporter_poll_duration_seconds", "histogram"),
     own("arize_exporter_api_requests_total", "counter"),
     own("arize_exporter_api_request_duration_seconds", "histogram"),
-    // Runs first seen by this process, not a value of the last poll.
-    own("arize_task_runs_total", "counter"),
     own("arize_exporter_task_runs_backlog", "gauge"),
     own("arize_exporter_task_run_errors_total", "counter"),
     own("arize_exporter_poll_interval_seconds", "gauge"),
