@@ -10,14 +10,14 @@ use std::time::SystemTime;
 
 use axum::Router;
 use reqwest::Url;
-use tokio::net::TcpListener;
 
 use crate::arize::{ApiError, ArizeClient, ClientBuildError};
-use crate::config::{ListenAddress, Settings, Target};
+use crate::config::{Settings, Target};
 use crate::metrics::{ExporterMetrics, Exposition};
 use crate::poller::Poller;
 use crate::server::{self, AppState};
 use crate::state::SharedState;
+use crate::web::{self, WebConfigHandle};
 
 /// Tasks per page the demo simulator serves: a dozen tasks over several
 /// pages, as a real account would be.
@@ -66,6 +66,8 @@ pub struct App {
     pub server: Arc<AppState>,
     /// The URL polled: the real API, or the demo simulator's.
     pub api_url: Url,
+    /// `--web.config.file`, read and checked; reloaded while serving.
+    web: WebConfigHandle,
     settings: Settings,
     /// Demo mode: the simulator serves as long as the app lives.
     #[cfg(feature = "demo")]
@@ -76,6 +78,13 @@ impl App {
     /// Wires the exporter from `settings`; in demo mode, starts the
     /// simulator on a loopback port first.
     pub async fn build(settings: Settings) -> Result<App, AppError> {
+        // A bad web configuration stops the exporter at start, like a bad flag.
+        let web = match &settings.web.config_file {
+            Some(path) => WebConfigHandle::load(path).map_err(|e| {
+                AppError::Config(format!("error: invalid value for '--web.config.file': {e}"))
+            })?,
+            None => WebConfigHandle::none(),
+        };
         let metrics = Arc::new(ExporterMetrics::new());
         let state = Arc::new(SharedState::default());
         #[cfg(feature = "demo")]
@@ -117,6 +126,7 @@ impl App {
             poller,
             server,
             api_url,
+            web,
             settings,
             #[cfg(feature = "demo")]
             _simulator: simulator,
@@ -150,27 +160,36 @@ impl App {
 
     /// Binds every `--web.listen-address` (logging each address actually
     /// bound, so that port 0 can be used), polls in the background and
-    /// serves until `shutdown` resolves; a poll in progress is then abandoned.
+    /// serves, with the TLS, basic auth and limits of `--web.config.file`
+    /// and `--web.max-requests`, until `shutdown` resolves; a poll in
+    /// progress is then abandoned.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let mut listeners = Vec::new();
-        for address in &self.settings.web.listen_addresses {
-            let listener = bind(address).await.map_err(|e| {
-                AppError::Config(format!(
-                    "error: cannot listen on {address} (--web.listen-address, alias --listen-address): {e}"
-                ))
-            })?;
-            if let Ok(bound) = listener.local_addr() {
-                tracing::info!(address = %bound, "listening");
-            }
-            listeners.push(listener);
-        }
+        let addresses: Vec<String> = self
+            .settings
+            .web
+            .listen_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let listeners = web::bind(&addresses).await.map_err(|e| {
+            AppError::Config(format!(
+                "error: {e} (--web.listen-address, alias --listen-address)"
+            ))
+        })?;
         self.log_start();
         let router = self.router();
         let polling = tokio::spawn(self.poller.run());
-        let served = server::serve(listeners, router, shutdown).await;
+        let served = web::serve(
+            listeners,
+            router,
+            self.web,
+            self.settings.web.max_requests,
+            shutdown,
+        )
+        .await;
         // A poll in progress is abandoned: nothing it would publish is needed now.
         polling.abort();
         served.map_err(AppError::Serve)?;
@@ -203,21 +222,6 @@ impl App {
             per_task_metrics = s.exposition.per_task_metrics,
             "arize-exporter started"
         );
-    }
-}
-
-/// Binds one listen address. `:PORT` is every interface of both families
-/// (`[::]`, which takes IPv4 too on Linux), or every IPv4 interface where
-/// the host has no IPv6.
-async fn bind(address: &ListenAddress) -> std::io::Result<TcpListener> {
-    match address {
-        ListenAddress::AllInterfaces { port } => {
-            match TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, *port)).await {
-                Ok(listener) => Ok(listener),
-                Err(_) => TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, *port)).await,
-            }
-        }
-        ListenAddress::Host { host, port } => TcpListener::bind((host.as_str(), *port)).await,
     }
 }
 

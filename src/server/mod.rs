@@ -5,7 +5,6 @@
 mod landing;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,9 +13,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::net::TcpListener;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::config::ExpositionSettings;
@@ -54,47 +51,6 @@ pub fn router(app: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .merge(telemetry)
         .with_state(app)
-}
-
-/// Serves `router` on every listener until `shutdown` resolves, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listeners: Vec<TcpListener>,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(());
-    let mut servers = tokio::task::JoinSet::new();
-    for listener in listeners {
-        // The body goes out in many small writes (gzip frames especially):
-        // without TCP_NODELAY, Nagle's algorithm holds the last one until the
-        // scraper's delayed ACK, adding ~40 ms to every scrape.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY on a scrape connection");
-            }
-        });
-        let mut stopped = stopped.clone();
-        let served = axum::serve(listener, router.clone()).with_graceful_shutdown(async move {
-            let _ = stopped.changed().await;
-        });
-        servers.spawn(async move { served.await });
-    }
-    drop(stopped);
-    tokio::select! {
-        () = shutdown => {}
-        Some(ended) = servers.join_next() => {
-            // A server ended on its own: that is an error, stop the rest.
-            let _ = stop.send(());
-            servers.join_all().await;
-            return ended.map_err(std::io::Error::other)?;
-        }
-    }
-    let _ = stop.send(());
-    for ended in servers.join_all().await {
-        ended?;
-    }
-    Ok(())
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {
