@@ -542,6 +542,7 @@ mod tests {
             "arize_task_evaluators",
             "arize_task_created_timestamp_seconds",
             "arize_task_updated_timestamp_seconds",
+            "arize_task_stale_threshold_seconds",
         ];
         let families = per_task_series(&whole);
         assert_eq!(families.len(), expected_families.len(), "{families:?}");
