@@ -254,7 +254,8 @@ impl Iterator for Exposition {
                 } else {
                     Cursor::Done
                 };
-                Some(Bytes::from(out))
+                // The last tasks of the last family may have no series.
+                (!out.is_empty()).then(|| Bytes::from(out))
             }
         }
     }
