@@ -179,13 +179,13 @@ const HEAD: &str = concat!(
     "caption{text-align:left;padding:.25em 0;color:#444}",
     "td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}",
     "thead th{background:#f3f3f3;position:sticky;top:0}",
-    "tbody th{font-weight:600}",
+    "tbody th{font-weight:600;min-width:9em}",
     ".num{text-align:right;font-variant-numeric:tabular-nums}",
     ".nowrap{white-space:nowrap}",
     ".bad{color:#a00018;font-weight:600}.warn{color:#8a5300;font-weight:600}.ok{color:#1b5e20}",
     "tr.trouble{background:#fff5f5}",
-    "code{font-size:.95em}",
-    ".reason{max-width:32em}",
+    "code{font-size:.85em}",
+    ".reason{min-width:12em;max-width:30em}",
     "</style></head><body>\n<h1>Arize exporter</h1>\n",
 );
 
@@ -305,9 +305,10 @@ fn write_table(
     }
     out.push_str(
         "<th scope=\"col\">State</th><th scope=\"col\">Last run (UTC)</th>\
-         <th scope=\"col\">Age</th><th scope=\"col\">Stale after</th>\
-         <th scope=\"col\">Newest run</th><th scope=\"col\">Successes</th>\
-         <th scope=\"col\">Errors</th><th scope=\"col\">Skipped</th>\
+         <th scope=\"col\" class=\"num\">Age</th>\
+         <th scope=\"col\" class=\"num\">Stale after</th>\
+         <th scope=\"col\">Newest run</th><th scope=\"col\" class=\"num\">Successes</th>\
+         <th scope=\"col\" class=\"num\">Errors</th><th scope=\"col\" class=\"num\">Skipped</th>\
          <th scope=\"col\">Failure reason</th></tr></thead>\n<tbody>\n",
     );
     for &(group, task) in rows {
@@ -393,7 +394,7 @@ fn write_runs(out: &mut String, task: &TaskRecord) {
         (None, None) => out.push('—'),
         (Some(newest), Some(f)) if *newest != f.status => {
             escape_into(out, newest.as_str());
-            out.push_str(" (last finished: ");
+            out.push_str(" (last: ");
             write_status(out, f.status.as_str());
             out.push(')');
         }
