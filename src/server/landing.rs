@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use super::AppState;
 use crate::config::Staleness;
 use crate::snapshot::{unix_seconds, Mode, TaskRecord};
+use crate::state::PollOutcome;
 
 /// Rows shown; a very large account is summarised rather than listed whole.
 const MAX_ROWS: usize = 1000;
@@ -220,7 +221,7 @@ fn render(app: &AppState, now: SystemTime) -> String {
         out.push_str("<p class=\"summary\" id=\"summary\">");
         summary.write(&mut out);
         out.push_str(".</p>\n");
-        write_poll(&mut out, &published.last_poll, true);
+        write_poll(&mut out, published.last_poll.as_ref(), true);
         let _ = write!(out, "<p>Data from the poll completed ");
         write_time(&mut out, unix_seconds(snapshot.completed_at));
         out.push_str(". ");
@@ -243,7 +244,7 @@ fn render(app: &AppState, now: SystemTime) -> String {
         out.push_str("</p>\n");
         write_table(&mut out, &rows, snapshot.by_space, now_secs, staleness);
     } else {
-        write_poll(&mut out, &published.last_poll, false);
+        write_poll(&mut out, published.last_poll.as_ref(), false);
         out.push_str("<p>No poll has completed yet: no tasks to show.</p>\n");
     }
 
@@ -262,7 +263,7 @@ fn render(app: &AppState, now: SystemTime) -> String {
 
 /// The last poll: when it ended and how; `have_data` says whether a
 /// complete poll is being served.
-fn write_poll(out: &mut String, last_poll: &Option<crate::state::PollOutcome>, have_data: bool) {
+fn write_poll(out: &mut String, last_poll: Option<&PollOutcome>, have_data: bool) {
     let Some(poll) = last_poll else {
         out.push_str("<p>Last poll: <strong>none yet</strong> (the first poll is running).</p>\n");
         return;
