@@ -25,6 +25,8 @@ pub const ARIZE_SDK: &str = "scripts/tools/arize-sdk.sh";
 pub const OPENSSL: &str = "scripts/tools/openssl.sh";
 /// promtool and the Prometheus server.
 pub const PROMETHEUS: &str = "scripts/tools/prometheus.sh";
+/// Headless Chromium, to look at the landing page.
+pub const CHROMIUM: &str = "scripts/tools/chromium.sh";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
