@@ -17,7 +17,7 @@ use support::tools::{run, stderr, stdout, TempDir, CHROMIUM};
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-use arize_sim::{SimTask, FAILED_REASON};
+use arize_sim::{SimRun, SimTask, FAILED_REASON};
 
 const TE: &str = "TEMPLATE_EVALUATION";
 
@@ -97,17 +97,30 @@ fn crowded_account() -> Vec<SimTask> {
         })
         .collect();
     tasks.extend([
+        // Generated histories hold an occasional failed run: the newest
+        // run of the healthy task is pinned to completed.
         SimTask::new("cont-healthy", HOSTILE_NAME, TE, true, ago(1))
-            .running_every(Duration::from_secs(60)),
+            .running_every(Duration::from_secs(60))
+            .with_newest_run("COMPLETED", None),
         SimTask::new("cont-unknown", "Unreadable Last Run", TE, true, ago(1))
             .with_field("last_run_at", json!("last tuesday")),
         SimTask::new("cont-failing", "Failing Monitor", TE, true, ago(5))
             .running_every(Duration::from_secs(300))
             .with_newest_run("FAILED", Some(HOSTILE_REASON)),
         SimTask::new("cont-never", "Never Ran Monitor", TE, true, None),
-        // Stale: every 15 minutes, but not for three hours.
-        SimTask::new("cont-stale", "Stale Monitor", TE, true, ago(180))
-            .with_run_cadence(Duration::from_secs(900)),
+        // Every 15 minutes (completed runs), but not for three hours.
+        SimTask::new("cont-stale", "Stale Monitor", TE, true, ago(180)).with_runs(
+            (0..10)
+                .map(|k| {
+                    SimRun::completed(
+                        ago(180 + 15 * k).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                        100,
+                        0,
+                        0,
+                    )
+                })
+                .collect(),
+        ),
     ]);
     tasks
 }
