@@ -21,8 +21,8 @@ pub const GRAFANA_SCHEMA: &str = "scripts/tools/grafana-schema.sh";
 /// The official Arize SDK's generated models and `arize-sdk-python`, the
 /// python that runs `tests/support/sdk_validate.py` with them.
 pub const ARIZE_SDK: &str = "scripts/tools/arize-sdk.sh";
-/// `openssl`, for TLS test material and a real TLS server (`s_server`).
-/// openssl (test certificates, `s_server`) and curl (a TLS 1.2-only client).
+/// `openssl` (TLS test material, a real TLS server with `s_server`) and
+/// `curl` (a TLS 1.2-only client).
 pub const OPENSSL: &str = "scripts/tools/tls-clients.sh";
 /// promtool and the Prometheus server.
 pub const PROMETHEUS: &str = "scripts/tools/prometheus.sh";
