@@ -26,7 +26,11 @@ pub fn init(settings: LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal, never in collected logs.
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(std::io::stderr().is_terminal())
+        // On a failed write (stderr a pipe nobody reads any more) the
+        // subscriber would report it with `eprint!`, which panics on that
+        // same broken stderr: drop the line instead.
+        .log_internal_errors(false);
     let result = match settings.format {
         LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
