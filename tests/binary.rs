@@ -997,7 +997,14 @@ async fn version_prints_the_version_revision_and_build_date() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enum_and_boolean_errors_list_the_allowed_values_in_one_line() {
-    let cases: &[(&[&str], &[(&str, &str)], &str, &[&str])] = &[
+    /// Arguments, environment, the flag the line names, words it holds.
+    type Case<'a> = (
+        &'a [&'a str],
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a [&'a str],
+    );
+    let cases: &[Case] = &[
         (
             &["--demo", "--log.format", "xml"],
             &[],
