@@ -701,3 +701,82 @@ async fn max_requests_1_answers_503_while_a_body_is_still_streaming() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The web configuration of the chart's `-web-config` Secret rendered with
+/// `values`, if the chart renders one, and the folder it was written to.
+fn chart_web_config(values: &Path) -> Option<(TempDir, PathBuf, String)> {
+    let rendered = run_ok(
+        command("helm", HELM)
+            .args([
+                "template",
+                "arize",
+                "helm/arize-exporter",
+                "--namespace",
+                "observability",
+            ])
+            .arg("--values")
+            .arg(values),
+    );
+    let dir = TempDir::new("bin-helm-each");
+    let docs = yaml_docs(&dir.write("manifests.yaml", &rendered));
+    let secret = docs.iter().find(|d| {
+        d["kind"] == "Secret"
+            && d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("-web-config"))
+    })?;
+    let encoded = secret["data"]["web-config.yml"]
+        .as_str()
+        .expect("the Secret holds web-config.yml");
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    let tls_dir = dir.path("tls");
+    copy_certs(&tls_dir, "tls.crt", "tls.key");
+    let moved = text.replace(CHART_TLS_DIR, &format!("{}/", tls_dir.display()));
+    let config = dir.write("web-config.yml", &moved);
+    Some((dir, config, text))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_web_config_the_chart_renders_starts_the_binary() {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(support::tools::repo().join("helm/arize-exporter/ci"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    files.sort();
+    let mut started = Vec::new();
+    for values in &files {
+        let Some((_dir, config, text)) = chart_web_config(values) else {
+            continue;
+        };
+        let name = values.file_name().unwrap().to_string_lossy().into_owned();
+        let config_arg = config.display().to_string();
+        let p = Process::spawn(&["--demo", "--web.config.file", &config_arg], &[]);
+        let expected = format!(
+            "msg=serving tls={} basic_auth={} ",
+            text.contains("tls_server_config:"),
+            text.contains("basic_auth_users:")
+        );
+        eventually(
+            Duration::from_secs(20),
+            &format!("{name}: {expected}"),
+            || p.stderr().contains(&expected),
+        )
+        .await;
+        started.push(name);
+    }
+    // The three values files with a web configuration rendered by the chart.
+    assert_eq!(
+        started,
+        [
+            "web-basic-auth-values.yaml",
+            "web-client-cert-values.yaml",
+            "web-tls-basic-auth-values.yaml"
+        ]
+    );
+}
