@@ -7,7 +7,8 @@
 use std::fmt::{self, Write as _};
 use std::io::IsTerminal;
 
-use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -44,6 +45,10 @@ pub fn init(settings: LogSettings) {
     }
 }
 
+/// `ts`: RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.060Z`.
+const TIMESTAMP: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
 /// One logfmt line per event: `ts` (RFC 3339, UTC, milliseconds), `level`,
 /// `msg`, then the event's fields in the order written.
 struct Logfmt;
@@ -59,11 +64,10 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let now = OffsetDateTime::now_utc();
-        let ts = now
-            .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-            .unwrap_or(now)
-            .format(&Rfc3339)
+        // Always three digits of milliseconds, as promslog writes them
+        // (RFC 3339 formatting drops trailing zeros: `.79Z` for `.790Z`).
+        let ts = OffsetDateTime::now_utc()
+            .format(TIMESTAMP)
             .unwrap_or_default();
         let mut line = String::with_capacity(160);
         line.push_str("ts=");
@@ -149,5 +153,13 @@ mod tests {
             out,
             r#"plain|"two words"|""|"a=b"|"say \"hi\"\nback\\slash"|"#
         );
+    }
+
+    #[test]
+    fn timestamps_keep_three_digits_of_milliseconds() {
+        let at = time::macros::datetime!(2026-01-02 03:04:05.790 UTC);
+        assert_eq!(at.format(TIMESTAMP).unwrap(), "2026-01-02T03:04:05.790Z");
+        let whole = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        assert_eq!(whole.format(TIMESTAMP).unwrap(), "2026-01-02T03:04:05.000Z");
     }
 }
