@@ -7,7 +7,8 @@
 use std::fmt::{self, Write as _};
 use std::io::IsTerminal;
 
-use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -26,7 +27,11 @@ pub fn init(settings: LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal, never in collected logs.
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(std::io::stderr().is_terminal())
+        // On a failed write (stderr a pipe nobody reads any more) the
+        // subscriber would report it with `eprint!`, which panics on that
+        // same broken stderr: drop the line instead.
+        .log_internal_errors(false);
     let result = match settings.format {
         LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -39,6 +44,10 @@ pub fn init(settings: LogSettings) {
         );
     }
 }
+
+/// `ts`: RFC 3339 in UTC with milliseconds, e.g. `2026-01-02T03:04:05.060Z`.
+const TIMESTAMP: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// One logfmt line per event: `ts` (RFC 3339, UTC, milliseconds), `level`,
 /// `msg`, then the event's fields in the order written.
@@ -55,11 +64,10 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let now = OffsetDateTime::now_utc();
-        let ts = now
-            .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-            .unwrap_or(now)
-            .format(&Rfc3339)
+        // Always three digits of milliseconds, as promslog writes them
+        // (RFC 3339 formatting drops trailing zeros: `.79Z` for `.790Z`).
+        let ts = OffsetDateTime::now_utc()
+            .format(TIMESTAMP)
             .unwrap_or_default();
         let mut line = String::with_capacity(160);
         line.push_str("ts=");
@@ -145,5 +153,13 @@ mod tests {
             out,
             r#"plain|"two words"|""|"a=b"|"say \"hi\"\nback\\slash"|"#
         );
+    }
+
+    #[test]
+    fn timestamps_keep_three_digits_of_milliseconds() {
+        let at = time::macros::datetime!(2026-01-02 03:04:05.790 UTC);
+        assert_eq!(at.format(TIMESTAMP).unwrap(), "2026-01-02T03:04:05.790Z");
+        let whole = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        assert_eq!(whole.format(TIMESTAMP).unwrap(), "2026-01-02T03:04:05.000Z");
     }
 }

@@ -812,3 +812,320 @@ async fn a_listen_address_in_use_stops_the_exporter_with_one_line() {
     assert!(out.stderr.contains("--listen-address"), "{}", out.stderr);
     drop(taken);
 }
+
+// ---------------------------------------------------------------------------
+// Closed pipes, --version, enum and boolean values, log formats
+// ---------------------------------------------------------------------------
+
+/// Tasks with long names: an exposition far larger than a pipe's buffer.
+fn many_tasks() -> Vec<SimTask> {
+    let padding = "y".repeat(500);
+    (0..400)
+        .map(|i| {
+            SimTask::new(
+                &format!("bulk-{i}"),
+                &format!("bulk {i} {padding}"),
+                "CODE_EVALUATION",
+                true,
+                None,
+            )
+        })
+        .collect()
+}
+
+/// Asserts that `status` is not a crash: no signal (SIGABRT from a panic
+/// in particular) and exit code `code`.
+fn assert_clean_exit(status: std::process::ExitStatus, code: i32, what: &str, stderr: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        None,
+        "{what}: killed by a signal: {stderr}"
+    );
+    assert_eq!(status.code(), Some(code), "{what}: {stderr}");
+    assert!(!stderr.contains("panic"), "{what}: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_into_a_reader_that_closes_after_two_lines_ends_quietly() {
+    use std::io::BufRead;
+    let sim = Simulator::start(many_tasks()).await.unwrap();
+    let args = api_args(&sim, &["--once", "--page-size", "100"]);
+    // The whole exposition does not fit in a pipe: the exporter meets the
+    // closed pipe while writing.
+    let whole = run_to_end(&refs(&args), &[]).await;
+    assert_clean_exit(whole.status, 0, "the whole run", &whole.stderr);
+    assert!(whole.stdout.len() > 1 << 20, "{} bytes", whole.stdout.len());
+
+    let args: Vec<String> = args.clone();
+    let (status, head, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = exporter_command(&refs(&args), &[])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        // `| head -2`: two lines, then the read end closes.
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let head: Vec<String> = (0..2).map(|_| lines.next().unwrap().unwrap()).collect();
+        drop(lines);
+        let status = child.wait().unwrap();
+        (status, head, errors.join().unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        head,
+        whole.stdout.lines().take(2).collect::<Vec<_>>(),
+        "the same first lines"
+    );
+    assert_clean_exit(status, 0, "--once | head -2", &stderr);
+    assert!(!stderr.contains("error"), "nothing to report: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stderr_or_stdout_never_makes_the_binary_panic() {
+    use std::os::unix::process::CommandExt;
+    // `2>&-` and `>&-`: the descriptor closed before the program starts.
+    let cases: &[(&[&str], i32, i32)] = &[
+        (&["--demo", "--no-such-flag"], 2, 2),
+        (&["--demo", "--log.format", "xml"], 2, 2),
+        (&["--help"], 1, 0),
+        (&["--version"], 1, 0),
+        (&["--demo", "--once"], 2, 0),
+        (&["--demo", "--once"], 1, 0),
+    ];
+    for (args, fd, code) in cases {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let fd = *fd;
+        let status = tokio::task::spawn_blocking(move || {
+            let mut cmd = exporter_command(&refs(&args), &[]);
+            cmd.stdin(std::process::Stdio::null());
+            if fd == 1 {
+                cmd.stderr(std::process::Stdio::null());
+            } else {
+                cmd.stdout(std::process::Stdio::null());
+            }
+            // SAFETY: close(2) is async-signal-safe; nothing else runs here.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::close(fd);
+                    Ok(())
+                });
+            }
+            cmd.status().expect("the binary starts")
+        })
+        .await
+        .unwrap();
+        assert_clean_exit(status, *code, &format!("fd {fd} closed"), "");
+    }
+
+    // A stderr whose reader has gone (EPIPE on every log line), with a bad
+    // flag and with a whole --once run.
+    for (args, code) in [
+        (&["--demo", "--bogus"][..], 2),
+        (&["--demo", "--once"][..], 0),
+    ] {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (status, stdout) = tokio::task::spawn_blocking(move || {
+            let mut child = exporter_command(&refs(&args), &[("RUST_LOG", "debug")])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the binary starts");
+            drop(child.stderr.take());
+            let mut stdout = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut stdout)
+                .unwrap();
+            (child.wait().unwrap(), stdout)
+        })
+        .await
+        .unwrap();
+        assert_clean_exit(status, code, "stderr without a reader", "");
+        if code == 0 {
+            assert_eq!(Scrape::parse(&stdout).value("arize_up", &[]), 1.0);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn version_prints_the_version_revision_and_build_date() {
+    let out = run_to_end(&["--version"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let line = out.stdout.trim_end();
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let prefix = format!("arize-exporter {} (revision ", env!("CARGO_PKG_VERSION"));
+    let rest = line
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let (revision, date) = rest
+        .split_once(", built ")
+        .unwrap_or_else(|| panic!("{line:?}"));
+    // The revision is the one the metrics carry.
+    let once = run_to_end(&["--demo", "--once"], &[("RUST_LOG", "off")]).await;
+    let s = Scrape::parse(&once.stdout);
+    assert_eq!(
+        s.value(
+            "arize_exporter_build_info",
+            &[
+                ("revision", revision),
+                ("version", env!("CARGO_PKG_VERSION"))
+            ]
+        ),
+        1.0,
+        "{line}"
+    );
+    assert_ne!(revision, "", "{line}");
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    assert!(
+        time::Date::parse(date, format).is_ok(),
+        "a build date: {line:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enum_and_boolean_errors_list_the_allowed_values_in_one_line() {
+    /// Arguments, environment, the flag the line names, words it holds.
+    type Case<'a> = (
+        &'a [&'a str],
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a [&'a str],
+    );
+    let cases: &[Case] = &[
+        (
+            &["--demo", "--log.format", "xml"],
+            &[],
+            "--log.format",
+            &["'xml'", "logfmt", "json"],
+        ),
+        (
+            &["--demo"],
+            &[("ARIZE_EXPORTER_LOG_FORMAT", "xml")],
+            "--log.format",
+            &["'xml'", "logfmt", "json"],
+        ),
+        (
+            &["--demo", "--per-task-metrics", "maybe"],
+            &[],
+            "--per-task-metrics",
+            &["'maybe'", "true", "false"],
+        ),
+        (
+            &["--demo"],
+            &[("ARIZE_PER_TASK_METRICS", "maybe")],
+            "--per-task-metrics",
+            &["'maybe'", "true", "false"],
+        ),
+    ];
+    for (args, env, flag, words) in cases {
+        let out = run_to_end(args, env).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?} {env:?}: {}",
+            out.stderr
+        );
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?} {env:?}: {}", out.stderr);
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(flag),
+            "{}",
+            lines[0]
+        );
+        for word in *words {
+            assert!(
+                lines[0].contains(word),
+                "{args:?} {env:?} lacks {word}: {}",
+                lines[0]
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_formats_in_any_case_and_booleans_as_digits_are_accepted() {
+    let sim = Simulator::start(tasks()).await.unwrap();
+    let once = |extra: &[&str]| api_args(&sim, &[&["--once"][..], extra].concat());
+    // The per-task series off and on by 0 and 1 from the environment.
+    for (value, info) in [("0", 0), ("1", 4)] {
+        let out = run_to_end(&refs(&once(&[])), &[("ARIZE_PER_TASK_METRICS", value)]).await;
+        assert_eq!(out.status.code(), Some(0), "{value}: {}", out.stderr);
+        let s = Scrape::parse(&out.stdout);
+        assert_eq!(
+            s.find("arize_task_info", &[]).len(),
+            info,
+            "ARIZE_PER_TASK_METRICS={value}"
+        );
+        assert_eq!(s.total_tasks(), 4.0);
+    }
+    // JSON in any case, by flag and from the environment.
+    for (args, env) in [
+        (once(&["--log.format", "JSON"]), vec![]),
+        (once(&["--log-format", "Json"]), vec![]),
+        (once(&[]), vec![("ARIZE_EXPORTER_LOG_FORMAT", "jSoN")]),
+    ] {
+        let out = run_to_end(&refs(&args), &env).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", out.stderr);
+        let events: Vec<serde_json::Value> = out
+            .stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        assert!(
+            events.iter().any(|e| e["level"] == "INFO"
+                && e["message"] == "first poll complete"
+                && e["tasks"] == 4),
+            "{args:?} {env:?}:\n{}",
+            out.stderr
+        );
+        assert!(events
+            .iter()
+            .all(|e| e["level"].is_string() && e["message"].is_string()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logfmt_lines_look_like_promslogs() {
+    let sim = Simulator::start(tasks()).await.unwrap();
+    for format in ["logfmt", "LOGFMT", "text"] {
+        let args = api_args(&sim, &["--once", "--log.format", format]);
+        let out = run_to_end(&refs(&args), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", out.stderr);
+        assert!(!out.stderr.is_empty(), "{format}: some log");
+        for line in out.stderr.lines() {
+            // ts=<RFC 3339, UTC, milliseconds> level=<lower case> msg=…
+            let rest = line.strip_prefix("ts=").unwrap_or_else(|| panic!("{line}"));
+            let (ts, rest) = rest.split_once(' ').unwrap();
+            assert_eq!(ts.len(), "2026-01-01T00:00:00.000Z".len(), "{line}");
+            assert!(ts.ends_with('Z'), "UTC: {line}");
+            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|e| panic!("{e}: {line}"));
+            let (level, rest) = rest.split_once(' ').unwrap();
+            assert!(
+                ["level=debug", "level=info", "level=warn", "level=error"].contains(&level),
+                "{line}"
+            );
+            assert!(rest.starts_with("msg="), "{line}");
+        }
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.contains(" level=info msg=\"first poll complete\" tasks=4 ")),
+            "{format}:\n{}",
+            out.stderr
+        );
+    }
+}
