@@ -6,81 +6,22 @@
 //! `cargo bench --bench web`; `cargo test --all-targets` runs each once.
 //! Needs `openssl` (scripts/tools/tls-clients.sh).
 
-use std::path::Path;
-use std::process::Command;
+#[allow(dead_code)]
+#[path = "../tests/support/pki.rs"]
+mod pki;
+#[allow(dead_code)]
+#[path = "../tests/support/tools.rs"]
+mod tools;
+
 use std::time::Duration;
 
 use arize_exporter::web::{bind, serve, WebConfigHandle};
 use axum::routing::get;
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
+use pki::{Pki, Usage};
 
 const BODY: &str = "# TYPE bench_value gauge\nbench_value 1\n";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl runs (scripts/tools/tls-clients.sh installs it)");
-    assert!(status.success(), "openssl {args:?}");
-}
-
-fn certificates(dir: &Path) {
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(key);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-subj",
-        "/CN=bench-ca",
-        "-days",
-        "2",
-    ]);
-    openssl(dir, &ca);
-    let mut csr = vec!["req", "-new"];
-    csr.extend(key);
-    csr.extend([
-        "-keyout",
-        "tls.key",
-        "-out",
-        "tls.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(dir, &csr);
-    std::fs::write(dir.join("tls.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tls.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            "tls.crt",
-            "-extfile",
-            "tls.ext",
-        ],
-    );
-}
 
 struct Case {
     name: &'static str,
@@ -94,9 +35,9 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("arize-web-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    certificates(&dir);
+    let pki = Pki::new("web-bench", "bench-ca");
+    pki.issue("tls", "localhost", "IP:127.0.0.1", Usage::Server);
+    let dir = pki.dir();
     let hash = bcrypt::hash("bench-password", 4).unwrap();
     std::fs::write(
         dir.join("tls.yml"),
@@ -183,7 +124,6 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

@@ -18,61 +18,28 @@ use std::time::{Duration, Instant};
 use arize_sim::{SimTask, Simulator};
 use base64::Engine as _;
 use support::exporter::*;
-use support::tools::{command, run_ok, tool, TempDir, HELM, OPENSSL, PROMETHEUS};
+use support::pki::{Pki, Usage};
+use support::tools::{command, run_ok, tool, TempDir, HELM, PROMETHEUS};
 use support::yaml::yaml_docs;
 
 // ---------------------------------------------------------------------------
 // Certificates and web configurations
 // ---------------------------------------------------------------------------
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new(tool("openssl", OPENSSL))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA and a server certificate from it for `localhost`, `127.0.0.1` and
 /// `::1` (EC P-256), made once per test binary.
-fn pki() -> &'static TempDir {
-    static PKI: OnceLock<TempDir> = OnceLock::new();
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let dir = TempDir::new("bin-pki");
-        let d = dir.0.clone();
-        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(key);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
-        ca.extend(["-subj", "/CN=arize-bin-test-ca", "-days", "2"]);
-        openssl(&d, &ca);
-        std::fs::write(
-            d.join("server.ext"),
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n",
-        )
-        .unwrap();
-        let mut csr = vec!["req", "-new"];
-        csr.extend(key);
-        csr.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
-        openssl(&d, &csr);
-        openssl(
-            &d,
-            &[
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-out", "server.crt", "-extfile", "server.ext",
-            ],
-        );
-        dir
+        let pki = Pki::new("bin-pki", "arize-bin-test-ca");
+        let san = "DNS:localhost,IP:127.0.0.1,IP:::1";
+        pki.issue("server", "localhost", san, Usage::Server);
+        pki
     })
 }
 
 fn pem(name: &str) -> String {
-    std::fs::read_to_string(pki().path(name)).unwrap()
+    pki().read(name)
 }
 
 /// Copies the server certificate and key (as `to_crt`, `to_key`) and the CA

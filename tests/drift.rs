@@ -20,6 +20,7 @@ use arize_exporter::arize::FailureReason;
 use arize_sim::{Scripted, SimTask, Simulator};
 use serde_json::{json, Value};
 use support::exporter::*;
+use support::pki::{Pki, Usage};
 use support::tools::{self, TempDir};
 
 // ---------------------------------------------------------------------------
@@ -906,93 +907,15 @@ async fn the_binary_names_the_redirect_status_and_location_in_its_one_line_reaso
 // TLS certificate errors
 // ---------------------------------------------------------------------------
 
-/// `openssl`, installed by the test suite when the machine lacks it.
-fn openssl() -> Command {
-    Command::new(tools::tool("openssl", tools::OPENSSL))
-}
-
-/// A private CA and server certificates it signed, made by `openssl`.
-struct Pki {
-    dir: TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let dir = TempDir::new("drift-pki");
-        let pki = Pki { dir };
-        pki.run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=drift test CA",
-        ]);
-        pki.leaf("good", "subjectAltName=IP:127.0.0.1,DNS:localhost", "2");
-        pki.leaf("wrong-host", "subjectAltName=DNS:api.elsewhere.test", "2");
-        // Valid for no time at all: expired a second after it is made.
-        pki.leaf("expired", "subjectAltName=IP:127.0.0.1", "0");
-        std::thread::sleep(Duration::from_millis(1100));
-        pki
-    }
-
-    fn run(&self, args: &[&str]) {
-        tools::run_ok(openssl().args(args).current_dir(&self.dir.0));
-    }
-
-    fn leaf(&self, name: &str, san: &str, days: &str) {
-        let (key, csr, pem) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-        );
-        self.run(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            "/CN=drift test server",
-            "-addext",
-            san,
-        ]);
-        self.run(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            days,
-            "-copy_extensions",
-            "copy",
-        ]);
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path(name).display().to_string()
-    }
+/// A private CA and server certificates it signed: `good` for this host,
+/// `wrong-host` for another one, and `expired`.
+fn drift_pki() -> Pki {
+    let pki = Pki::new("drift-pki", "drift test CA");
+    let cn = "drift test server";
+    pki.issue("good", cn, "IP:127.0.0.1,DNS:localhost", Usage::Server);
+    pki.issue("wrong-host", cn, "DNS:api.elsewhere.test", Usage::Server);
+    pki.issue_expired("expired", cn, "IP:127.0.0.1", Usage::Server);
+    pki
 }
 
 /// `openssl s_server -WWW` with the certificate `name` of `pki`, serving
@@ -1006,11 +929,13 @@ struct TlsServer {
 impl TlsServer {
     fn start(pki: &Pki, name: &str, root: &Path) -> TlsServer {
         let port = free_port();
-        let child = openssl()
+        let child = Command::new(tools::tool("openssl", tools::OPENSSL))
             .args(["s_server", "-quiet", "-WWW", "-accept"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["-cert", &pki.path(&format!("{name}.pem"))])
-            .args(["-key", &pki.path(&format!("{name}.key"))])
+            .arg("-cert")
+            .arg(pki.path(&format!("{name}.crt")))
+            .arg("-key")
+            .arg(pki.path(&format!("{name}.key")))
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -1052,7 +977,7 @@ fn web_root() -> TempDir {
 
 #[tokio::test]
 async fn an_untrusted_certificate_fails_at_once_as_transport() {
-    let pki = Pki::new();
+    let pki = drift_pki();
     let root = web_root();
     let server = TlsServer::start(&pki, "good", &root.0);
     let sim = Simulator::start(vec![]).await.expect("simulator");
@@ -1077,15 +1002,15 @@ async fn an_untrusted_certificate_fails_at_once_as_transport() {
 
 #[tokio::test]
 async fn ssl_cert_file_or_dir_pointing_at_the_private_ca_makes_the_server_trusted() {
-    let pki = Pki::new();
+    let pki = drift_pki();
     let root = web_root();
     let server = TlsServer::start(&pki, "good", &root.0);
     let url = server.url("127.0.0.1");
     let ca_dir = TempDir::new("drift-ca-dir");
-    std::fs::copy(pki.dir.path("ca.pem"), ca_dir.path("private-ca.pem")).expect("copy");
+    std::fs::copy(pki.path("ca.crt"), ca_dir.path("private-ca.pem")).expect("copy");
     let ca_dir_path = ca_dir.0.display().to_string();
     for env in [
-        [("SSL_CERT_FILE", pki.path("ca.pem"))],
+        [("SSL_CERT_FILE", pki.path("ca.crt").display().to_string())],
         [("SSL_CERT_DIR", ca_dir_path.clone())],
     ] {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1114,9 +1039,9 @@ async fn ssl_cert_file_or_dir_pointing_at_the_private_ca_makes_the_server_truste
 
 #[tokio::test]
 async fn expired_and_wrong_host_certificates_fail_at_once_with_their_own_reason() {
-    let pki = Pki::new();
+    let pki = drift_pki();
     let root = web_root();
-    let ca = pki.path("ca.pem");
+    let ca = pki.path("ca.crt").display().to_string();
     for (name, says) in [
         ("expired", "certificate has expired"),
         ("wrong-host", "certificate is not valid for this host name"),

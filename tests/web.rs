@@ -3,6 +3,9 @@
 //! speak real TLS (reqwest with rustls, and curl).
 
 #[allow(dead_code)]
+#[path = "support/pki.rs"]
+mod pki;
+#[allow(dead_code)]
 #[path = "support/tools.rs"]
 mod tools;
 
@@ -17,6 +20,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use pki::{Pki, Usage};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{oneshot, Semaphore};
@@ -27,115 +31,28 @@ use tools::TempDir;
 // ---------------------------------------------------------------------------
 
 /// A CA, two server certificates from it (IP and DNS SANs), a client
-/// certificate from it, and an unrelated self-signed one; EC P-256.
-struct Pki {
-    dir: TempDir,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs (scripts/tools/tls-clients.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn issue(dir: &Path, name: &str, cn: &str, ext: &str) {
-    std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={cn}"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-out",
-            &format!("{name}.crt"),
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-}
-
+/// certificate from it, and an unrelated self-signed one; made once per
+/// test binary.
 fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let dir = TempDir::new("web-pki");
-        let d = dir.0.clone();
-        let new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-        let mut ca = vec!["req", "-x509"];
-        ca.extend(new_key);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=arize-test-ca", "-days", "2"]);
-        openssl(&d, &ca);
-        let server_ext = "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n";
-        issue(&d, "server", "localhost", server_ext);
-        issue(&d, "server2", "rotated", server_ext);
-        issue(
-            &d,
-            "client",
-            "scraper",
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\nsubjectAltName=DNS:scraper.example,URI:spiffe://test/scraper\n",
-        );
-        let mut other = vec!["req", "-x509"];
-        other.extend(new_key);
-        other.extend([
-            "-keyout", "other.key", "-out", "other.crt", "-subj", "/CN=scraper", "-days", "2",
-            "-addext", "subjectAltName=DNS:scraper.example", "-addext", "extendedKeyUsage=clientAuth",
-        ]);
-        openssl(&d, &other);
-        Pki { dir }
+        let pki = Pki::new("web-pki", "arize-test-ca");
+        let server_san = "DNS:localhost,IP:127.0.0.1,IP:::1";
+        pki.issue("server", "localhost", server_san, Usage::Server);
+        pki.issue("server2", "rotated", server_san, Usage::Server);
+        let client_san = "DNS:scraper.example,URI:spiffe://test/scraper";
+        pki.issue("client", "scraper", client_san, Usage::Client);
+        pki.self_signed("other", "scraper", "DNS:scraper.example", Usage::Client);
+        pki
     })
 }
 
-impl Pki {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path(name)
-    }
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap()
-    }
-    /// Copies files into `dir` (configuration files name them relatively).
-    fn copy_to(&self, dir: &TempDir, names: &[&str]) {
-        for name in names {
-            std::fs::copy(self.path(name), dir.path(name)).unwrap();
-        }
-    }
-    fn der(&self, name: &str) -> Vec<u8> {
-        CertificateDer::from_pem_file(self.path(name))
-            .unwrap()
-            .as_ref()
-            .to_vec()
-    }
+/// A certificate file of `pki()` as DER, as a TLS server sends it.
+fn der(name: &str) -> Vec<u8> {
+    CertificateDer::from_pem_file(pki().path(name))
+        .unwrap()
+        .as_ref()
+        .to_vec()
 }
 
 // ---------------------------------------------------------------------------
@@ -299,7 +216,7 @@ where
 
 fn tls_dir(label: &str, extra: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new(label);
-    pki().copy_to(&dir, &["server.crt", "server.key", "ca.crt"]);
+    pki().copy_to(&dir.0, &["server.crt", "server.key", "ca.crt"]);
     let config = dir.write(
         "web.yml",
         &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}"),
@@ -467,7 +384,10 @@ async fn a_tls12_client_is_refused_under_min_version_tls13() {
 async fn bad_files_are_refused_at_start() {
     let pki = pki();
     let dir = TempDir::new("tls-bad");
-    pki.copy_to(&dir, &["server.crt", "server.key", "server2.key", "ca.crt"]);
+    pki.copy_to(
+        &dir.0,
+        &["server.crt", "server.key", "server2.key", "ca.crt"],
+    );
     std::fs::write(dir.path("empty.crt"), "").unwrap();
     let secret_hash = "$2y$10$ZZZZZZZZZZZZZZZZZZZZZZ";
     let cases: &[(&str, String, &str)] = &[
@@ -646,7 +566,6 @@ fn k8s_secret(dir: &TempDir, version: &str, files: &[(&str, &str)]) {
 
 #[tokio::test]
 async fn a_rotated_certificate_is_served_without_restart() {
-    let pki = pki();
     let dir = TempDir::new("reload-cert");
     k8s_secret(
         &dir,
@@ -668,13 +587,13 @@ async fn a_rotated_certificate_is_served_without_restart() {
             .unwrap();
         info.peer_certificate().unwrap().to_vec()
     };
-    assert_eq!(served().await, pki.der("server.crt"));
+    assert_eq!(served().await, der("server.crt"));
     k8s_secret(
         &dir,
         "..v2",
         &[("tls.crt", "server2.crt"), ("tls.key", "server2.key")],
     );
-    let rotated = pki.der("server2.crt");
+    let rotated = der("server2.crt");
     eventually("the rotated certificate", || async {
         served().await == rotated
     })

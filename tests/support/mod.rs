@@ -8,7 +8,9 @@
 //! - [`exporter`]: the exporter in process and as the real binary, the
 //!   exposition parser, `promtool check metrics`, HTTP helpers;
 //! - [`observability`]: the dashboard and the rules as JSON, and a small
-//!   PromQL lexer.
+//!   PromQL lexer;
+//! - [`pki`]: a private CA and the TLS certificates it signs (server,
+//!   client, expired), and self-signed ones, made by `openssl`.
 //!
 //! Each test file declares `mod support;` and uses the parts it needs, so
 //! every test binary leaves some helpers unused.
@@ -16,6 +18,7 @@
 
 pub mod exporter;
 pub mod observability;
+pub mod pki;
 pub mod spec;
 pub mod tools;
 pub mod yaml;
