@@ -124,16 +124,17 @@ pub struct Cli {
     #[arg(long, env = "ARIZE_STALE_AFTER_MIN", default_value = "10m", value_parser = parse_positive_duration)]
     stale_after_min: Duration,
 
-    /// Serve one set of series per task (true/false, 1/0). `false` (very large accounts) keeps only the
-    /// arize_tasks* aggregates: per-task alerts then fall back to the aggregate ones.
+    /// Serve one set of series per task (true/false, 1/0, yes/no, on/off). `false` (very large
+    /// accounts) keeps only the arize_tasks* counts: the per-task alerts stay quiet and the
+    /// per-type roll-up alerts still page.
     #[arg(long, env = "ARIZE_PER_TASK_METRICS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
     per_task_metrics: bool,
 
-    /// Read the newest runs of tasks that ran (true/false, 1/0); `false`: no run requests at all.
+    /// Read the newest runs of tasks that ran (true/false, 1/0, yes/no, on/off); `false`: no run requests at all.
     #[arg(long, env = "ARIZE_TASK_RUNS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
     task_runs: bool,
 
-    /// Run requests one poll may make (every page and retry counts), within the request rate cap.
+    /// Run requests one poll may make (every page and retry counts), within the request rate cap; at least 1 (--task-runs=false reads none).
     #[arg(long, env = "ARIZE_MAX_RUN_REQUESTS_PER_POLL", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     max_run_requests_per_poll: u32,
 

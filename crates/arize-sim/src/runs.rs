@@ -367,6 +367,9 @@ pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
             if let Some((_, Some(reason))) = &task.newest_run {
                 run.failure_reason = Some(reason.clone());
             }
+            if let Some((successes, errors, skipped)) = task.newest_counts {
+                run = run.with_counts(successes, errors, skipped);
+            }
         }
         if experiment {
             (run.data_start_time, run.data_end_time) = (None, None);

@@ -50,6 +50,9 @@ pub struct SimTask {
     /// The status (and `failure_reason`) of the newest generated run,
     /// instead of the generated one. Set with [`SimTask::with_newest_run`].
     pub newest_run: Option<(String, Option<String>)>,
+    /// The item counts (successes, errors, skipped) of the newest generated
+    /// run, instead of generated ones. Set with [`SimTask::with_newest_counts`].
+    pub newest_counts: Option<(i64, i64, i64)>,
     /// Explicit runs instead of the generated history. Set with
     /// [`SimTask::with_runs`].
     pub runs: Option<Arc<Vec<SimRun>>>,
@@ -147,6 +150,7 @@ impl SimTask {
             runs_every: None,
             run_cadence: None,
             newest_run: None,
+            newest_counts: None,
             runs: None,
         };
         if dataset_based {
@@ -256,6 +260,13 @@ impl SimTask {
     /// other fields follow the status as in [`SimRun::new`].
     pub fn with_newest_run(mut self, status: &str, failure_reason: Option<&str>) -> SimTask {
         self.newest_run = Some((status.to_owned(), failure_reason.map(str::to_owned)));
+        self
+    }
+
+    /// Give the newest generated run these item counts (e.g. a completed
+    /// run with a high error ratio).
+    pub fn with_newest_counts(mut self, successes: i64, errors: i64, skipped: i64) -> SimTask {
+        self.newest_counts = Some((successes, errors, skipped));
         self
     }
 
@@ -414,7 +425,10 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(60),
         )
         .in_space(prod_id, prod)
-        .running_every(min(60)),
+        .running_every(min(60))
+        // Completed, but 13 % of its items failed: a high error ratio.
+        .with_newest_run("COMPLETED", None)
+        .with_newest_counts(2600, 400, 12),
         // The failing one: it keeps running, and its newest run failed.
         t(
             "OnlineTask",
