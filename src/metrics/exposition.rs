@@ -6,10 +6,13 @@
 //! locked while rendering. Ages and stale counts are computed from `now`, so
 //! they keep growing if polling stalls.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use flate2::write::GzEncoder;
+use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
 use crate::config::{ExpositionSettings, Staleness};
@@ -142,6 +145,7 @@ const TASK_FAMILIES: [TaskFamily; 17] = [
 ];
 
 /// Where the renderer is in the body.
+#[derive(Clone, Copy)]
 enum Cursor {
     /// The aggregate and self-metric families, rendered up front (small).
     Head,
@@ -153,7 +157,29 @@ enum Cursor {
     Done,
 }
 
-/// The exposition as an iterator of chunks.
+/// Whether family `family` is the same in every scrape of one snapshot (all
+/// but the ages, which are computed from the time of the scrape): its gzip
+/// member is then compressed once and kept with the snapshot.
+fn fixed_per_poll(family: usize) -> bool {
+    !matches!(TASK_FAMILIES[family].sample, Sample::Age)
+}
+
+/// gzip level of the members compressed by a scrape: the fastest, as a
+/// scrape is on the clock and most of the body is compressed once per poll.
+const GZIP_LEVEL: u32 = 1;
+
+/// The gzip member being written: the head's (`family` None) or a
+/// per-task family's.
+struct Member {
+    family: Option<usize>,
+    encoder: GzEncoder<Vec<u8>>,
+    /// The whole member so far, when this scrape claimed the family's block
+    /// in the snapshot's cache: stored there once the member ends.
+    stored: Option<Vec<u8>>,
+}
+
+/// The exposition as an iterator of chunks: plain text, or (see
+/// [`Exposition::gzip`]) a gzip stream of one member per family.
 pub struct Exposition {
     published: Arc<Published>,
     head: String,
@@ -163,6 +189,16 @@ pub struct Exposition {
     cursor: Cursor,
     /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
     chunk_bytes: usize,
+    gzip: bool,
+    member: Option<Member>,
+}
+
+/// A piece of plain text of one family (the head counts as one).
+struct Piece {
+    family: Option<usize>,
+    text: String,
+    /// The family's last piece.
+    last: bool,
 }
 
 impl Exposition {
@@ -187,7 +223,20 @@ impl Exposition {
             staleness: options.staleness,
             cursor: Cursor::Head,
             chunk_bytes: CHUNK_BYTES,
+            gzip: false,
+            member: None,
         }
+    }
+
+    /// Makes the chunks a gzip stream (RFC 1952) that decodes to the plain
+    /// body: a sequence of members, one for the head and one per per-task
+    /// family. The members of the families that do not change until the
+    /// next poll are compressed by the first gzip scrape of a snapshot, kept
+    /// with it (see [`crate::snapshot::TaskSnapshot::derived`]) and copied by
+    /// the later ones; the head and the ages are compressed by every scrape.
+    pub fn gzip(mut self) -> Exposition {
+        self.gzip = true;
+        self
     }
 
     /// The whole body in one string (for `--once` and tests).
@@ -195,12 +244,9 @@ impl Exposition {
         self.map(|chunk| String::from_utf8_lossy(&chunk).into_owned())
             .collect()
     }
-}
 
-impl Iterator for Exposition {
-    type Item = Bytes;
-
-    fn next(&mut self) -> Option<Bytes> {
+    /// The next piece of plain text, at most one family's.
+    fn piece(&mut self) -> Option<Piece> {
         match self.cursor {
             Cursor::Done => None,
             Cursor::Head => {
@@ -209,52 +255,154 @@ impl Iterator for Exposition {
                 } else {
                     Cursor::Done
                 };
-                Some(Bytes::from(std::mem::take(&mut self.head)))
+                Some(Piece {
+                    family: None,
+                    text: std::mem::take(&mut self.head),
+                    last: true,
+                })
             }
-            Cursor::Tasks { family, task } => {
+            Cursor::Tasks { family, mut task } => {
                 let Some(snapshot) = &self.published.snapshot else {
                     self.cursor = Cursor::Done;
                     return None;
                 };
-                let mut out = String::with_capacity(
-                    self.chunk_bytes
-                        .saturating_add(4096)
-                        .min(CHUNK_BYTES + 4096),
-                );
-                let (mut family, mut task) = (family, task);
-                while family < TASK_FAMILIES.len() && out.len() < self.chunk_bytes {
-                    let def = &TASK_FAMILIES[family];
-                    if task == 0 {
-                        let help = match def.sample {
-                            Sample::Run(_) | Sample::RunStatus => {
-                                format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
-                            }
-                            _ => format!("{} {FROM_CACHE}", def.help),
-                        };
-                        family_header(&mut out, def.name, "gauge", &help);
-                    }
-                    let tasks = &snapshot.tasks;
-                    // At least one task after the header: a chunk ending
-                    // between a header and its first series would have the
-                    // next chunk write the header again.
-                    while task < tasks.len() {
-                        render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
-                        task += 1;
-                        if out.len() >= self.chunk_bytes {
-                            break;
+                let mut out = String::with_capacity(self.chunk_bytes.min(CHUNK_BYTES) + 4096);
+                let def = &TASK_FAMILIES[family];
+                if task == 0 {
+                    let help = match def.sample {
+                        Sample::Run(_) | Sample::RunStatus => {
+                            format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
                         }
-                    }
-                    if task == tasks.len() {
-                        family += 1;
-                        task = 0;
+                        _ => format!("{} {FROM_CACHE}", def.help),
+                    };
+                    family_header(&mut out, def.name, "gauge", &help);
+                }
+                let tasks = &snapshot.tasks;
+                // At least one task after the header: a chunk ending between
+                // a header and its first series would have the next chunk
+                // write the header again.
+                while task < tasks.len() {
+                    render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
+                    task += 1;
+                    if out.len() >= self.chunk_bytes {
+                        break;
                     }
                 }
-                self.cursor = if family < TASK_FAMILIES.len() {
+                let last = task == tasks.len();
+                self.cursor = if !last {
                     Cursor::Tasks { family, task }
+                } else if family + 1 < TASK_FAMILIES.len() {
+                    Cursor::Tasks {
+                        family: family + 1,
+                        task: 0,
+                    }
                 } else {
                     Cursor::Done
                 };
-                Some(Bytes::from(out))
+                Some(Piece {
+                    family: Some(family),
+                    text: out,
+                    last,
+                })
+            }
+        }
+    }
+
+    /// The next chunk of the gzip stream.
+    fn next_gzip(&mut self) -> Option<Bytes> {
+        loop {
+            if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &self.member) {
+                if fixed_per_poll(family) {
+                    let snapshot = self.published.snapshot.clone()?;
+                    let cache = &snapshot.derived;
+                    if let Some(block) = cache.get(family, TASK_FAMILIES.len()) {
+                        self.cursor = if family + 1 < TASK_FAMILIES.len() {
+                            Cursor::Tasks {
+                                family: family + 1,
+                                task: 0,
+                            }
+                        } else {
+                            Cursor::Done
+                        };
+                        return Some(block.clone());
+                    }
+                    let stored = cache
+                        .claim(family, TASK_FAMILIES.len())
+                        .then(|| Vec::with_capacity(64 * 1024));
+                    self.member = Some(Member {
+                        family: Some(family),
+                        encoder: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+                        stored,
+                    });
+                }
+            }
+            let piece = self.piece()?;
+            let mut member = match self.member.take() {
+                Some(member) => member,
+                None => Member {
+                    family: piece.family,
+                    encoder: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+                    stored: None,
+                },
+            };
+            // Writing to a Vec cannot fail.
+            let _ = member.encoder.write_all(piece.text.as_bytes());
+            let out = if piece.last {
+                let out = member.encoder.finish().unwrap_or_default();
+                if let (Some(mut stored), Some(family)) = (member.stored, member.family) {
+                    stored.extend_from_slice(&out);
+                    if let Some(snapshot) = &self.published.snapshot {
+                        snapshot
+                            .derived
+                            .set(family, TASK_FAMILIES.len(), Bytes::from(stored));
+                    }
+                }
+                out
+            } else {
+                let out = std::mem::take(member.encoder.get_mut());
+                if let Some(stored) = &mut member.stored {
+                    stored.extend_from_slice(&out);
+                }
+                self.member = Some(member);
+                out
+            };
+            if !out.is_empty() {
+                return Some(Bytes::from(out));
+            }
+        }
+    }
+}
+
+impl Drop for Exposition {
+    /// A scrape that ends half-way through a family it claimed (the
+    /// scraper hung up) gives the claim back for the next scrape.
+    fn drop(&mut self) {
+        if let Some(Member {
+            family: Some(family),
+            stored: Some(_),
+            ..
+        }) = self.member
+        {
+            if let Some(snapshot) = &self.published.snapshot {
+                snapshot.derived.release(family, TASK_FAMILIES.len());
+            }
+        }
+    }
+}
+
+impl Iterator for Exposition {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        if self.gzip {
+            return self.next_gzip();
+        }
+        // A piece can be empty: the end of a family none of whose
+        // remaining tasks has a series.
+        loop {
+            let piece = self.piece()?;
+            if !piece.text.is_empty() {
+                return Some(Bytes::from(piece.text));
             }
         }
     }
@@ -542,6 +690,7 @@ mod tests {
             "arize_task_evaluators",
             "arize_task_created_timestamp_seconds",
             "arize_task_updated_timestamp_seconds",
+            "arize_task_stale_threshold_seconds",
         ];
         let families = per_task_series(&whole);
         assert_eq!(families.len(), expected_families.len(), "{families:?}");
@@ -558,5 +707,111 @@ mod tests {
             let joined = stable(&parts.concat());
             assert!(joined == whole, "chunks of {chunk_bytes} bytes differ");
         }
+    }
+
+    /// Decodes a gzip stream of any number of members.
+    fn gunzip(chunks: &[Bytes]) -> String {
+        use std::io::Read as _;
+        let stream: Vec<u8> = chunks.concat();
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&stream[..])
+            .read_to_string(&mut text)
+            .expect("a gzip stream");
+        text
+    }
+
+    fn scrape(published: &Arc<Published>, chunk_bytes: usize, gzip: bool) -> Vec<Bytes> {
+        let metrics = ExporterMetrics::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut exposition = Exposition::new(published.clone(), &metrics, &options(), now);
+        exposition.chunk_bytes = chunk_bytes;
+        if gzip {
+            exposition = exposition.gzip();
+        }
+        exposition.collect()
+    }
+
+    #[test]
+    fn a_gzip_scrape_decodes_to_the_plain_body_before_and_after_caching() {
+        let published = published(9);
+        let plain = stable(&chunks(&published, usize::MAX).concat());
+        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
+        assert_eq!(cache.bytes(), 0, "nothing compressed before a gzip scrape");
+        for chunk_bytes in [1, 300, usize::MAX] {
+            let first = scrape(&published, chunk_bytes, true);
+            assert!(first.iter().all(|c| !c.is_empty()), "{chunk_bytes}");
+            assert!(stable(&gunzip(&first)) == plain, "first, {chunk_bytes}");
+            let cached = cache.bytes();
+            assert!(cached > 0, "the fixed families are kept");
+            let second = scrape(&published, chunk_bytes, true);
+            assert!(stable(&gunzip(&second)) == plain, "second, {chunk_bytes}");
+            assert_eq!(cache.bytes(), cached, "compressed once per snapshot");
+            // Every fixed family is one chunk of the second scrape, copied
+            // from the cache; the ages are not among them.
+            let count = TASK_FAMILIES.len();
+            for family in 0..count {
+                let block = cache.get(family, count);
+                assert_eq!(block.is_some(), fixed_per_poll(family), "{family}");
+                if let Some(block) = block {
+                    assert!(second.contains(block), "family {family}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ages_are_compressed_at_each_scrape_from_its_own_clock() {
+        let published = published(3);
+        let metrics = ExporterMetrics::new();
+        let age = |secs: u64, gzip: bool| {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            let mut e = Exposition::new(published.clone(), &metrics, &options(), now);
+            if gzip {
+                e = e.gzip();
+            }
+            let chunks: Vec<Bytes> = e.collect();
+            let body = if gzip {
+                gunzip(&chunks)
+            } else {
+                String::from_utf8(chunks.concat()).expect("UTF-8")
+            };
+            body.lines()
+                .find(|l| l.starts_with("arize_task_seconds_since_last_run{"))
+                .map(|l| l.rsplit(' ').next().unwrap_or("").to_owned())
+                .expect("an age")
+        };
+        let start = 1_772_375_400; // 2026-03-01T14:30:00Z, the tasks' last run
+        assert_eq!(age(start + 10, true), "10");
+        assert_eq!(age(start + 20, true), "20", "not the cached age");
+        assert_eq!(age(start + 20, false), "20");
+    }
+
+    #[test]
+    fn a_scrape_dropped_half_way_leaves_the_block_to_the_next_one() {
+        let published = published(50);
+        let plain = stable(&chunks(&published, usize::MAX).concat());
+        let metrics = ExporterMetrics::new();
+        let mut dropped =
+            Exposition::new(published.clone(), &metrics, &options(), SystemTime::now()).gzip();
+        dropped.chunk_bytes = 100;
+        // The head, then the start of the first family's member.
+        assert!(dropped.nth(1).is_some());
+        assert!(
+            matches!(
+                dropped.member,
+                Some(Member {
+                    family: Some(0),
+                    stored: Some(_),
+                    ..
+                })
+            ),
+            "claimed, not finished"
+        );
+        drop(dropped);
+        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
+        assert!(cache.get(0, TASK_FAMILIES.len()).is_none());
+        let full = scrape(&published, 100, true);
+        assert!(stable(&gunzip(&full)) == plain);
+        assert!(cache.get(0, TASK_FAMILIES.len()).is_some(), "claimed again");
     }
 }
