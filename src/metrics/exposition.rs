@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use flate2::write::GzEncoder;
+use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
@@ -159,27 +159,67 @@ enum Cursor {
 
 /// Whether family `family` is the same in every scrape of one snapshot (all
 /// but the ages, which are computed from the time of the scrape): its gzip
-/// member is then compressed once and kept with the snapshot.
+/// deflate segment is then compressed once and kept with the snapshot.
 fn fixed_per_poll(family: usize) -> bool {
     !matches!(TASK_FAMILIES[family].sample, Sample::Age)
 }
 
-/// gzip level of the members compressed by a scrape: the fastest, as a
+/// gzip level of the segments compressed by a scrape: the fastest, as a
 /// scrape is on the clock and most of the body is compressed once per poll.
 const GZIP_LEVEL: u32 = 1;
 
-/// The gzip member being written: the head's (`family` None) or a
-/// per-task family's.
-struct Member {
+/// The gzip header (RFC 1952): deflate, no name, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// A final, empty deflate block (fixed Huffman codes, end of block): ends
+/// the deflate stream after the last segment.
+const DEFLATE_END: [u8; 2] = [0x03, 0x00];
+
+/// Bytes before the deflate data of a block kept in the snapshot's cache:
+/// the CRC-32 (4, little-endian) and length (8) of the text it compresses.
+const BLOCK_PREFIX: usize = 12;
+
+/// One segment of the deflate stream: the head's text (`family` None) or a
+/// per-task family's, compressed on its own and ended with a sync flush
+/// (byte-aligned, not final), so that segments compressed at different
+/// times concatenate into one valid deflate stream.
+struct Segment {
     family: Option<usize>,
-    encoder: GzEncoder<Vec<u8>>,
-    /// The whole member so far, when this scrape claimed the family's block
-    /// in the snapshot's cache: stored there once the member ends.
+    encoder: DeflateEncoder<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    /// Bytes of text so far.
+    len: u64,
+    /// The whole segment so far, when this scrape claimed the family's
+    /// block in the snapshot's cache: stored there once the segment ends.
     stored: Option<Vec<u8>>,
 }
 
+impl Segment {
+    fn new(family: Option<usize>, claimed: bool) -> Segment {
+        Segment {
+            family,
+            encoder: DeflateEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            stored: claimed.then(|| Vec::with_capacity(64 * 1024)),
+        }
+    }
+}
+
+/// The state of a gzip scrape: one gzip member whose deflate stream is the
+/// concatenation of the segments, live or copied from the cache.
+#[derive(Default)]
+struct Gzip {
+    header_sent: bool,
+    /// CRC-32 and length of the text of every segment so far.
+    crc: crc32fast::Hasher,
+    len: u64,
+    segment: Option<Segment>,
+    ended: bool,
+}
+
 /// The exposition as an iterator of chunks: plain text, or (see
-/// [`Exposition::gzip`]) a gzip stream of one member per family.
+/// [`Exposition::gzip`]) a gzip stream.
 pub struct Exposition {
     published: Arc<Published>,
     head: String,
@@ -189,8 +229,7 @@ pub struct Exposition {
     cursor: Cursor,
     /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
     chunk_bytes: usize,
-    gzip: bool,
-    member: Option<Member>,
+    gzip: Option<Gzip>,
 }
 
 /// A piece of plain text of one family (the head counts as one).
@@ -223,19 +262,21 @@ impl Exposition {
             staleness: options.staleness,
             cursor: Cursor::Head,
             chunk_bytes: CHUNK_BYTES,
-            gzip: false,
-            member: None,
+            gzip: None,
         }
     }
 
-    /// Makes the chunks a gzip stream (RFC 1952) that decodes to the plain
-    /// body: a sequence of members, one for the head and one per per-task
-    /// family. The members of the families that do not change until the
-    /// next poll are compressed by the first gzip scrape of a snapshot, kept
-    /// with it (see [`crate::snapshot::TaskSnapshot::derived`]) and copied by
-    /// the later ones; the head and the ages are compressed by every scrape.
+    /// Makes the chunks one gzip member (RFC 1952) that decodes to the
+    /// plain body. Its deflate stream is a sequence of segments, one for the
+    /// head and one per per-task family, each compressed on its own: those
+    /// of the families that do not change until the next poll are
+    /// compressed by the first gzip scrape of a snapshot, kept with it (see
+    /// [`crate::snapshot::TaskSnapshot::derived`]) and copied by the later
+    /// ones; the head and the ages are compressed by every scrape. One
+    /// member, not one per segment: some clients (curl) stop after the
+    /// first member.
     pub fn gzip(mut self) -> Exposition {
-        self.gzip = true;
+        self.gzip = Some(Gzip::default());
         self
     }
 
@@ -310,81 +351,117 @@ impl Exposition {
 
     /// The next chunk of the gzip stream.
     fn next_gzip(&mut self) -> Option<Bytes> {
+        let count = TASK_FAMILIES.len();
+        let mut out = Vec::new();
+        let gzip = self.gzip.as_mut()?;
+        if !gzip.header_sent {
+            gzip.header_sent = true;
+            out.extend_from_slice(&GZIP_HEADER);
+        }
         loop {
-            if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &self.member) {
+            let gzip = self.gzip.as_mut()?;
+            if gzip.ended {
+                return (!out.is_empty()).then(|| Bytes::from(out));
+            }
+            if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &gzip.segment) {
                 if fixed_per_poll(family) {
-                    let snapshot = self.published.snapshot.clone()?;
-                    let cache = &snapshot.derived;
-                    if let Some(block) = cache.get(family, TASK_FAMILIES.len()) {
-                        self.cursor = if family + 1 < TASK_FAMILIES.len() {
-                            Cursor::Tasks {
-                                family: family + 1,
-                                task: 0,
+                    let cache = self.published.snapshot.as_ref().map(|s| &s.derived);
+                    if let Some(block) = cache.and_then(|c| c.get(family, count)) {
+                        if let Some((crc, len)) = block_crc(block) {
+                            gzip.crc
+                                .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+                            gzip.len += len;
+                            self.cursor = if family + 1 < count {
+                                Cursor::Tasks {
+                                    family: family + 1,
+                                    task: 0,
+                                }
+                            } else {
+                                Cursor::Done
+                            };
+                            let block = block.slice(BLOCK_PREFIX..);
+                            if out.is_empty() {
+                                return Some(block);
                             }
-                        } else {
-                            Cursor::Done
-                        };
-                        return Some(block.clone());
+                            out.extend_from_slice(&block);
+                            return Some(Bytes::from(out));
+                        }
                     }
-                    let stored = cache
-                        .claim(family, TASK_FAMILIES.len())
-                        .then(|| Vec::with_capacity(64 * 1024));
-                    self.member = Some(Member {
-                        family: Some(family),
-                        encoder: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
-                        stored,
-                    });
+                    let claimed = cache.is_some_and(|c| c.claim(family, count));
+                    gzip.segment = Some(Segment::new(Some(family), claimed));
                 }
             }
-            let piece = self.piece()?;
-            let mut member = match self.member.take() {
-                Some(member) => member,
-                None => Member {
-                    family: piece.family,
-                    encoder: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
-                    stored: None,
-                },
+            let Some(piece) = self.piece() else {
+                // The end of the body: end the deflate stream and the member.
+                let gzip = self.gzip.as_mut()?;
+                gzip.ended = true;
+                out.extend_from_slice(&DEFLATE_END);
+                out.extend_from_slice(&gzip.crc.clone().finalize().to_le_bytes());
+                out.extend_from_slice(&(gzip.len as u32).to_le_bytes());
+                return Some(Bytes::from(out));
             };
+            let gzip = self.gzip.as_mut()?;
+            let mut segment = gzip
+                .segment
+                .take()
+                .unwrap_or_else(|| Segment::new(piece.family, false));
             // Writing to a Vec cannot fail.
-            let _ = member.encoder.write_all(piece.text.as_bytes());
-            let out = if piece.last {
-                let out = member.encoder.finish().unwrap_or_default();
-                if let (Some(mut stored), Some(family)) = (member.stored, member.family) {
-                    stored.extend_from_slice(&out);
+            let _ = segment.encoder.write_all(piece.text.as_bytes());
+            segment.crc.update(piece.text.as_bytes());
+            segment.len += piece.text.len() as u64;
+            if piece.last {
+                // A sync flush: byte-aligned, and the stream goes on.
+                let _ = segment.encoder.flush();
+            }
+            let compressed = std::mem::take(segment.encoder.get_mut());
+            if let Some(stored) = &mut segment.stored {
+                stored.extend_from_slice(&compressed);
+            }
+            out.extend_from_slice(&compressed);
+            if piece.last {
+                gzip.crc.combine(&segment.crc);
+                gzip.len += segment.len;
+                if let (Some(stored), Some(family)) = (segment.stored.take(), segment.family) {
                     if let Some(snapshot) = &self.published.snapshot {
-                        snapshot
-                            .derived
-                            .set(family, TASK_FAMILIES.len(), Bytes::from(stored));
+                        let mut block = Vec::with_capacity(BLOCK_PREFIX + stored.len());
+                        block.extend_from_slice(&segment.crc.clone().finalize().to_le_bytes());
+                        block.extend_from_slice(&segment.len.to_le_bytes());
+                        block.extend_from_slice(&stored);
+                        snapshot.derived.set(family, count, Bytes::from(block));
                     }
                 }
-                out
             } else {
-                let out = std::mem::take(member.encoder.get_mut());
-                if let Some(stored) = &mut member.stored {
-                    stored.extend_from_slice(&out);
-                }
-                self.member = Some(member);
-                out
-            };
-            if !out.is_empty() {
+                gzip.segment = Some(segment);
+            }
+            // Compressed output is about a tenth of the text: a chunk of
+            // it is handed over at a sixteenth of the plain chunk size.
+            let flush_at = (self.chunk_bytes / 16).clamp(1, CHUNK_BYTES / 16);
+            if out.len() >= flush_at || (piece.last && !out.is_empty()) {
                 return Some(Bytes::from(out));
             }
         }
     }
 }
 
+/// The CRC-32 and length of the text a cached block compresses.
+fn block_crc(block: &Bytes) -> Option<(u32, u64)> {
+    let crc = u32::from_le_bytes(block.get(..4)?.try_into().ok()?);
+    let len = u64::from_le_bytes(block.get(4..BLOCK_PREFIX)?.try_into().ok()?);
+    Some((crc, len))
+}
+
 impl Drop for Exposition {
     /// A scrape that ends half-way through a family it claimed (the
     /// scraper hung up) gives the claim back for the next scrape.
     fn drop(&mut self) {
-        if let Some(Member {
+        if let Some(Segment {
             family: Some(family),
             stored: Some(_),
             ..
-        }) = self.member
+        }) = self.gzip.as_ref().and_then(|g| g.segment.as_ref())
         {
             if let Some(snapshot) = &self.published.snapshot {
-                snapshot.derived.release(family, TASK_FAMILIES.len());
+                snapshot.derived.release(*family, TASK_FAMILIES.len());
             }
         }
     }
@@ -394,7 +471,7 @@ impl Iterator for Exposition {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        if self.gzip {
+        if self.gzip.is_some() {
             return self.next_gzip();
         }
         // A piece can be empty: the end of a family none of whose
@@ -709,7 +786,9 @@ mod tests {
         }
     }
 
-    /// Decodes a gzip stream of any number of members.
+    /// Decodes a gzip stream, asserting it is one member: the decoders that
+    /// read several (flate2's MultiGzDecoder) and those that stop after the
+    /// first (GzDecoder, curl) must agree.
     fn gunzip(chunks: &[Bytes]) -> String {
         use std::io::Read as _;
         let stream: Vec<u8> = chunks.concat();
@@ -717,6 +796,11 @@ mod tests {
         flate2::read::MultiGzDecoder::new(&stream[..])
             .read_to_string(&mut text)
             .expect("a gzip stream");
+        let mut first = String::new();
+        flate2::read::GzDecoder::new(&stream[..])
+            .read_to_string(&mut first)
+            .expect("a gzip member");
+        assert!(first == text, "more than one gzip member");
         text
     }
 
@@ -753,7 +837,8 @@ mod tests {
                 let block = cache.get(family, count);
                 assert_eq!(block.is_some(), fixed_per_poll(family), "{family}");
                 if let Some(block) = block {
-                    assert!(second.contains(block), "family {family}");
+                    let deflate = block.slice(BLOCK_PREFIX..);
+                    assert!(second.contains(&deflate), "family {family}");
                 }
             }
         }
@@ -788,18 +873,18 @@ mod tests {
 
     #[test]
     fn a_scrape_dropped_half_way_leaves_the_block_to_the_next_one() {
-        let published = published(50);
+        let published = published(2000);
         let plain = stable(&chunks(&published, usize::MAX).concat());
         let metrics = ExporterMetrics::new();
         let mut dropped =
             Exposition::new(published.clone(), &metrics, &options(), SystemTime::now()).gzip();
         dropped.chunk_bytes = 100;
-        // The head, then the start of the first family's member.
+        // The head, then the start of the first family's segment.
         assert!(dropped.nth(1).is_some());
         assert!(
             matches!(
-                dropped.member,
-                Some(Member {
+                dropped.gzip.as_ref().and_then(|g| g.segment.as_ref()),
+                Some(Segment {
                     family: Some(0),
                     stored: Some(_),
                     ..
