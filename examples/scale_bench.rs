@@ -263,7 +263,8 @@ async fn run(options: Options) {
     }
     let machine = machine();
     eprintln!("scale_bench: {machine}");
-    eprintln!("scale_bench: load at start: {}", load_average());
+    let load_start = load_average();
+    eprintln!("scale_bench: load at start: {load_start}");
     let started = Instant::now();
     let mut rows = Vec::new();
     for &n in &options.sizes {
@@ -285,7 +286,7 @@ async fn run(options: Options) {
     let binary = std::fs::metadata(&options.exporter)
         .map(|m| m.len())
         .unwrap_or(0);
-    let load_end = load_average();
+    let load_end = format!("{load_start} at the start, {} at the end", load_average());
     report(
         &options,
         &machine,
@@ -1284,7 +1285,7 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "- machine: {machine}; load average at the end: {load_end}"
+        "- machine: {machine}; load average (1, 5, 15 min): {load_end}"
     );
     let _ = writeln!(
         out,
