@@ -1,10 +1,13 @@
 //! arize-exporter: a Prometheus exporter for the evaluation tasks of Arize AX.
 //!
-//! The data flows one way: the [`poller`] asks the Arize API through the
-//! [`arize`] client, builds a [`snapshot`] of one complete poll and publishes
-//! it in the shared [`state`]; the [`server`] renders [`metrics`] from
-//! whatever is published when it is scraped. `--demo` polls the fake Arize API
-//! of the `arize-sim` crate (the `demo` feature, on by default).
+//! The data flows one way: [`config`] validates the flags; the [`poller`]
+//! asks the Arize API through the [`arize`] client (one module per
+//! endpoint), builds a [`snapshot`] of one complete poll and publishes it in
+//! the shared [`state`]; the [`server`]'s routes render [`metrics`] from
+//! whatever is published when they are scraped, served by the [`web`] layer
+//! (listeners, TLS, basic auth). [`text_format`] is a leaf both the snapshot
+//! and the metrics write with; [`app`] wires it all. `--demo` polls the fake
+//! Arize API of the `arize-sim` crate (the `demo` feature, on by default).
 
 pub mod app;
 pub mod arize;

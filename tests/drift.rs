@@ -280,6 +280,8 @@ fn expected_series(field: &str, well_formed: &[&Sample]) -> BTreeSet<SampleKey> 
             "evaluators" => &["arize_task_evaluators"],
             "created_at" => &["arize_task_created_timestamp_seconds"],
             "updated_at" => &["arize_task_updated_timestamp_seconds"],
+            // Counted as one-off: a threshold is for continuous tasks only.
+            "is_continuous" => &["arize_task_stale_threshold_seconds"],
             "last_run_at" => &[
                 "arize_task_last_run_timestamp_seconds",
                 "arize_task_seconds_since_last_run",
@@ -328,7 +330,7 @@ async fn every_field_of_every_wrong_json_type_costs_only_that_field() {
         // The same tasks, well-formed: what every series must be otherwise.
         let mut tasks = bystanders(ran);
         tasks.extend(ids.iter().map(|id| subject(id, ran)));
-        let mut baseline = Harness::new(tasks, &[]).await;
+        let mut baseline = Harness::new(tasks, &["--task-runs", "false"]).await;
         baseline.poll_ok().await;
         let base = baseline.scrape_at(now);
 
@@ -337,7 +339,7 @@ async fn every_field_of_every_wrong_json_type_costs_only_that_field() {
             tasks.push(subject(id, ran).with_field(field, value.clone()));
         }
         let (logs, _guard) = Logs::capture();
-        let mut h = Harness::new(tasks, &[]).await;
+        let mut h = Harness::new(tasks, &["--task-runs", "false"]).await;
         for _ in 0..3 {
             h.poll_ok().await;
         }
@@ -545,21 +547,26 @@ async fn placeholder_timestamps_are_absent_and_a_placeholder_last_run_never_ran(
             .with_field("created_at", json!("0001-01-01T00:00:00Z"))
             .with_field("updated_at", json!("0001-01-01T00:00:00+02:00")),
     ];
-    let mut h = Harness::new(tasks, &[]).await;
+    let mut h = Harness::new(tasks, &["--task-runs", "false"]).await;
     h.poll_ok().await;
     h.poll_ok().await;
     let s = h.scrape();
     assert_eq!(s.value("arize_up", &[]), 1.0);
-    for id in ["never", "never-oneoff"] {
+    for (id, continuous) in [("never", true), ("never-oneoff", false)] {
+        let mut expected = vec![
+            "arize_task_created_timestamp_seconds",
+            "arize_task_evaluators",
+            "arize_task_info",
+            "arize_task_sampling_rate",
+        ];
+        // A continuous task that never ran has its (--stale-after) threshold.
+        if continuous {
+            expected.push("arize_task_stale_threshold_seconds");
+        }
+        expected.push("arize_task_updated_timestamp_seconds");
         assert_eq!(
             series_names(&s, id),
-            [
-                "arize_task_created_timestamp_seconds",
-                "arize_task_evaluators",
-                "arize_task_info",
-                "arize_task_sampling_rate",
-                "arize_task_updated_timestamp_seconds"
-            ],
+            expected,
             "{id}: no last-run series, never exported as 0"
         );
     }

@@ -1,10 +1,12 @@
-//! End to end: the real exporter, polling its simulator (one healthy and one
-//! stale continuous task), scraped by a real Prometheus server (Debian's
+//! End to end: the real exporter, polling its simulator (healthy, stale,
+//! six-hourly, failing, never-run and unreadable continuous tasks), scraped
+//! by a real Prometheus server (Debian's
 //! `prometheus`, on loopback, temporary storage) with the rules loaded. Then
 //! every dashboard query, with its template variables substituted, must parse
 //! and return data; every metric the dashboard and the rules name must be in
 //! the exporter's output; and ArizeTaskStale must be active for the stale task
-//! only, ArizeTaskNeverRun for the never-run one only (a task whose
+//! only (the six-hourly task, silent for longer than --stale-after, is within
+//! its own threshold), ArizeTaskLastRunFailed for the failing task only, ArizeTaskNeverRun for the never-run one only (a task whose
 //! `last_run_at` cannot be read is neither), with their roll-ups. A second test starts the exporter against an API that refuses every
 //! connection: ArizeExporterDataStale must fire although no poll ever
 //! completed, and no task alert may.
@@ -87,6 +89,8 @@ fn relay(to: u16) -> (u16, Arc<Mutex<Seen>>) {
 const HEALTHY_ID: &str = "task-healthy";
 const NEVER_ID: &str = "task-never";
 const UNREADABLE_ID: &str = "task-unreadable";
+const FAILING_ID: &str = "task-failing";
+const SLOW_ID: &str = "task-every-6h";
 
 /// Children killed, and then the scratch directory removed, on every path
 /// out of the test (panics included).
@@ -346,13 +350,35 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 Some(now),
             )
             .running_every(Duration::from_secs(1)),
+            // Runs every 5 minutes, silent for 3 hours: stale (900 s threshold).
             SimTask::new(
                 STALE_ID,
                 "Stale task",
                 "TEMPLATE_EVALUATION",
                 true,
                 Some(now - time::Duration::hours(3)),
-            ),
+            )
+            .with_run_cadence(Duration::from_secs(300)),
+            // Runs every 6 hours, last 90 minutes ago: older than
+            // --stale-after (1h), but well within its own 18 h threshold.
+            SimTask::new(
+                SLOW_ID,
+                "Six-hourly task",
+                "TEMPLATE_EVALUATION",
+                true,
+                Some(now - time::Duration::minutes(90)),
+            )
+            .with_run_cadence(Duration::from_secs(6 * 3600)),
+            // Ran a minute ago, and that run failed.
+            SimTask::new(
+                FAILING_ID,
+                "Failing task",
+                "TEMPLATE_EVALUATION",
+                true,
+                Some(now - time::Duration::minutes(1)),
+            )
+            .with_run_cadence(Duration::from_secs(300))
+            .with_newest_run("FAILED", Some("the LLM integration key was revoked")),
             // Created months ago, never ran.
             SimTask::new(
                 NEVER_ID,
@@ -366,7 +392,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
             SimTask::new(
                 UNREADABLE_ID,
                 "Unreadable task",
-                "CODE_EVALUATION",
+                "TEMPLATE_EVALUATION",
                 true,
                 Some(now),
             )
@@ -568,6 +594,8 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
         "ArizeTaskNeverRun",
         "ArizeTasksNeverRun",
         "ArizeTasksLastRunUnreadable",
+        "ArizeTaskLastRunFailed",
+        "ArizeTasksLastRunFailed",
     ];
     let alerts = wait_for(
         &mut guard,
@@ -598,8 +626,13 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     assert_eq!(never[0]["labels"]["task_id"], NEVER_ID);
     let unreadable = of("ArizeTasksLastRunUnreadable");
     assert_eq!(unreadable.len(), 1, "{unreadable:?}");
-    assert_eq!(unreadable[0]["labels"]["task_type"], "code_evaluation");
+    assert_eq!(unreadable[0]["labels"]["task_type"], "template_evaluation");
     assert_eq!(of("ArizeTasksNeverRun").len(), 1);
+    // The failing task, and it alone, by its newest finished run.
+    let failed = of("ArizeTaskLastRunFailed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["labels"]["task_id"], FAILING_ID);
+    assert_eq!(of("ArizeTasksLastRunFailed").len(), 1);
     let roll_ups: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["labels"]["alertname"] == "ArizeTasksStale")

@@ -476,13 +476,46 @@ pub struct Process {
 }
 
 impl Process {
-    /// Spawns the binary listening on a free loopback port.
+    /// Spawns the binary listening on port 0 of the loopback interface and
+    /// reads the port it bound from its log (the exporter logs every
+    /// address it actually listens on).
     pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Process {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut all: Vec<&str> = vec!["--listen-address", &listen];
+        let mut all: Vec<&str> = vec!["--web.listen-address", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        Process::spawn_raw(&all, env, port)
+        let mut p = Process::spawn_raw(&all, env, 0);
+        p.port = p.bound_port();
+        p
+    }
+
+    /// The port of the first "listening" log line (logfmt or JSON), waiting
+    /// up to 20 s for it while the process runs.
+    fn bound_port(&mut self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let log = self.stderr();
+            let port = log
+                .lines()
+                .filter(|l| l.contains("listening"))
+                .find_map(|line| {
+                    let (_, rest) = line
+                        .split_once("address=")
+                        .or_else(|| line.split_once("\"address\":\""))?;
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
+                    addr.rsplit_once(':')?.1.parse().ok()
+                });
+            if let Some(port) = port {
+                return port;
+            }
+            self.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "the exporter logged no listening address:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Spawns the binary with exactly `args`.

@@ -21,10 +21,13 @@ pub const GRAFANA_SCHEMA: &str = "scripts/tools/grafana-schema.sh";
 /// The official Arize SDK's generated models and `arize-sdk-python`, the
 /// python that runs `tests/support/sdk_validate.py` with them.
 pub const ARIZE_SDK: &str = "scripts/tools/arize-sdk.sh";
-/// `openssl`, for TLS test material and a real TLS server (`s_server`).
-pub const OPENSSL: &str = "scripts/tools/openssl.sh";
+/// `openssl` (TLS test material, a real TLS server with `s_server`) and
+/// `curl` (a TLS 1.2-only client).
+pub const OPENSSL: &str = "scripts/tools/tls-clients.sh";
 /// promtool and the Prometheus server.
 pub const PROMETHEUS: &str = "scripts/tools/prometheus.sh";
+/// Headless Chromium, to look at the landing page.
+pub const CHROMIUM: &str = "scripts/tools/chromium.sh";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
