@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The scale benchmark (README, "Performance"): installs wrk if it is missing,
-# builds the release binary and the benchmark driver, and runs it against the
-# simulated Arize API with 1,000, 10,000 and 100,000 tasks.
+# The scale benchmark (README, "Performance"; how it works:
+# docs/performance.md): installs wrk if it is missing, builds the release
+# binary and the benchmark driver, and runs it against the simulated Arize
+# API with 1,000, 10,000 and 100,000 tasks, then 100,000 with every task's
+# runs read, then the task-runs polls (10,000 tasks, 1% run between polls).
+# Every figure is printed beside its floor, the targets met or not, the
+# machine and the load average at the start and the end.
 #
-#   scripts/bench.sh            # the full run (about 5 minutes on 2 cores)
+#   scripts/bench.sh            # the full run (about 10 minutes on 2 cores)
 #   scripts/bench.sh --quick    # 1,000 and 10,000 tasks, shorter series
 #   scripts/bench.sh --sizes 10000 --wrk-duration 10
 #

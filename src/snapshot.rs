@@ -10,8 +10,11 @@ pub mod runs;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
 
 use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::runs::{RunStatus, TaskRun};
@@ -252,6 +255,71 @@ pub struct TaskSnapshot {
     /// [`RunStatus::FINISHED`]), since it started; the known types always
     /// included. Carried from snapshot to snapshot.
     pub runs_total: BTreeMap<(String, &'static str), u64>,
+    /// Bytes a reader derives from this snapshot once and shares with every
+    /// later reader (the exposition keeps the gzip members of the per-task
+    /// families that do not change until the next poll here); empty until
+    /// the first such reader, freed with the snapshot.
+    pub derived: BlockCache,
+}
+
+/// A fixed number of byte blocks, each computed at most once by whichever
+/// reader claims it first, then shared. Readers never wait: a reader that
+/// finds a block neither ready nor claimable computes it for itself.
+#[derive(Debug, Default)]
+pub struct BlockCache {
+    slots: OnceLock<Box<[BlockSlot]>>,
+}
+
+#[derive(Debug, Default)]
+struct BlockSlot {
+    block: OnceLock<Bytes>,
+    claimed: AtomicBool,
+}
+
+impl BlockCache {
+    fn slot(&self, index: usize, count: usize) -> Option<&BlockSlot> {
+        self.slots
+            .get_or_init(|| (0..count).map(|_| BlockSlot::default()).collect())
+            .get(index)
+    }
+
+    /// Block `index` of `count` (the same `count` on every call), if ready.
+    pub fn get(&self, index: usize, count: usize) -> Option<&Bytes> {
+        self.slot(index, count)?.block.get()
+    }
+
+    /// Claims block `index` for computing: true for exactly one caller until
+    /// it calls [`BlockCache::release`] (then the next claimant may try).
+    pub fn claim(&self, index: usize, count: usize) -> bool {
+        self.slot(index, count).is_some_and(|slot| {
+            slot.block.get().is_none() && !slot.claimed.swap(true, Ordering::AcqRel)
+        })
+    }
+
+    /// Stores the block a claimant computed.
+    pub fn set(&self, index: usize, count: usize, block: Bytes) {
+        if let Some(slot) = self.slot(index, count) {
+            let _ = slot.block.set(block);
+        }
+    }
+
+    /// Gives up a claim without a block (the claimant stopped half-way).
+    pub fn release(&self, index: usize, count: usize) {
+        if let Some(slot) = self.slot(index, count) {
+            slot.claimed.store(false, Ordering::Release);
+        }
+    }
+
+    /// Bytes held by the ready blocks.
+    pub fn bytes(&self) -> usize {
+        self.slots.get().map_or(0, |slots| {
+            slots
+                .iter()
+                .filter_map(|s| s.block.get())
+                .map(Bytes::len)
+                .sum()
+        })
+    }
 }
 
 impl TaskSnapshot {
@@ -476,6 +544,7 @@ impl<'w> SnapshotBuilder<'w> {
             task_runs: self.task_runs,
             last_run_failed,
             runs_total,
+            derived: BlockCache::default(),
         }
     }
 

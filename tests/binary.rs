@@ -177,58 +177,130 @@ async fn readyz_turns_200_after_a_failed_first_poll_too() {
     assert_first_poll_unauthorized(&api_args(&sim, &[])).await;
 }
 
+/// The body without the lines that change from one scrape to the next
+/// (the ages, computed at scrape time, and the process collector's).
+fn without_clock(body: &str) -> String {
+    body.lines()
+        .filter(|l| {
+            !l.starts_with("process_") && !l.starts_with("arize_task_seconds_since_last_run{")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `GET /metrics` with this `Accept-Encoding`: the `Content-Encoding` and
+/// `Vary` headers and the raw body.
+async fn metrics_with(p: &Process, accept: &str) -> (Option<String>, Option<String>, Vec<u8>) {
+    let response = http()
+        .get(p.url("/metrics"))
+        .header("Accept-Encoding", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (encoding, vary) = (header("content-encoding"), header("vary"));
+    (encoding, vary, response.bytes().await.unwrap().to_vec())
+}
+
+/// Every member of a gzip stream, decoded with flate2.
+fn gunzip(compressed: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(compressed)
+        .read_to_string(&mut text)
+        .expect("a gzip body");
+    text
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn metrics_are_gzipped_when_asked() {
+async fn metrics_are_gzipped_when_asked_and_decode_to_the_plain_body() {
     let sim = Simulator::start(tasks()).await.unwrap();
     let args = api_args(&sim, &[]);
     let mut p = Process::spawn(&refs(&args), &[]);
     p.wait_ready().await;
 
-    let response = http()
-        .get(p.url("/metrics"))
-        .header("Accept-Encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response
-            .headers()
-            .get("content-encoding")
-            .map(|v| v.to_str().unwrap()),
-        Some("gzip")
-    );
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("text/plain; version=0.0.4"),
-        "{content_type}"
-    );
-    let compressed = response.bytes().await.unwrap();
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&compressed[..])
-        .read_to_string(&mut text)
-        .expect("a gzip body");
-    let zipped = Scrape::parse(&text);
+    let (encoding, vary, plain) = metrics_with(&p, "identity").await;
+    assert_eq!(encoding, None, "plain when gzip is not accepted");
+    assert_eq!(vary.as_deref(), Some("accept-encoding"));
+    let plain = String::from_utf8(plain).unwrap();
+    assert_eq!(Scrape::parse(&plain).find("arize_task_info", &[]).len(), 4);
 
-    let (_, headers, plain_text) = get(&p.url("/metrics")).await.unwrap();
+    // The first gzip scrape compresses everything and keeps the fixed
+    // families; the second copies them. Both decode to the plain body.
+    for scrape in ["first", "second"] {
+        let (encoding, vary, compressed) = metrics_with(&p, "br;q=1, gzip;q=0.5").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{scrape}");
+        assert_eq!(vary.as_deref(), Some("accept-encoding"));
+        let text = gunzip(&compressed);
+        // One member: curl, for one, stops after the first.
+        let mut first = String::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_string(&mut first)
+            .expect("a gzip member");
+        assert!(first == text, "{scrape}: more than one gzip member");
+        assert!(
+            without_clock(&text) == without_clock(&plain),
+            "{scrape} gzip scrape differs from the plain body"
+        );
+        let ages = Scrape::parse(&text)
+            .find("arize_task_seconds_since_last_run", &[])
+            .len();
+        assert_eq!(ages, 3, "the ages of the tasks that ran, compressed live");
+
+        // The same bytes through Python's gzip module.
+        let dir = TempDir::new("gzip");
+        let file = dir.path("body.gz");
+        std::fs::write(&file, &compressed).unwrap();
+        let python = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import gzip,sys; sys.stdout.buffer.write(gzip.decompress(open(sys.argv[1],'rb').read()))",
+            ])
+            .arg(&file)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            python.status.success(),
+            "{}",
+            String::from_utf8_lossy(&python.stderr)
+        );
+        assert!(
+            String::from_utf8(python.stdout).unwrap() == text,
+            "python: {scrape}"
+        );
+    }
+
+    // curl asks for gzip itself and decodes the stream.
+    let curl = std::process::Command::new("curl")
+        .args(["-sS", "--fail", "--compressed", "-D", "-"])
+        .arg(p.url("/metrics"))
+        .output()
+        .expect("curl runs");
     assert!(
-        headers.get("content-encoding").is_none(),
-        "plain when not asked"
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
     );
-    let plain = Scrape::parse(&plain_text);
-    // The same series (values that depend on the clock aside).
-    let keys = |s: &Scrape| -> Vec<(String, Vec<(String, String)>)> {
-        s.samples
-            .iter()
-            .filter(|x| x.name.starts_with("arize_task") || x.name == "arize_up")
-            .map(|x| (x.name.clone(), x.labels.clone().into_iter().collect()))
-            .collect()
-    };
-    assert_eq!(keys(&zipped), keys(&plain));
-    assert_eq!(zipped.find("arize_task_info", &[]).len(), 4);
+    let out = String::from_utf8(curl.stdout).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
+    assert!(
+        without_clock(body) == without_clock(&plain),
+        "curl --compressed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,9 +20,10 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arize_sim::{SimTask, Simulator};
@@ -32,6 +33,59 @@ use support::observability::*;
 use support::tools::*;
 
 const STALE_ID: &str = "task-stale";
+
+/// What a [`relay`] saw: the bytes sent each way, capped.
+#[derive(Default)]
+struct Seen {
+    requests: Vec<u8>,
+    responses: Vec<u8>,
+}
+
+/// A TCP relay from a free loopback port to `to`, keeping up to 4 MiB of
+/// what goes each way: shows what Prometheus asks for (`Accept-Encoding`)
+/// and what the exporter answers (`Content-Encoding`).
+fn relay(to: u16) -> (u16, Arc<Mutex<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let shared = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            for (mut from, mut into, upstream) in [
+                (
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    true,
+                ),
+                (server, client, false),
+            ] {
+                let seen = shared.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 64 * 1024];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 || into.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        let mut seen = seen.lock().unwrap();
+                        let log = if upstream {
+                            &mut seen.requests
+                        } else {
+                            &mut seen.responses
+                        };
+                        if log.len() < 4 << 20 {
+                            log.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                    let _ = into.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (port, seen)
+}
 const HEALTHY_ID: &str = "task-healthy";
 const NEVER_ID: &str = "task-never";
 const UNREADABLE_ID: &str = "task-unreadable";
@@ -399,8 +453,33 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
         );
     }
 
-    // A real Prometheus scraping it, with the rules.
-    let prom_port = start_prometheus(&mut guard, exporter_port, "1");
+    // A real Prometheus scraping it, with the rules, through a relay that
+    // shows the scrapes are gzipped: Prometheus asks for gzip by default,
+    // and the exporter sends the families fixed until the next poll as
+    // members compressed once per poll, the ages as members compressed at
+    // each scrape.
+    let (relay_port, seen) = relay(exporter_port);
+    let prom_port = start_prometheus(&mut guard, relay_port, "1");
+    {
+        let seen = seen.lock().unwrap();
+        let requests = String::from_utf8_lossy(&seen.requests).to_ascii_lowercase();
+        let responses = String::from_utf8_lossy(&seen.responses).to_ascii_lowercase();
+        assert!(requests.contains("accept-encoding: gzip"), "{requests}");
+        assert!(responses.contains("content-encoding: gzip"));
+    }
+    for (expr, what) in [
+        (
+            format!("arize_task_info{{task_id=\"{HEALTHY_ID}\"}}"),
+            "a series of a member compressed once per poll",
+        ),
+        (
+            format!("arize_task_seconds_since_last_run{{task_id=\"{STALE_ID}\"}} > 3 * 3600 - 60"),
+            "a series of a member compressed at each scrape",
+        ),
+    ] {
+        let a = run_query(prom_port, &expr, true);
+        assert_eq!(result_len(&a), 1, "{what}: {expr}: {a}");
+    }
 
     // Template variables, resolved like Grafana: run each label_values query.
     let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -6,10 +6,13 @@
 //! locked while rendering. Ages and stale counts are computed from `now`, so
 //! they keep growing if polling stalls.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
 use crate::config::{ExpositionSettings, Staleness};
@@ -142,6 +145,7 @@ const TASK_FAMILIES: [TaskFamily; 17] = [
 ];
 
 /// Where the renderer is in the body.
+#[derive(Clone, Copy)]
 enum Cursor {
     /// The aggregate and self-metric families, rendered up front (small).
     Head,
@@ -153,7 +157,69 @@ enum Cursor {
     Done,
 }
 
-/// The exposition as an iterator of chunks.
+/// Whether family `family` is the same in every scrape of one snapshot (all
+/// but the ages, which are computed from the time of the scrape): its gzip
+/// deflate segment is then compressed once and kept with the snapshot.
+fn fixed_per_poll(family: usize) -> bool {
+    !matches!(TASK_FAMILIES[family].sample, Sample::Age)
+}
+
+/// gzip level of the segments compressed by a scrape: the fastest, as a
+/// scrape is on the clock and most of the body is compressed once per poll.
+const GZIP_LEVEL: u32 = 1;
+
+/// The gzip header (RFC 1952): deflate, no name, no time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// A final, empty deflate block (fixed Huffman codes, end of block): ends
+/// the deflate stream after the last segment.
+const DEFLATE_END: [u8; 2] = [0x03, 0x00];
+
+/// Bytes before the deflate data of a block kept in the snapshot's cache:
+/// the CRC-32 (4, little-endian) and length (8) of the text it compresses.
+const BLOCK_PREFIX: usize = 12;
+
+/// One segment of the deflate stream: the head's text (`family` None) or a
+/// per-task family's, compressed on its own and ended with a sync flush
+/// (byte-aligned, not final), so that segments compressed at different
+/// times concatenate into one valid deflate stream.
+struct Segment {
+    family: Option<usize>,
+    encoder: DeflateEncoder<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    /// Bytes of text so far.
+    len: u64,
+    /// The whole segment so far, when this scrape claimed the family's
+    /// block in the snapshot's cache: stored there once the segment ends.
+    stored: Option<Vec<u8>>,
+}
+
+impl Segment {
+    fn new(family: Option<usize>, claimed: bool) -> Segment {
+        Segment {
+            family,
+            encoder: DeflateEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            stored: claimed.then(|| Vec::with_capacity(64 * 1024)),
+        }
+    }
+}
+
+/// The state of a gzip scrape: one gzip member whose deflate stream is the
+/// concatenation of the segments, live or copied from the cache.
+#[derive(Default)]
+struct Gzip {
+    header_sent: bool,
+    /// CRC-32 and length of the text of every segment so far.
+    crc: crc32fast::Hasher,
+    len: u64,
+    segment: Option<Segment>,
+    ended: bool,
+}
+
+/// The exposition as an iterator of chunks: plain text, or (see
+/// [`Exposition::gzip`]) a gzip stream.
 pub struct Exposition {
     published: Arc<Published>,
     head: String,
@@ -163,6 +229,15 @@ pub struct Exposition {
     cursor: Cursor,
     /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
     chunk_bytes: usize,
+    gzip: Option<Gzip>,
+}
+
+/// A piece of plain text of one family (the head counts as one).
+struct Piece {
+    family: Option<usize>,
+    text: String,
+    /// The family's last piece.
+    last: bool,
 }
 
 impl Exposition {
@@ -187,7 +262,22 @@ impl Exposition {
             staleness: options.staleness,
             cursor: Cursor::Head,
             chunk_bytes: CHUNK_BYTES,
+            gzip: None,
         }
+    }
+
+    /// Makes the chunks one gzip member (RFC 1952) that decodes to the
+    /// plain body. Its deflate stream is a sequence of segments, one for the
+    /// head and one per per-task family, each compressed on its own: those
+    /// of the families that do not change until the next poll are
+    /// compressed by the first gzip scrape of a snapshot, kept with it (see
+    /// [`crate::snapshot::TaskSnapshot::derived`]) and copied by the later
+    /// ones; the head and the ages are compressed by every scrape. One
+    /// member, not one per segment: some clients (curl) stop after the
+    /// first member.
+    pub fn gzip(mut self) -> Exposition {
+        self.gzip = Some(Gzip::default());
+        self
     }
 
     /// The whole body in one string (for `--once` and tests).
@@ -195,12 +285,9 @@ impl Exposition {
         self.map(|chunk| String::from_utf8_lossy(&chunk).into_owned())
             .collect()
     }
-}
 
-impl Iterator for Exposition {
-    type Item = Bytes;
-
-    fn next(&mut self) -> Option<Bytes> {
+    /// The next piece of plain text, at most one family's.
+    fn piece(&mut self) -> Option<Piece> {
         match self.cursor {
             Cursor::Done => None,
             Cursor::Head => {
@@ -209,53 +296,190 @@ impl Iterator for Exposition {
                 } else {
                     Cursor::Done
                 };
-                Some(Bytes::from(std::mem::take(&mut self.head)))
+                Some(Piece {
+                    family: None,
+                    text: std::mem::take(&mut self.head),
+                    last: true,
+                })
             }
-            Cursor::Tasks { family, task } => {
+            Cursor::Tasks { family, mut task } => {
                 let Some(snapshot) = &self.published.snapshot else {
                     self.cursor = Cursor::Done;
                     return None;
                 };
-                let mut out = String::with_capacity(
-                    self.chunk_bytes
-                        .saturating_add(4096)
-                        .min(CHUNK_BYTES + 4096),
-                );
-                let (mut family, mut task) = (family, task);
-                while family < TASK_FAMILIES.len() && out.len() < self.chunk_bytes {
-                    let def = &TASK_FAMILIES[family];
-                    if task == 0 {
-                        let help = match def.sample {
-                            Sample::Run(_) | Sample::RunStatus => {
-                                format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
-                            }
-                            _ => format!("{} {FROM_CACHE}", def.help),
-                        };
-                        family_header(&mut out, def.name, "gauge", &help);
-                    }
-                    let tasks = &snapshot.tasks;
-                    // At least one task after the header: a chunk ending
-                    // between a header and its first series would have the
-                    // next chunk write the header again.
-                    while task < tasks.len() {
-                        render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
-                        task += 1;
-                        if out.len() >= self.chunk_bytes {
-                            break;
+                let mut out = String::with_capacity(self.chunk_bytes.min(CHUNK_BYTES) + 4096);
+                let def = &TASK_FAMILIES[family];
+                if task == 0 {
+                    let help = match def.sample {
+                        Sample::Run(_) | Sample::RunStatus => {
+                            format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
                         }
-                    }
-                    if task == tasks.len() {
-                        family += 1;
-                        task = 0;
+                        _ => format!("{} {FROM_CACHE}", def.help),
+                    };
+                    family_header(&mut out, def.name, "gauge", &help);
+                }
+                let tasks = &snapshot.tasks;
+                // At least one task after the header: a chunk ending between
+                // a header and its first series would have the next chunk
+                // write the header again.
+                while task < tasks.len() {
+                    render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
+                    task += 1;
+                    if out.len() >= self.chunk_bytes {
+                        break;
                     }
                 }
-                self.cursor = if family < TASK_FAMILIES.len() {
+                let last = task == tasks.len();
+                self.cursor = if !last {
                     Cursor::Tasks { family, task }
+                } else if family + 1 < TASK_FAMILIES.len() {
+                    Cursor::Tasks {
+                        family: family + 1,
+                        task: 0,
+                    }
                 } else {
                     Cursor::Done
                 };
-                // The last tasks of the last family may have no series.
-                (!out.is_empty()).then(|| Bytes::from(out))
+                Some(Piece {
+                    family: Some(family),
+                    text: out,
+                    last,
+                })
+            }
+        }
+    }
+
+    /// The next chunk of the gzip stream.
+    fn next_gzip(&mut self) -> Option<Bytes> {
+        let count = TASK_FAMILIES.len();
+        let mut out = Vec::new();
+        let gzip = self.gzip.as_mut()?;
+        if !gzip.header_sent {
+            gzip.header_sent = true;
+            out.extend_from_slice(&GZIP_HEADER);
+        }
+        loop {
+            let gzip = self.gzip.as_mut()?;
+            if gzip.ended {
+                return (!out.is_empty()).then(|| Bytes::from(out));
+            }
+            if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &gzip.segment) {
+                if fixed_per_poll(family) {
+                    let cache = self.published.snapshot.as_ref().map(|s| &s.derived);
+                    if let Some(block) = cache.and_then(|c| c.get(family, count)) {
+                        if let Some((crc, len)) = block_crc(block) {
+                            gzip.crc
+                                .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+                            gzip.len += len;
+                            self.cursor = if family + 1 < count {
+                                Cursor::Tasks {
+                                    family: family + 1,
+                                    task: 0,
+                                }
+                            } else {
+                                Cursor::Done
+                            };
+                            let block = block.slice(BLOCK_PREFIX..);
+                            if out.is_empty() {
+                                return Some(block);
+                            }
+                            out.extend_from_slice(&block);
+                            return Some(Bytes::from(out));
+                        }
+                    }
+                    let claimed = cache.is_some_and(|c| c.claim(family, count));
+                    gzip.segment = Some(Segment::new(Some(family), claimed));
+                }
+            }
+            let Some(piece) = self.piece() else {
+                // The end of the body: end the deflate stream and the member.
+                let gzip = self.gzip.as_mut()?;
+                gzip.ended = true;
+                out.extend_from_slice(&DEFLATE_END);
+                out.extend_from_slice(&gzip.crc.clone().finalize().to_le_bytes());
+                out.extend_from_slice(&(gzip.len as u32).to_le_bytes());
+                return Some(Bytes::from(out));
+            };
+            let gzip = self.gzip.as_mut()?;
+            let mut segment = gzip
+                .segment
+                .take()
+                .unwrap_or_else(|| Segment::new(piece.family, false));
+            // Writing to a Vec cannot fail.
+            let _ = segment.encoder.write_all(piece.text.as_bytes());
+            segment.crc.update(piece.text.as_bytes());
+            segment.len += piece.text.len() as u64;
+            if piece.last {
+                // A sync flush: byte-aligned, and the stream goes on.
+                let _ = segment.encoder.flush();
+            }
+            let compressed = std::mem::take(segment.encoder.get_mut());
+            if let Some(stored) = &mut segment.stored {
+                stored.extend_from_slice(&compressed);
+            }
+            out.extend_from_slice(&compressed);
+            if piece.last {
+                gzip.crc.combine(&segment.crc);
+                gzip.len += segment.len;
+                if let (Some(stored), Some(family)) = (segment.stored.take(), segment.family) {
+                    if let Some(snapshot) = &self.published.snapshot {
+                        let mut block = Vec::with_capacity(BLOCK_PREFIX + stored.len());
+                        block.extend_from_slice(&segment.crc.clone().finalize().to_le_bytes());
+                        block.extend_from_slice(&segment.len.to_le_bytes());
+                        block.extend_from_slice(&stored);
+                        snapshot.derived.set(family, count, Bytes::from(block));
+                    }
+                }
+            } else {
+                gzip.segment = Some(segment);
+            }
+            // Compressed output is about a tenth of the text: a chunk of
+            // it is handed over at a sixteenth of the plain chunk size.
+            let flush_at = (self.chunk_bytes / 16).clamp(1, CHUNK_BYTES / 16);
+            if out.len() >= flush_at || (piece.last && !out.is_empty()) {
+                return Some(Bytes::from(out));
+            }
+        }
+    }
+}
+
+/// The CRC-32 and length of the text a cached block compresses.
+fn block_crc(block: &Bytes) -> Option<(u32, u64)> {
+    let crc = u32::from_le_bytes(block.get(..4)?.try_into().ok()?);
+    let len = u64::from_le_bytes(block.get(4..BLOCK_PREFIX)?.try_into().ok()?);
+    Some((crc, len))
+}
+
+impl Drop for Exposition {
+    /// A scrape that ends half-way through a family it claimed (the
+    /// scraper hung up) gives the claim back for the next scrape.
+    fn drop(&mut self) {
+        if let Some(Segment {
+            family: Some(family),
+            stored: Some(_),
+            ..
+        }) = self.gzip.as_ref().and_then(|g| g.segment.as_ref())
+        {
+            if let Some(snapshot) = &self.published.snapshot {
+                snapshot.derived.release(*family, TASK_FAMILIES.len());
+            }
+        }
+    }
+}
+
+impl Iterator for Exposition {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        if self.gzip.is_some() {
+            return self.next_gzip();
+        }
+        // A piece can be empty: the end of a family none of whose
+        // remaining tasks has a series.
+        loop {
+            let piece = self.piece()?;
+            if !piece.text.is_empty() {
+                return Some(Bytes::from(piece.text));
             }
         }
     }
@@ -560,5 +784,119 @@ mod tests {
             let joined = stable(&parts.concat());
             assert!(joined == whole, "chunks of {chunk_bytes} bytes differ");
         }
+    }
+
+    /// Decodes a gzip stream, asserting it is one member: the decoders that
+    /// read several (flate2's MultiGzDecoder) and those that stop after the
+    /// first (GzDecoder, curl) must agree.
+    fn gunzip(chunks: &[Bytes]) -> String {
+        use std::io::Read as _;
+        let stream: Vec<u8> = chunks.concat();
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&stream[..])
+            .read_to_string(&mut text)
+            .expect("a gzip stream");
+        let mut first = String::new();
+        flate2::read::GzDecoder::new(&stream[..])
+            .read_to_string(&mut first)
+            .expect("a gzip member");
+        assert!(first == text, "more than one gzip member");
+        text
+    }
+
+    fn scrape(published: &Arc<Published>, chunk_bytes: usize, gzip: bool) -> Vec<Bytes> {
+        let metrics = ExporterMetrics::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut exposition = Exposition::new(published.clone(), &metrics, &options(), now);
+        exposition.chunk_bytes = chunk_bytes;
+        if gzip {
+            exposition = exposition.gzip();
+        }
+        exposition.collect()
+    }
+
+    #[test]
+    fn a_gzip_scrape_decodes_to_the_plain_body_before_and_after_caching() {
+        let published = published(9);
+        let plain = stable(&chunks(&published, usize::MAX).concat());
+        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
+        assert_eq!(cache.bytes(), 0, "nothing compressed before a gzip scrape");
+        for chunk_bytes in [1, 300, usize::MAX] {
+            let first = scrape(&published, chunk_bytes, true);
+            assert!(first.iter().all(|c| !c.is_empty()), "{chunk_bytes}");
+            assert!(stable(&gunzip(&first)) == plain, "first, {chunk_bytes}");
+            let cached = cache.bytes();
+            assert!(cached > 0, "the fixed families are kept");
+            let second = scrape(&published, chunk_bytes, true);
+            assert!(stable(&gunzip(&second)) == plain, "second, {chunk_bytes}");
+            assert_eq!(cache.bytes(), cached, "compressed once per snapshot");
+            // Every fixed family is one chunk of the second scrape, copied
+            // from the cache; the ages are not among them.
+            let count = TASK_FAMILIES.len();
+            for family in 0..count {
+                let block = cache.get(family, count);
+                assert_eq!(block.is_some(), fixed_per_poll(family), "{family}");
+                if let Some(block) = block {
+                    let deflate = block.slice(BLOCK_PREFIX..);
+                    assert!(second.contains(&deflate), "family {family}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_ages_are_compressed_at_each_scrape_from_its_own_clock() {
+        let published = published(3);
+        let metrics = ExporterMetrics::new();
+        let age = |secs: u64, gzip: bool| {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            let mut e = Exposition::new(published.clone(), &metrics, &options(), now);
+            if gzip {
+                e = e.gzip();
+            }
+            let chunks: Vec<Bytes> = e.collect();
+            let body = if gzip {
+                gunzip(&chunks)
+            } else {
+                String::from_utf8(chunks.concat()).expect("UTF-8")
+            };
+            body.lines()
+                .find(|l| l.starts_with("arize_task_seconds_since_last_run{"))
+                .map(|l| l.rsplit(' ').next().unwrap_or("").to_owned())
+                .expect("an age")
+        };
+        let start = 1_772_375_400; // 2026-03-01T14:30:00Z, the tasks' last run
+        assert_eq!(age(start + 10, true), "10");
+        assert_eq!(age(start + 20, true), "20", "not the cached age");
+        assert_eq!(age(start + 20, false), "20");
+    }
+
+    #[test]
+    fn a_scrape_dropped_half_way_leaves_the_block_to_the_next_one() {
+        let published = published(2000);
+        let plain = stable(&chunks(&published, usize::MAX).concat());
+        let metrics = ExporterMetrics::new();
+        let mut dropped =
+            Exposition::new(published.clone(), &metrics, &options(), SystemTime::now()).gzip();
+        dropped.chunk_bytes = 100;
+        // The head, then the start of the first family's segment.
+        assert!(dropped.nth(1).is_some());
+        assert!(
+            matches!(
+                dropped.gzip.as_ref().and_then(|g| g.segment.as_ref()),
+                Some(Segment {
+                    family: Some(0),
+                    stored: Some(_),
+                    ..
+                })
+            ),
+            "claimed, not finished"
+        );
+        drop(dropped);
+        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
+        assert!(cache.get(0, TASK_FAMILIES.len()).is_none());
+        let full = scrape(&published, 100, true);
+        assert!(stable(&gunzip(&full)) == plain);
+        assert!(cache.get(0, TASK_FAMILIES.len()).is_some(), "claimed again");
     }
 }

@@ -10,11 +10,10 @@ use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::config::ExpositionSettings;
 use crate::metrics::{ExporterMetrics, Exposition};
@@ -35,35 +34,82 @@ pub struct AppState {
 /// The exporter's routes: the telemetry path (gzip when asked), `/`,
 /// `/healthz` and `/readyz`.
 pub fn router(app: Arc<AppState>) -> Router {
-    let telemetry = Router::new()
-        .route(&app.telemetry_path, get(metrics))
-        .layer(
-            CompressionLayer::new()
-                .quality(CompressionLevel::Fastest)
-                .gzip(true)
-                .no_br()
-                .no_deflate()
-                .no_zstd(),
-        );
     Router::new()
         .route("/", get(landing::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(telemetry)
+        .route(&app.telemetry_path, get(metrics))
         .with_state(app)
 }
 
-async fn metrics(State(app): State<Arc<AppState>>) -> Response {
-    let exposition = Exposition::new(
+/// The telemetry path: gzip when the scraper accepts it (see
+/// [`accepts_gzip`]), plain text otherwise; compressed here rather than by
+/// a generic layer so that what is fixed until the next poll is compressed
+/// once (see [`Exposition::gzip`]).
+async fn metrics(State(app): State<Arc<AppState>>, request: HeaderMap) -> Response {
+    let gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let gzip = accepts_gzip(&gzip);
+    let mut exposition = Exposition::new(
         app.state.load(),
         &app.metrics,
         &app.exposition,
         SystemTime::now(),
     );
+    if gzip {
+        exposition = exposition.gzip();
+    }
     let body = Body::from_stream(futures_util::stream::iter(
         exposition.map(Ok::<_, Infallible>),
     ));
-    ([(header::CONTENT_TYPE, text::CONTENT_TYPE)], body).into_response()
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, text::CONTENT_TYPE),
+            (header::VARY, "accept-encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if gzip {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
+    }
+    response
+}
+
+/// Whether an `Accept-Encoding` value (RFC 9110: codings with optional
+/// `;q=` weights, `*` for any other coding) accepts gzip: `gzip` or
+/// `x-gzip` with a weight above 0, or else `*` with a weight above 0.
+/// Plain text is always served otherwise, `identity;q=0` included (the
+/// only other choice would be 406, which no scraper can use).
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+    let mut gzip = None;
+    let mut any = None;
+    for item in accept_encoding.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let weight = parts
+            .filter_map(|p| {
+                let (key, value) = p.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| value.trim().parse::<f32>().ok())?
+            })
+            .next_back()
+            .unwrap_or(1.0);
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(gzip.map_or(weight, |w: f32| w.max(weight)));
+        } else if coding == "*" {
+            any = Some(weight);
+        }
+    }
+    gzip.or(any).is_some_and(|w| w > 0.0)
 }
 
 async fn healthz() -> &'static str {
@@ -78,5 +124,41 @@ async fn readyz(State(app): State<Arc<AppState>>) -> (StatusCode, &'static str) 
             StatusCode::SERVICE_UNAVAILABLE,
             "waiting for the first poll to end\n",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn gzip_is_served_when_accepted_with_a_weight_above_zero() {
+        for yes in [
+            "gzip",
+            "GZIP",
+            "x-gzip",
+            "gzip, deflate, br",
+            "br;q=1.0, gzip;q=0.8, *;q=0.1",
+            "identity;q=0, gzip",
+            "*",
+            "*;q=0.5",
+            "gzip;q=0.001",
+            "deflate, gzip ; q = 1",
+        ] {
+            assert!(accepts_gzip(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "identity",
+            "deflate, br",
+            "gzip;q=0",
+            "gzip;q=0.0, identity",
+            "*;q=0",
+            "gzip;q=0, *",
+            "zstd, *;q=0",
+            "gzipped",
+        ] {
+            assert!(!accepts_gzip(no), "{no}");
+        }
     }
 }
