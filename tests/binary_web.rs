@@ -11,7 +11,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use arize_sim::{SimTask, Simulator};
 use base64::Engine as _;
 use support::exporter::*;
 use support::pki::{Pki, Usage};
+use support::prometheus::{prometheus_value, Killed};
 use support::tools::{command, run_ok, tool, TempDir, HELM, PROMETHEUS};
 use support::yaml::yaml_docs;
 
@@ -274,34 +275,6 @@ async fn a_bad_web_config_file_stops_the_binary_with_one_line() {
 // ---------------------------------------------------------------------------
 // A real Prometheus
 // ---------------------------------------------------------------------------
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The value of the one series `query` returns on the Prometheus at `port`,
-/// if there is one yet.
-async fn prometheus_value(port: u16, query: &str) -> Option<String> {
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let text = c
-        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
-        .query(&[("query", query)])
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let result = answer["data"]["result"].as_array()?;
-    assert!(result.len() <= 1, "{query}: {text}");
-    result.first()?["value"][1].as_str().map(str::to_owned)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_scrapes_the_binary_over_tls_with_basic_auth() {

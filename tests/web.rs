@@ -9,6 +9,9 @@ mod pki;
 #[path = "support/tools.rs"]
 mod tools;
 
+#[path = "support/prometheus.rs"]
+mod prometheus;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +24,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use pki::{Pki, Usage};
+use prometheus::{prometheus_value, Killed};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::{oneshot, Semaphore};
@@ -714,34 +718,6 @@ async fn shutdown_lets_the_request_in_flight_finish() {
 // ---------------------------------------------------------------------------
 // A real Prometheus
 // ---------------------------------------------------------------------------
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The value of the first series `query` returns on the Prometheus at
-/// `port`, if any yet.
-async fn prometheus_value(port: u16, query: &str) -> Option<String> {
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let text = c
-        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
-        .query(&[("query", query)])
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let answer: serde_json::Value = serde_json::from_str(&text).ok()?;
-    answer["data"]["result"][0]["value"][1]
-        .as_str()
-        .map(str::to_owned)
-}
 
 #[tokio::test]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
