@@ -704,19 +704,24 @@ async fn runs_phase(options: &Options) -> RunsPhase {
     result
 }
 
-/// The bare fetch loop, then one runs request per id, with one client.
-async fn fetch_loop_with_runs(settings: &Settings, ids: &[String]) -> Duration {
-    let metrics = ExporterMetrics::new();
+/// The floors' client: the exporter's own `ArizeClient`, built from the
+/// same flags, recording into a registry of its own.
+fn floor_client(settings: &Settings) -> ArizeClient {
     let Target::Remote { base_url, key } = &settings.target else {
         die(&"the fetch loop needs an API URL")
     };
-    let client = ArizeClient::new(
+    ArizeClient::new(
         base_url.clone(),
         Some(key.clone()),
         &settings.client,
-        metrics.api.clone(),
+        ExporterMetrics::new().api.clone(),
     )
-    .unwrap_or_else(|e| die(&e));
+    .unwrap_or_else(|e| die(&e))
+}
+
+/// The bare fetch loop, then one runs request per id, with one client.
+async fn fetch_loop_with_runs(settings: &Settings, ids: &[String]) -> Duration {
+    let client = floor_client(settings);
     let started = Instant::now();
     let credentials = client.credentials().unwrap_or_else(|e| die(&e));
     pager::for_each_page::<CursorOnly>(
@@ -771,17 +776,7 @@ async fn fetch_loop<P>(settings: &Settings, n: usize) -> Duration
 where
     P: Page + serde::de::DeserializeOwned,
 {
-    let metrics = ExporterMetrics::new();
-    let Target::Remote { base_url, key } = &settings.target else {
-        die(&"the fetch loop needs an API URL")
-    };
-    let client = ArizeClient::new(
-        base_url.clone(),
-        Some(key.clone()),
-        &settings.client,
-        metrics.api.clone(),
-    )
-    .unwrap_or_else(|e| die(&e));
+    let client = floor_client(settings);
     let started = Instant::now();
     let credentials = client.credentials().unwrap_or_else(|e| die(&e));
     let mut items = 0;
