@@ -7,6 +7,7 @@
 //! data read before.
 
 pub mod runs;
+pub mod series;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -20,9 +21,10 @@ use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::runs::{RunStatus, TaskRun};
 use crate::arize::tasks::Task;
 use crate::config::Staleness;
-use crate::text_format::SeriesText;
 
 pub use runs::{FinishedRun, RunFixed, RunRecord};
+pub use series::{SeriesTable, TaskSeries};
+use series::SeriesTableBuilder;
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
@@ -66,7 +68,10 @@ impl Mode {
     }
 }
 
-/// One task, as the metrics need it. Times are Unix seconds.
+/// One task, as the poller, the landing page and the aggregate metrics need
+/// it. Times are Unix seconds. The fields only its series show (its project,
+/// dataset, creator, sampling rate, evaluators, creation and update times)
+/// are only in the snapshot's [`SeriesTable`], as text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskRecord {
     /// Absent ids keep the task in the counts but give it no per-task series.
@@ -77,20 +82,11 @@ pub struct TaskRecord {
     pub mode: Mode,
     /// The space filter that found the task, when filters are set.
     pub space: Option<String>,
-    pub project_id: Option<String>,
-    pub dataset_id: Option<String>,
-    pub created_by_user_id: Option<String>,
     /// `None`: the task never ran, or its timestamp was unreadable.
     pub last_run_at: Option<f64>,
     /// `last_run_at` was sent but is not RFC 3339: the last run is unknown,
     /// which is neither "never ran" nor stale.
     pub last_run_unreadable: bool,
-    pub created_at: Option<f64>,
-    pub updated_at: Option<f64>,
-    pub sampling_rate: Option<f64>,
-    pub evaluators: Option<usize>,
-    /// The per-task series text, rendered once per poll (see [`Rendered`]).
-    pub rendered: Rendered,
     /// What the last read of the task's runs found; `None` until they are
     /// read (never for a task that never ran). Kept from poll to poll until
     /// they are read again, shared with the previous snapshot.
@@ -159,15 +155,11 @@ impl TaskRecord {
             }
     }
 
-    /// The per-task label set, escaped (`task_id="…",task_name="…",…`);
-    /// empty for a task without an id, which has no per-task series.
-    pub fn labels(&self) -> &str {
-        self.rendered.labels()
-    }
 }
 
-/// A sample value whose text is rendered at poll time: its index in the
-/// task's [`SeriesText`]. The ages are computed at scrape time and are not here.
+/// A sample value whose text is rendered at poll time: its index among the
+/// fixed values of the snapshot's [`SeriesTable`]. The ages are computed at
+/// scrape time and are not here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fixed {
     LastRun = 0,
@@ -180,47 +172,6 @@ pub enum Fixed {
 impl Fixed {
     /// How many there are.
     pub const COUNT: usize = 5;
-}
-
-/// What every scrape writes the same way for a task until the next poll:
-/// its per-task labels (`task_id`, `task_name`, `task_type`, `mode` and,
-/// with space filters, `space`), the extra `arize_task_info` labels
-/// (`project_id`, `dataset_id`, `created_by_user_id`) and the [`Fixed`]
-/// values; empty for a task without an id, which has no per-task series.
-pub type Rendered = SeriesText<{ Fixed::COUNT }>;
-
-fn render(task: &TaskRecord) -> Rendered {
-    let Some(id) = &task.id else {
-        return Rendered::default();
-    };
-    let mut labels = vec![
-        ("task_id", id.as_str()),
-        ("task_name", &task.name),
-        ("task_type", &task.task_type),
-        ("mode", task.mode.as_str()),
-    ];
-    if let Some(space) = &task.space {
-        labels.push(("space", space));
-    }
-    let info = [
-        ("project_id", task.project_id.as_deref().unwrap_or("")),
-        ("dataset_id", task.dataset_id.as_deref().unwrap_or("")),
-        (
-            "created_by_user_id",
-            task.created_by_user_id.as_deref().unwrap_or(""),
-        ),
-    ];
-    SeriesText::new(
-        &labels,
-        &info,
-        [
-            task.last_run_at,
-            task.sampling_rate,
-            task.evaluators.map(|n| n as f64),
-            task.created_at,
-            task.updated_at,
-        ],
-    )
 }
 
 /// Tasks of one `task_type` and `mode`.
@@ -239,6 +190,9 @@ pub struct TaskSnapshot {
     /// Shared with the previous snapshot where a task did not change (see
     /// [`SnapshotBuilder::reuse`]).
     pub tasks: Vec<Arc<TaskRecord>>,
+    /// The text of every task's series, in the order of `tasks`: what a
+    /// scrape reads, instead of the records.
+    pub series: SeriesTable,
     /// When the poll completed.
     pub completed_at: SystemTime,
     /// Whether space filters were set (the `space` label is present).
@@ -346,6 +300,8 @@ pub struct SnapshotBuilder<'w> {
     previous: Option<Previous>,
     task_runs: bool,
     runs_total: BTreeMap<(String, &'static str), u64>,
+    /// The text of each task's series, in the order of `tasks`.
+    series: SeriesTableBuilder,
 }
 
 /// The snapshot being served while the next one is built, and where its
@@ -357,12 +313,12 @@ struct Previous {
 }
 
 impl Previous {
-    /// The previous record of the task with this id, if there was one.
-    fn find(&mut self, at: usize, id: &str) -> Option<&Arc<TaskRecord>> {
+    /// Where the task with this id was in the previous snapshot, if there.
+    fn find(&mut self, at: usize, id: &str) -> Option<usize> {
         let tasks = &self.snapshot.tasks;
         // Pages usually come in the same order poll after poll.
         if tasks.get(at).and_then(|t| t.id.as_deref()) == Some(id) {
-            return tasks.get(at);
+            return Some(at);
         }
         let hasher = &self.hasher;
         let by_id = self.by_id.get_or_insert_with(|| {
@@ -372,8 +328,8 @@ impl Previous {
                 .filter_map(|(k, t)| Some((hasher.hash_one(t.id.as_deref()?), k)))
                 .collect()
         });
-        let found = tasks.get(*by_id.get(&hasher.hash_one(id))?)?;
-        (found.id.as_deref() == Some(id)).then_some(found)
+        let found = *by_id.get(&hasher.hash_one(id))?;
+        (tasks.get(found)?.id.as_deref() == Some(id)).then_some(found)
     }
 }
 
@@ -387,6 +343,7 @@ impl<'w> SnapshotBuilder<'w> {
             previous: None,
             task_runs: false,
             runs_total: BTreeMap::new(),
+            series: SeriesTableBuilder::default(),
         }
     }
 
@@ -435,14 +392,20 @@ impl<'w> SnapshotBuilder<'w> {
                 }
             }
             let mut record = self.record(task, space);
+            let text = self.series.last_text();
             let at = self.tasks.len();
             let previous = match (record.id.as_deref(), self.previous.as_mut()) {
-                (Some(id), Some(previous)) => previous.find(at, id),
+                (Some(id), Some(previous)) => previous
+                    .find(at, id)
+                    .map(|k| (&previous.snapshot.tasks[k], previous.snapshot.series.get(k))),
                 _ => None,
             };
-            let unchanged = previous.and_then(|previous| {
+            // Unchanged: the same record and the same text (which holds the
+            // fields the record does not).
+            let unchanged = previous.and_then(|(previous, series)| {
                 record.runs.clone_from(&previous.runs);
-                (**previous == record).then(|| previous.clone())
+                let same_text = series.is_some_and(|s| s.text() == text);
+                (same_text && **previous == record).then(|| previous.clone())
             });
             self.tasks
                 .push(unchanged.unwrap_or_else(|| Arc::new(record)));
@@ -537,6 +500,7 @@ impl<'w> SnapshotBuilder<'w> {
         let mut tasks = self.tasks;
         tasks.shrink_to_fit();
         TaskSnapshot {
+            series: self.series.finish(&tasks),
             tasks,
             completed_at,
             by_space: self.by_space,
@@ -548,13 +512,25 @@ impl<'w> SnapshotBuilder<'w> {
         }
     }
 
+    /// The record of `task`; the text of its series goes to the series table.
     fn record(&mut self, task: Task, space: Option<&str>) -> TaskRecord {
         let w = &mut *self.warnings;
         // An empty id is no id: such tasks cannot be told apart.
         let id = w.take(None, "id", task.id).filter(|id| !id.is_empty());
         let at = id.as_deref();
         let last_run = w.time(at, "last_run_at", task.last_run_at);
-        let mut record = TaskRecord {
+        let project_id: Option<String> = w.take(at, "project_id", task.project_id);
+        let dataset_id: Option<String> = w.take(at, "dataset_id", task.dataset_id);
+        let created_by: Option<String> = w.take(at, "created_by_user_id", task.created_by_user_id);
+        let values = [
+            last_run.seconds(),
+            w.take(at, "sampling_rate", task.sampling_rate),
+            w.take(at, "evaluators", task.evaluators)
+                .map(|c: crate::arize::field::Count| c.0 as f64),
+            w.time(at, "created_at", task.created_at).seconds(),
+            w.time(at, "updated_at", task.updated_at).seconds(),
+        ];
+        let record = TaskRecord {
             name: w.take(at, "name", task.name).unwrap_or_default(),
             task_type: w
                 .take(at, "type", task.task_type)
@@ -566,20 +542,30 @@ impl<'w> SnapshotBuilder<'w> {
                 _ => Mode::OneOff,
             },
             space: space.map(str::to_owned),
-            project_id: w.take(at, "project_id", task.project_id),
-            dataset_id: w.take(at, "dataset_id", task.dataset_id),
-            created_by_user_id: w.take(at, "created_by_user_id", task.created_by_user_id),
             last_run_at: last_run.seconds(),
             last_run_unreadable: last_run == Time::Unreadable,
-            created_at: w.time(at, "created_at", task.created_at).seconds(),
-            updated_at: w.time(at, "updated_at", task.updated_at).seconds(),
-            sampling_rate: w.take(at, "sampling_rate", task.sampling_rate),
-            evaluators: w.take(at, "evaluators", task.evaluators).map(|c| c.0),
             id,
-            rendered: Rendered::default(),
             runs: None,
         };
-        record.rendered = render(&record);
+        let Some(id) = &record.id else {
+            self.series.push_task(&[], &[], values);
+            return record;
+        };
+        let mut labels = vec![
+            ("task_id", id.as_str()),
+            ("task_name", record.name.as_str()),
+            ("task_type", record.task_type.as_str()),
+            ("mode", record.mode.as_str()),
+        ];
+        if let Some(space) = &record.space {
+            labels.push(("space", space));
+        }
+        let info = [
+            ("project_id", project_id.as_deref().unwrap_or("")),
+            ("dataset_id", dataset_id.as_deref().unwrap_or("")),
+            ("created_by_user_id", created_by.as_deref().unwrap_or("")),
+        ];
+        self.series.push_task(&labels, &info, values);
         record
     }
 }
@@ -696,6 +682,8 @@ mod tests {
                 task(r#"{"id":"a","name":"same"}"#),
                 task(r#"{"id":"b","name":"before"}"#),
                 task(r#"{"id":"c","name":"moves"}"#),
+                task(r#"{"id":"e","project_id":"p1","sampling_rate":0.5}"#),
+                task(r#"{"id":"f","evaluators":[{}]}"#),
             ],
             None,
             None,
@@ -708,23 +696,33 @@ mod tests {
                 task(r#"{"id":"c","name":"moves"}"#),
                 task(r#"{"id":"b","name":"after"}"#),
                 task(r#"{"id":"d","name":"new"}"#),
+                task(r#"{"id":"e","project_id":"p2","sampling_rate":0.5}"#),
+                task(r#"{"id":"f","evaluators":[{},{}]}"#),
             ],
             None,
             None,
         );
         let second = builder.finish(SystemTime::now());
         let names: Vec<_> = second.tasks.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["same", "moves", "after", "new"]);
+        assert_eq!(names, ["same", "moves", "after", "new", "", ""]);
         assert!(Arc::ptr_eq(&first.tasks[0], &second.tasks[0]));
         assert!(
             Arc::ptr_eq(&first.tasks[2], &second.tasks[1]),
             "found by id"
         );
         assert!(!Arc::ptr_eq(&first.tasks[1], &second.tasks[2]), "changed");
+        // Fields that only the series show are changes too.
+        assert!(!Arc::ptr_eq(&first.tasks[3], &second.tasks[4]), "project");
+        assert!(!Arc::ptr_eq(&first.tasks[4], &second.tasks[5]), "evaluators");
+        let series = |k| second.series.get(k).unwrap();
         assert_eq!(
-            second.tasks[2].labels(),
+            series(2).labels(),
             r#"task_id="b",task_name="after",task_type="unknown",mode="one_off""#
         );
+        assert!(series(4).info_labels().ends_with(r#",project_id="p2",dataset_id="",created_by_user_id="""#));
+        assert_eq!(series(4).value(Fixed::SamplingRate), " 0.5\n");
+        assert_eq!(series(5).value(Fixed::Evaluators), " 2\n");
+        assert_eq!(second.series.len(), second.tasks.len());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Prometheus text format (0.0.4), written by hand: escaping, value
-//! spelling, whole samples, and [`SeriesText`], the per-series text that is
-//! rendered once per poll and copied by every scrape.
+//! spelling, whole samples, and [`SeriesParts`], where each part of the
+//! per-series text rendered once per poll (and copied by every scrape) is.
 //!
 //! A leaf module: the snapshot pre-renders with it at poll time and the
 //! metrics render with it at scrape time, so neither depends on the other.
@@ -86,17 +86,17 @@ pub fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
     value(out, v);
 }
 
-/// The text of one entity's series that stays the same until the next poll,
-/// in one allocation: its label set (`a="…",b="…"`), extra labels that only
-/// an info series carries, and the ` value\n` text of `V` values (empty when
-/// a value is absent), all escaped. Every scrape writes these for every
-/// task, and writing them was most of the cost of rendering a large account;
-/// one allocation per task keeps a scrape's walk over 100k tasks to few
-/// cache misses.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesText<const V: usize> {
-    text: String,
-    /// End of the label set in `text`.
+/// Where the parts of one entity's series text are, relative to where it
+/// starts: its label set (`a="…",b="…"`), extra labels that only an info
+/// series carries, and the ` value\n` text of `V` values (empty when a
+/// value is absent), all escaped. The text itself lives in a buffer shared
+/// by many entities (see [`SeriesParts::write`]): every scrape copies these
+/// parts for every task, and reading them front to back from one buffer,
+/// rather than from one allocation per task, is what keeps a scrape of
+/// 100k tasks from waiting on memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesParts<const V: usize> {
+    /// End of the label set.
     labels_end: u32,
     /// End of the label set plus the info labels.
     info_end: u32,
@@ -104,10 +104,10 @@ pub struct SeriesText<const V: usize> {
     value_ends: [u32; V],
 }
 
-impl<const V: usize> Default for SeriesText<V> {
+impl<const V: usize> Default for SeriesParts<V> {
+    /// No text: an entity without series.
     fn default() -> Self {
-        SeriesText {
-            text: String::new(),
+        SeriesParts {
             labels_end: 0,
             info_end: 0,
             value_ends: [0; V],
@@ -115,52 +115,71 @@ impl<const V: usize> Default for SeriesText<V> {
     }
 }
 
-impl<const V: usize> SeriesText<V> {
-    /// Renders `labels` (the first without a leading comma), then `info`
-    /// (each with one), then each present value.
-    pub fn new(labels: &[(&str, &str)], info: &[(&str, &str)], values: [Option<f64>; V]) -> Self {
-        let mut text = String::with_capacity(320);
+impl<const V: usize> SeriesParts<V> {
+    /// Appends to `out` the text of `labels` (the first without a leading
+    /// comma), then `info` (each with one), then each present value; the
+    /// parts are relative to `out.len()` before the call.
+    pub fn write(
+        out: &mut String,
+        labels: &[(&str, &str)],
+        info: &[(&str, &str)],
+        values: [Option<f64>; V],
+    ) -> Self {
+        let start = out.len();
+        // One entity's text is bounded by the API's response size cap, far
+        // below 4 GiB.
+        let end = |out: &String| (out.len() - start) as u32;
         for (k, (name, value)) in labels.iter().enumerate() {
-            label(&mut text, name, value, k == 0);
+            label(out, name, value, k == 0);
         }
-        let labels_end = text.len() as u32;
+        let labels_end = end(out);
         for (name, value) in info {
-            label(&mut text, name, value, false);
+            label(out, name, value, false);
         }
-        let info_end = text.len() as u32;
+        let info_end = end(out);
         let mut value_ends = [0; V];
-        for (end, v) in value_ends.iter_mut().zip(values) {
+        for (value_end, v) in value_ends.iter_mut().zip(values) {
             if let Some(v) = v {
-                value(&mut text, v);
+                value(out, v);
             }
-            *end = text.len() as u32;
+            *value_end = end(out);
         }
-        text.shrink_to_fit();
-        SeriesText {
-            text,
+        SeriesParts {
             labels_end,
             info_end,
             value_ends,
         }
     }
 
-    /// `a="…",b="…"`; empty for an entity without series.
-    pub fn labels(&self) -> &str {
-        &self.text[..self.labels_end as usize]
+    /// Bytes of text, all parts together.
+    pub fn len(&self) -> usize {
+        self.value_ends.last().copied().unwrap_or(self.info_end) as usize
+    }
+
+    /// Whether there is no text at all (an entity without series).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `a="…",b="…"` from `text`, which starts where this entity's does;
+    /// empty for an entity without series.
+    pub fn labels<'t>(&self, text: &'t str) -> &'t str {
+        text.get(..self.labels_end as usize).unwrap_or_default()
     }
 
     /// The labels followed by the info labels.
-    pub fn info_labels(&self) -> &str {
-        &self.text[..self.info_end as usize]
+    pub fn info_labels<'t>(&self, text: &'t str) -> &'t str {
+        text.get(..self.info_end as usize).unwrap_or_default()
     }
 
     /// ` value\n` of value `k`, or empty when it is absent.
-    pub fn value(&self, k: usize) -> &str {
+    pub fn value<'t>(&self, text: &'t str, k: usize) -> &'t str {
         let start = match k {
             0 => self.info_end,
             _ => self.value_ends[k - 1],
         };
-        &self.text[start as usize..self.value_ends[k] as usize]
+        text.get(start as usize..self.value_ends[k] as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -169,23 +188,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn series_text_keeps_labels_info_and_each_value_apart() {
-        let text = SeriesText::<3>::new(
+    fn series_parts_keep_labels_info_and_each_value_apart() {
+        let mut buffer = String::from("before");
+        let parts = SeriesParts::<3>::write(
+            &mut buffer,
             &[("task_id", "a\"b"), ("mode", "one_off")],
             &[("project_id", "p")],
             [Some(1.5), None, Some(2.0)],
         );
-        assert_eq!(text.labels(), r#"task_id="a\"b",mode="one_off""#);
+        let text = &buffer["before".len()..];
+        assert_eq!(parts.len(), text.len());
+        assert_eq!(parts.labels(text), r#"task_id="a\"b",mode="one_off""#);
         assert_eq!(
-            text.info_labels(),
+            parts.info_labels(text),
             r#"task_id="a\"b",mode="one_off",project_id="p""#
         );
         assert_eq!(
-            [text.value(0), text.value(1), text.value(2)],
+            [parts.value(text, 0), parts.value(text, 1), parts.value(text, 2)],
             [" 1.5\n", "", " 2\n"]
         );
-        let empty = SeriesText::<2>::default();
-        assert_eq!((empty.labels(), empty.value(1)), ("", ""));
+        let empty = SeriesParts::<2>::default();
+        assert!(empty.is_empty());
+        assert_eq!((empty.labels(text), empty.value(text, 1)), ("", ""));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
 use crate::config::{ExpositionSettings, Staleness};
-use crate::snapshot::{unix_seconds, Fixed, Mode, RunFixed, TaskRecord};
+use crate::snapshot::{unix_seconds, Fixed, RunFixed, TaskSeries};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
@@ -318,18 +318,18 @@ impl Exposition {
                     };
                     family_header(&mut out, def.name, "gauge", &help);
                 }
-                let tasks = &snapshot.tasks;
+                let table = &snapshot.series;
                 // At least one task after the header: a chunk ending between
                 // a header and its first series would have the next chunk
                 // write the header again.
-                while task < tasks.len() {
-                    render_task(&mut out, def, &tasks[task], self.now, &self.staleness);
+                while let Some(series) = table.get(task) {
+                    render_series(&mut out, def, &series, self.now, &self.staleness);
                     task += 1;
                     if out.len() >= self.chunk_bytes {
                         break;
                     }
                 }
-                let last = task == tasks.len();
+                let last = task >= table.len();
                 self.cursor = if !last {
                     Cursor::Tasks { family, task }
                 } else if family + 1 < TASK_FAMILIES.len() {
@@ -485,18 +485,19 @@ impl Iterator for Exposition {
     }
 }
 
-fn render_task(
+/// Writes task `series`'s sample of family `def`, if it has one.
+fn render_series(
     out: &mut String,
     def: &TaskFamily,
-    task: &TaskRecord,
+    series: &TaskSeries,
     now: f64,
     staleness: &Staleness,
 ) {
-    let rendered = &task.rendered;
-    if rendered.labels().is_empty() {
+    let labels = series.labels();
+    if labels.is_empty() {
         return;
     }
-    let series = |out: &mut String, labels: &str| {
+    let name = |out: &mut String, labels: &str| {
         out.push_str(def.name);
         out.push('{');
         out.push_str(labels);
@@ -504,54 +505,50 @@ fn render_task(
     };
     match def.sample {
         Sample::Info => {
-            series(out, rendered.info_labels());
+            name(out, series.info_labels());
             out.push_str(" 1\n");
         }
         Sample::Fixed(which) => {
-            let value = rendered.value(which as usize);
+            let value = series.value(which);
             if !value.is_empty() {
-                series(out, rendered.labels());
+                name(out, labels);
                 out.push_str(value);
             }
         }
         Sample::Age => {
-            if let Some(last) = task.last_run_at {
-                series(out, rendered.labels());
+            if let Some(last) = series.last_run_at() {
+                name(out, labels);
                 text::value(out, (now - last).max(0.0));
             }
         }
         Sample::LastRunUnreadable => {
-            if task.last_run_unknown() {
-                series(out, rendered.labels());
+            if series.last_run_unreadable() {
+                name(out, labels);
                 out.push_str(" 1\n");
             }
         }
         Sample::StaleThreshold => {
-            if task.mode == Mode::Continuous {
-                series(out, rendered.labels());
-                text::value(out, task.stale_threshold(staleness));
+            if series.continuous() {
+                name(out, labels);
+                text::value(out, staleness.threshold_seconds(series.run_interval()));
             }
         }
         Sample::Run(which) => {
-            if let Some(runs) = &task.runs {
-                let value = runs.rendered.value(which as usize);
-                if !value.is_empty() {
-                    series(out, rendered.labels());
-                    out.push_str(value);
-                }
+            let value = series.run_value(which);
+            if !value.is_empty() {
+                name(out, labels);
+                out.push_str(value);
             }
         }
         Sample::RunStatus => {
-            if let Some(runs) = &task.runs {
-                let status = runs.rendered.labels();
-                if !status.is_empty() {
-                    out.push_str(def.name);
-                    out.push('{');
-                    out.push_str(rendered.labels());
-                    out.push(',');
-                    out.push_str(status);
-                    out.push_str("} 1\n");
-                }
+            let status = series.run_status();
+            if !status.is_empty() {
+                out.push_str(def.name);
+                out.push('{');
+                out.push_str(labels);
+                out.push(',');
+                out.push_str(status);
+                out.push_str("} 1\n");
             }
         }
     }

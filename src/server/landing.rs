@@ -523,7 +523,7 @@ mod tests {
     use super::*;
     use crate::arize::field::FieldWarnings;
     use crate::arize::runs::TaskRun;
-    use crate::snapshot::{Rendered, RunRecord};
+    use crate::snapshot::RunRecord;
 
     const NOW: f64 = 1_800_000_000.0;
 
@@ -542,16 +542,8 @@ mod tests {
             task_type: "template_evaluation".to_owned(),
             mode,
             space: None,
-            project_id: None,
-            dataset_id: None,
-            created_by_user_id: None,
             last_run_at: last_run_ago.map(|ago| NOW - ago),
             last_run_unreadable: false,
-            created_at: None,
-            updated_at: None,
-            sampling_rate: None,
-            evaluators: None,
-            rendered: Rendered::default(),
             runs: None,
         }
     }

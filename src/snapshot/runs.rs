@@ -5,7 +5,6 @@
 
 use crate::arize::field::{Capped, FieldWarnings};
 use crate::arize::runs::{RunStatus, TaskRun, MAX_REASON_BYTES, MAX_STATUS_BYTES, PAGE_SIZE};
-use crate::text_format::SeriesText;
 
 /// The newest runs a read keeps for the run interval and for counting
 /// runs: as many as one page holds.
@@ -14,8 +13,8 @@ pub const WINDOW: usize = PAGE_SIZE as usize;
 /// Runs with a start time needed before the run interval is known.
 pub const RUNS_FOR_INTERVAL: usize = 3;
 
-/// A run value whose text is rendered when the runs are read: its index in
-/// the [`RunText`].
+/// A run value whose text is rendered once per poll: its index among the
+/// run values of the snapshot's series table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunFixed {
     /// `num_successes` of the newest finished run.
@@ -38,10 +37,6 @@ impl RunFixed {
     /// How many there are.
     pub const COUNT: usize = 7;
 }
-
-/// The run series text of a task: the label `status="…"` of its newest run
-/// (empty when unknown) and the [`RunFixed`] values.
-pub type RunText = SeriesText<{ RunFixed::COUNT }>;
 
 /// Finished runs first seen in one read, by status, in the order of
 /// [`RunStatus::FINISHED`] (completed, failed, cancelled).
@@ -96,8 +91,6 @@ pub struct RunRecord {
     /// [`WINDOW`]; `None` until [`RUNS_FOR_INTERVAL`] are known.
     pub interval: Option<f64>,
     seen: Seen,
-    /// The run series text, rendered once per read.
-    pub rendered: RunText,
 }
 
 /// Which finished runs were already counted: those not newer than
@@ -223,7 +216,7 @@ impl RunRecord {
             Some(k) => runs.swap_remove(k).into_finished(),
             None => None,
         };
-        let mut record = RunRecord {
+        let record = RunRecord {
             read_for_last_run_at: last_run_at,
             read_at,
             newest_status,
@@ -231,9 +224,7 @@ impl RunRecord {
             last_success_at,
             interval,
             seen,
-            rendered: RunText::default(),
         };
-        record.rendered = render(&record);
         (record, new)
     }
 }
@@ -304,33 +295,18 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
     )
 }
 
-fn render(record: &RunRecord) -> RunText {
-    let finished = record.newest_finished.as_ref();
-    let count = |pick: fn(&FinishedRun) -> Option<u64>| finished.and_then(pick).map(|n| n as f64);
-    let status = record.newest_status.as_ref().map(RunStatus::as_str);
-    let labels: &[(&str, &str)] = match &status {
-        Some(status) => &[("status", status)],
-        None => &[],
-    };
-    SeriesText::new(
-        labels,
-        &[],
-        [
-            count(|r| r.successes),
-            count(|r| r.errors),
-            count(|r| r.skipped),
-            finished.and_then(FinishedRun::duration),
-            finished.and_then(|r| r.finished_at),
-            record.last_success_at,
-            record.interval,
-        ],
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text_format::SeriesParts;
     use serde_json::json;
+
+    /// The run text the series table renders for `record`.
+    fn rendered(record: &RunRecord) -> (String, SeriesParts<{ RunFixed::COUNT }>) {
+        let mut text = String::new();
+        let parts = super::super::series::write_runs(&mut text, record);
+        (text, parts)
+    }
 
     /// A run created at `t` seconds, started a second later, finished 90 s
     /// after that (unless in progress), with 10 successes, 1 error, 2 skipped.
@@ -374,12 +350,10 @@ mod tests {
         assert_eq!(finished.created_at, Some(3000.0));
         assert_eq!(finished.duration(), Some(90.0));
         assert_eq!(record.last_success_at, Some(2091.0));
-        assert_eq!(record.rendered.labels(), r#"status="failed""#);
-        assert_eq!(record.rendered.value(RunFixed::Successes as usize), " 10\n");
-        assert_eq!(
-            record.rendered.value(RunFixed::Finished as usize),
-            " 3091\n"
-        );
+        let (text, parts) = rendered(&record);
+        assert_eq!(parts.labels(&text), r#"status="failed""#);
+        assert_eq!(parts.value(&text, RunFixed::Successes as usize), " 10\n");
+        assert_eq!(parts.value(&text, RunFixed::Finished as usize), " 3091\n");
     }
 
     #[test]
@@ -405,7 +379,8 @@ mod tests {
             None,
         );
         assert_eq!(two.interval, None);
-        assert_eq!(two.rendered.value(RunFixed::Interval as usize), "");
+        let (text, parts) = rendered(&two);
+        assert_eq!(parts.value(&text, RunFixed::Interval as usize), "");
         // Gaps 300, 300, 900 (one run missed): the median is 300.
         let runs = [0, 300, 600, 1500]
             .iter()
@@ -496,8 +471,10 @@ mod tests {
             "an unknown status is not finished"
         );
         assert_eq!(new, [0, 0, 0]);
-        assert_eq!(record.rendered.labels(), r#"status="done_ish""#);
+        let (text, parts) = rendered(&record);
+        assert_eq!(parts.labels(&text), r#"status="done_ish""#);
         let (empty, _) = read(vec![], None);
-        assert_eq!((empty.newest_status, empty.rendered.labels()), (None, ""));
+        let (text, parts) = rendered(&empty);
+        assert_eq!((empty.newest_status, parts.labels(&text)), (None, ""));
     }
 }
