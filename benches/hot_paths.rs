@@ -22,7 +22,7 @@ use arize_exporter::text_format as text;
 use arize_sim::generated_tasks;
 
 /// Pages of 100 tasks, exactly as the simulator serves them.
-fn pages(n: usize) -> Vec<Vec<u8>> {
+fn pages_of(n: usize) -> Vec<Vec<u8>> {
     let tasks = generated_tasks(n, time::OffsetDateTime::now_utc());
     let pages: Vec<_> = tasks.chunks(100).collect();
     let count = pages.len();
@@ -74,7 +74,7 @@ fn options() -> ExpositionSettings {
 }
 
 fn decode_page(c: &mut Criterion) {
-    let page = pages(100).remove(0);
+    let page = pages_of(100).remove(0);
     let mut group = c.benchmark_group("poll");
     group.throughput(Throughput::Bytes(page.len() as u64));
     group.bench_function("decode a page of 100 tasks", |b| {
@@ -102,7 +102,7 @@ fn decode_page(c: &mut Criterion) {
 }
 
 fn build_snapshot(c: &mut Criterion) {
-    let pages = pages(10_000);
+    let pages = pages_of(10_000);
     let mut group = c.benchmark_group("poll");
     group.sample_size(10);
     group.throughput(Throughput::Elements(10_000));
@@ -113,11 +113,11 @@ fn build_snapshot(c: &mut Criterion) {
 }
 
 fn render(c: &mut Criterion) {
-    let pages = pages(10_000);
-    let published = published(&pages);
+    let pages = pages_of(10_000);
+    let small = published(&pages);
     let metrics = ExporterMetrics::new();
     let options = options();
-    let bytes: usize = Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
+    let bytes: usize = Exposition::new(small.clone(), &metrics, &options, SystemTime::now())
         .map(|chunk| chunk.len())
         .sum();
     let mut group = c.benchmark_group("scrape");
@@ -125,7 +125,7 @@ fn render(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("render the exposition of 10k tasks", |b| {
         b.iter(|| {
-            Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
+            Exposition::new(small.clone(), &metrics, &options, SystemTime::now())
                 .map(|chunk| chunk.len())
                 .sum::<usize>()
         })
@@ -134,12 +134,27 @@ fn render(c: &mut Criterion) {
         "render the head (self metrics and counts) of 10k tasks",
         |b| {
             b.iter(|| {
-                Exposition::new(published.clone(), &metrics, &options, SystemTime::now())
+                Exposition::new(small.clone(), &metrics, &options, SystemTime::now())
                     .next()
                     .map(|chunk| chunk.len())
             })
         },
     );
+    // 100k tasks: the table (tens of MB) no longer fits in the caches,
+    // so this is where the memory layout of the snapshot shows.
+    let large = published(&pages_of(100_000));
+    let bytes: usize = Exposition::new(large.clone(), &metrics, &options, SystemTime::now())
+        .map(|chunk| chunk.len())
+        .sum();
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("render the exposition of 100k tasks", |b| {
+        b.iter(|| {
+            Exposition::new(large.clone(), &metrics, &options, SystemTime::now())
+                .map(|chunk| chunk.len())
+                .sum::<usize>()
+        })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("text");

@@ -23,8 +23,8 @@ use crate::arize::tasks::Task;
 use crate::config::Staleness;
 
 pub use runs::{FinishedRun, RunFixed, RunRecord};
-pub use series::{SeriesTable, TaskSeries};
 use series::SeriesTableBuilder;
+pub use series::{SeriesTable, TaskSeries};
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
@@ -149,12 +149,14 @@ impl TaskRecord {
     /// its [stale threshold](TaskRecord::stale_threshold) at `now` (Unix seconds).
     pub fn is_stale(&self, now: f64, staleness: &Staleness) -> bool {
         self.mode == Mode::Continuous
-            && match self.last_run_at {
-                Some(last) => now - last > self.stale_threshold(staleness),
-                None => self.never_ran(),
-            }
+            && last_run_stale(
+                self.last_run_at,
+                self.last_run_unreadable,
+                self.run_interval(),
+                now,
+                staleness,
+            )
     }
-
 }
 
 /// A sample value whose text is rendered at poll time: its index among the
@@ -172,6 +174,22 @@ pub enum Fixed {
 impl Fixed {
     /// How many there are.
     pub const COUNT: usize = 5;
+}
+
+/// Whether a continuous task is stale at `now` (Unix seconds): it never ran
+/// (`last_run_at` null, not unreadable), or its last run is older than
+/// its stale threshold (from its run `interval`, see [`Staleness`]).
+pub fn last_run_stale(
+    last_run_at: Option<f64>,
+    unreadable: bool,
+    interval: Option<f64>,
+    now: f64,
+    staleness: &Staleness,
+) -> bool {
+    match last_run_at {
+        Some(last) => now - last > staleness.threshold_seconds(interval),
+        None => !unreadable,
+    }
 }
 
 /// Tasks of one `task_type` and `mode`.
@@ -278,16 +296,11 @@ impl BlockCache {
 
 impl TaskSnapshot {
     /// The stale continuous tasks per `task_type` at `now` (see
-    /// [`TaskRecord::is_stale`]). Known types always included.
+    /// [`TaskRecord::is_stale`]). Known types always included. Counted
+    /// from the series table's rows, which a scrape reads anyway, not
+    /// from the records.
     pub fn stale_counts(&self, now: f64, staleness: &Staleness) -> BTreeMap<&str, u64> {
-        let mut stale: BTreeMap<&str, u64> = zero_per_known_type();
-        for task in self.tasks.iter().filter(|t| t.mode == Mode::Continuous) {
-            let entry = stale.entry(task.task_type.as_str()).or_default();
-            if task.is_stale(now, staleness) {
-                *entry += 1;
-            }
-        }
-        stale
+        self.series.stale_counts(now, staleness)
     }
 }
 
@@ -404,7 +417,7 @@ impl<'w> SnapshotBuilder<'w> {
             // fields the record does not).
             let unchanged = previous.and_then(|(previous, series)| {
                 record.runs.clone_from(&previous.runs);
-                let same_text = series.is_some_and(|s| s.text() == text);
+                let same_text = series.is_some_and(|s| s.own_text() == text);
                 (same_text && **previous == record).then(|| previous.clone())
             });
             self.tasks
@@ -713,13 +726,18 @@ mod tests {
         assert!(!Arc::ptr_eq(&first.tasks[1], &second.tasks[2]), "changed");
         // Fields that only the series show are changes too.
         assert!(!Arc::ptr_eq(&first.tasks[3], &second.tasks[4]), "project");
-        assert!(!Arc::ptr_eq(&first.tasks[4], &second.tasks[5]), "evaluators");
+        assert!(
+            !Arc::ptr_eq(&first.tasks[4], &second.tasks[5]),
+            "evaluators"
+        );
         let series = |k| second.series.get(k).unwrap();
         assert_eq!(
             series(2).labels(),
             r#"task_id="b",task_name="after",task_type="unknown",mode="one_off""#
         );
-        assert!(series(4).info_labels().ends_with(r#",project_id="p2",dataset_id="",created_by_user_id="""#));
+        assert!(series(4)
+            .info_labels()
+            .ends_with(r#",project_id="p2",dataset_id="",created_by_user_id="""#));
         assert_eq!(series(4).value(Fixed::SamplingRate), " 0.5\n");
         assert_eq!(series(5).value(Fixed::Evaluators), " 2\n");
         assert_eq!(second.series.len(), second.tasks.len());

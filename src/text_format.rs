@@ -161,6 +161,20 @@ impl<const V: usize> SeriesParts<V> {
         self.len() == 0
     }
 
+    /// Whether the label set is not empty.
+    pub fn has_labels(&self) -> bool {
+        self.labels_end > 0
+    }
+
+    /// Whether value `k` is present.
+    pub fn has_value(&self, k: usize) -> bool {
+        let start = match k {
+            0 => self.info_end,
+            _ => self.value_ends[k - 1],
+        };
+        self.value_ends[k] > start
+    }
+
     /// `a="…",b="…"` from `text`, which starts where this entity's does;
     /// empty for an entity without series.
     pub fn labels<'t>(&self, text: &'t str) -> &'t str {
@@ -204,11 +218,20 @@ mod tests {
             r#"task_id="a\"b",mode="one_off",project_id="p""#
         );
         assert_eq!(
-            [parts.value(text, 0), parts.value(text, 1), parts.value(text, 2)],
+            [
+                parts.value(text, 0),
+                parts.value(text, 1),
+                parts.value(text, 2)
+            ],
             [" 1.5\n", "", " 2\n"]
         );
+        assert_eq!(
+            [parts.has_value(0), parts.has_value(1), parts.has_value(2)],
+            [true, false, true]
+        );
+        assert!(parts.has_labels());
         let empty = SeriesParts::<2>::default();
-        assert!(empty.is_empty());
+        assert!(empty.is_empty() && !empty.has_labels() && !empty.has_value(1));
         assert_eq!((empty.labels(text), empty.value(text, 1)), ("", ""));
     }
 

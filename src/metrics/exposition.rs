@@ -319,6 +319,14 @@ impl Exposition {
                     family_header(&mut out, def.name, "gauge", &help);
                 }
                 let table = &snapshot.series;
+                let possible = match def.sample {
+                    Sample::Run(_) | Sample::RunStatus => table.has_run_text(),
+                    Sample::LastRunUnreadable => table.has_unreadable(),
+                    _ => true,
+                };
+                if !possible {
+                    task = table.len();
+                }
                 // At least one task after the header: a chunk ending between
                 // a header and its first series would have the next chunk
                 // write the header again.
@@ -485,7 +493,8 @@ impl Iterator for Exposition {
     }
 }
 
-/// Writes task `series`'s sample of family `def`, if it has one.
+/// Writes task `series`'s sample of family `def`, if it has one. Whether
+/// it has one is known from its row before any of its text is read.
 fn render_series(
     out: &mut String,
     def: &TaskFamily,
@@ -493,8 +502,7 @@ fn render_series(
     now: f64,
     staleness: &Staleness,
 ) {
-    let labels = series.labels();
-    if labels.is_empty() {
+    if !series.has_series() {
         return;
     }
     let name = |out: &mut String, labels: &str| {
@@ -509,45 +517,42 @@ fn render_series(
             out.push_str(" 1\n");
         }
         Sample::Fixed(which) => {
-            let value = series.value(which);
-            if !value.is_empty() {
-                name(out, labels);
-                out.push_str(value);
+            if series.has_value(which) {
+                name(out, series.labels());
+                out.push_str(series.value(which));
             }
         }
         Sample::Age => {
             if let Some(last) = series.last_run_at() {
-                name(out, labels);
+                name(out, series.labels());
                 text::value(out, (now - last).max(0.0));
             }
         }
         Sample::LastRunUnreadable => {
             if series.last_run_unreadable() {
-                name(out, labels);
+                name(out, series.labels());
                 out.push_str(" 1\n");
             }
         }
         Sample::StaleThreshold => {
             if series.continuous() {
-                name(out, labels);
+                name(out, series.labels());
                 text::value(out, staleness.threshold_seconds(series.run_interval()));
             }
         }
         Sample::Run(which) => {
-            let value = series.run_value(which);
-            if !value.is_empty() {
-                name(out, labels);
-                out.push_str(value);
+            if series.has_run_value(which) {
+                name(out, series.labels());
+                out.push_str(series.run_value(which));
             }
         }
         Sample::RunStatus => {
-            let status = series.run_status();
-            if !status.is_empty() {
+            if series.has_run_status() {
                 out.push_str(def.name);
                 out.push('{');
-                out.push_str(labels);
+                out.push_str(series.labels());
                 out.push(',');
-                out.push_str(status);
+                out.push_str(series.run_status());
                 out.push_str("} 1\n");
             }
         }
