@@ -408,20 +408,26 @@ impl<'w> SnapshotBuilder<'w> {
             let text = self.series.last_text();
             let at = self.tasks.len();
             let previous = match (record.id.as_deref(), self.previous.as_mut()) {
-                (Some(id), Some(previous)) => previous
-                    .find(at, id)
-                    .map(|k| (&previous.snapshot.tasks[k], previous.snapshot.series.get(k))),
+                (Some(id), Some(previous)) => previous.find(at, id).map(|k| {
+                    let series = previous.snapshot.series.get(k);
+                    (k, &previous.snapshot.tasks[k], series)
+                }),
                 _ => None,
             };
+            let same_text = previous
+                .as_ref()
+                .is_some_and(|(_, _, series)| series.is_some_and(|s| s.own_text() == text));
+            let in_place = previous.as_ref().is_some_and(|(k, _, _)| *k == at);
             // Unchanged: the same record and the same text (which holds the
             // fields the record does not).
-            let unchanged = previous.and_then(|(previous, series)| {
+            let unchanged = previous.and_then(|(_, previous, _)| {
                 record.runs.clone_from(&previous.runs);
-                let same_text = series.is_some_and(|s| s.own_text() == text);
                 (same_text && **previous == record).then(|| previous.clone())
             });
             self.tasks
                 .push(unchanged.unwrap_or_else(|| Arc::new(record)));
+            let previous = self.previous.as_ref().map(|p| &p.snapshot.series);
+            self.series.task_done(same_text && in_place, previous);
         }
     }
 
@@ -513,7 +519,9 @@ impl<'w> SnapshotBuilder<'w> {
         let mut tasks = self.tasks;
         tasks.shrink_to_fit();
         TaskSnapshot {
-            series: self.series.finish(&tasks),
+            series: self
+                .series
+                .finish(&tasks, self.previous.as_ref().map(|p| &p.snapshot.series)),
             tasks,
             completed_at,
             by_space: self.by_space,
@@ -741,6 +749,53 @@ mod tests {
         assert_eq!(series(4).value(Fixed::SamplingRate), " 0.5\n");
         assert_eq!(series(5).value(Fixed::Evaluators), " 2\n");
         assert_eq!(second.series.len(), second.tasks.len());
+    }
+
+    #[test]
+    fn blocks_of_text_unchanged_in_place_are_shared_with_the_previous_snapshot() {
+        let n = 2 * series::BLOCK_TASKS + 452;
+        let poll = |previous: Option<Arc<TaskSnapshot>>, skip: usize, renamed: usize| {
+            let mut warnings = FieldWarnings::default();
+            let mut builder = SnapshotBuilder::new(false, &mut warnings);
+            if let Some(previous) = previous {
+                builder = builder.reuse(previous);
+            }
+            let page = (skip..n)
+                .map(|k| {
+                    // Same lengths: sharing must not rest on the block's length.
+                    let name = if k == renamed { "tusk" } else { "task" };
+                    task(&format!(
+                        r#"{{"id":"t{k:05}","name":"{name}","sampling_rate":0.5}}"#
+                    ))
+                })
+                .collect();
+            builder.add_page(page, None, None);
+            Arc::new(builder.finish(SystemTime::now()))
+        };
+        let shared = |a: &TaskSnapshot, b: &TaskSnapshot| -> Vec<bool> {
+            let (a, b) = (a.series.blocks(), b.series.blocks());
+            a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
+        };
+        let first = poll(None, 0, n);
+        assert_eq!(first.series.blocks().len(), 3);
+        // One task of the middle block renamed: only that block is new.
+        let second = poll(Some(first.clone()), 0, series::BLOCK_TASKS + 7);
+        assert_eq!(shared(&first, &second), [true, false, true]);
+        let renamed = second.series.get(series::BLOCK_TASKS + 7).unwrap();
+        assert!(renamed.labels().contains(r#"task_name="tusk""#));
+        for k in [0, series::BLOCK_TASKS + 6, n - 1] {
+            let (a, b) = (first.series.get(k).unwrap(), second.series.get(k).unwrap());
+            assert_eq!(a.own_text(), b.own_text());
+            assert_eq!(b.value(Fixed::SamplingRate), " 0.5\n");
+        }
+        // The first task gone: every task moved, no block is shared.
+        let third = poll(Some(second.clone()), 1, n);
+        assert_eq!(shared(&second, &third), [false, false, false]);
+        assert_eq!(
+            third.series.get(0).unwrap().labels(),
+            second.series.get(1).unwrap().labels()
+        );
+        assert_eq!(third.series.len(), n - 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The per-task series text of one snapshot, in task order, in two buffers.
+//! The per-task series text of one snapshot, in task order, in blocks.
 //!
 //! The text format groups the series of a family, so a scrape walks every
 //! task once per per-task family (17 times). When each task's text had its
@@ -9,6 +9,16 @@
 //! touches a record. Everything a scrape needs of a task is in its row: the
 //! text's parts and the few values computed at scrape time (the age and
 //! the stale threshold).
+//!
+//! The text is cut in blocks of [`BLOCK_TASKS`] tasks. While a poll runs,
+//! the last snapshot is still served; a block whose tasks are all the same,
+//! at the same positions, as in the last snapshot is shared with it instead
+//! of being held twice (a scrape straddling the swap may hold the one
+//! before, too).
+
+/// Tasks per block of text: about 280 KB at 100k generated tasks, so that
+/// a poll that changes a few tasks copies a few blocks.
+pub const BLOCK_TASKS: usize = 1024;
 
 use crate::text_format::SeriesParts;
 
@@ -27,7 +37,7 @@ use crate::config::Staleness;
 /// reads little more than the rows.
 #[derive(Clone, Copy, Debug)]
 struct Row {
-    /// Start of the task's text in [`SeriesTable::text`].
+    /// Start of the task's text in its block of [`SeriesTable::blocks`].
     text: usize,
     /// Its label set, info labels and [`Fixed`] values; empty for a task
     /// without an id, which has no per-task series.
@@ -57,8 +67,9 @@ struct RunRow {
 /// until the next poll, one row per task in the snapshot's task order.
 #[derive(Debug, Default)]
 pub struct SeriesTable {
-    /// Each task's label set, info labels and fixed values, in task order.
-    text: String,
+    /// Each task's label set, info labels and fixed values, in task order:
+    /// block `b` holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
+    blocks: Vec<Arc<str>>,
     rows: Vec<Row>,
     /// Each task's run status label and run values, in task order.
     run_text: String,
@@ -77,13 +88,13 @@ pub struct SeriesTable {
 pub struct TaskSeries<'a> {
     row: &'a Row,
     run: RunRow,
+    block: &'a str,
     table: &'a SeriesTable,
 }
 
 impl<'a> TaskSeries<'a> {
     fn text(&self) -> &'a str {
-        self.table
-            .text
+        self.block
             .get(self.row.text..self.row.text + self.row.task.len())
             .unwrap_or_default()
     }
@@ -193,6 +204,7 @@ impl SeriesTable {
         Some(TaskSeries {
             row: self.rows.get(k)?,
             run: self.run_rows.get(k).copied().unwrap_or_default(),
+            block: self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b),
             table: self,
         })
     }
@@ -240,9 +252,15 @@ impl SeriesTable {
         counts
     }
 
-    /// Bytes the table holds (text and rows).
+    /// The blocks of text (see [`BLOCK_TASKS`]).
+    #[cfg(test)]
+    pub(crate) fn blocks(&self) -> &[Arc<str>] {
+        &self.blocks
+    }
+
+    /// Bytes the table holds (text, shared blocks included, and rows).
     pub fn bytes(&self) -> usize {
-        self.text.capacity()
+        self.blocks.iter().map(|b| b.len()).sum::<usize>()
             + self.run_text.capacity()
             + self.rows.capacity() * std::mem::size_of::<Row>()
             + self.run_rows.capacity() * std::mem::size_of::<RunRow>()
@@ -251,9 +269,24 @@ impl SeriesTable {
 
 /// Builds a [`SeriesTable`]: each task's text as its page is read, its run
 /// text once the poll's runs are read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SeriesTableBuilder {
     table: SeriesTable,
+    /// The text of the block being filled.
+    block: String,
+    /// Whether every task of that block so far has the same text, at the
+    /// same position, as in the last snapshot.
+    block_unchanged: bool,
+}
+
+impl Default for SeriesTableBuilder {
+    fn default() -> Self {
+        SeriesTableBuilder {
+            table: SeriesTable::default(),
+            block: String::new(),
+            block_unchanged: true,
+        }
+    }
 }
 
 impl SeriesTableBuilder {
@@ -261,17 +294,18 @@ impl SeriesTableBuilder {
     /// `task_type`, `mode` and, with space filters, `space`), the info
     /// labels (`project_id`, `dataset_id`, `created_by_user_id`) and the
     /// [`Fixed`] values (in their order); nothing for a task without an id.
+    /// [`task_done`](Self::task_done) must follow.
     pub fn push_task(
         &mut self,
         labels: &[(&str, &str)],
         info: &[(&str, &str)],
         values: [Option<f64>; Fixed::COUNT],
     ) {
-        let text = self.table.text.len();
+        let text = self.block.len();
         let task = if labels.is_empty() {
             SeriesParts::default()
         } else {
-            SeriesParts::write(&mut self.table.text, labels, info, values)
+            SeriesParts::write(&mut self.block, labels, info, values)
         };
         self.table.rows.push(Row {
             text,
@@ -289,13 +323,48 @@ impl SeriesTableBuilder {
     pub fn last_text(&self) -> &str {
         let row = self.table.rows.last();
         let (start, len) = row.map_or((0, 0), |row| (row.text, row.task.len()));
-        self.table.text.get(start..start + len).unwrap_or_default()
+        self.block.get(start..start + len).unwrap_or_default()
+    }
+
+    /// Ends the task pushed last: `unchanged_in_place` says that its text
+    /// is the one of the task at the same position in `previous` (the
+    /// table of the last snapshot). A full block is closed: shared with
+    /// `previous` when all its tasks are, copied out of the scratch buffer
+    /// otherwise.
+    pub fn task_done(&mut self, unchanged_in_place: bool, previous: Option<&SeriesTable>) {
+        self.block_unchanged &= unchanged_in_place;
+        if self.table.rows.len() % BLOCK_TASKS == 0 {
+            self.close_block(previous);
+        }
+    }
+
+    fn close_block(&mut self, previous: Option<&SeriesTable>) {
+        let at = self.table.blocks.len();
+        // Same texts at the same positions: the same bytes, if the block of
+        // the last snapshot ends where this one does.
+        let shared = previous
+            .and_then(|p| p.blocks.get(at))
+            .filter(|b| self.block_unchanged && b.len() == self.block.len());
+        let block = match shared {
+            Some(block) => block.clone(),
+            None => Arc::from(self.block.as_str()),
+        };
+        self.table.blocks.push(block);
+        self.block.clear();
+        self.block_unchanged = true;
     }
 
     /// The table, each row completed from the task's final record (in the
     /// same order as the texts were pushed): its run text is rendered and
     /// its scrape-time values are copied.
-    pub fn finish(mut self, tasks: &[Arc<TaskRecord>]) -> SeriesTable {
+    pub fn finish(
+        mut self,
+        tasks: &[Arc<TaskRecord>],
+        previous: Option<&SeriesTable>,
+    ) -> SeriesTable {
+        if self.table.rows.len() % BLOCK_TASKS != 0 {
+            self.close_block(previous);
+        }
         let table = &mut self.table;
         table.task_types = KNOWN_TASK_TYPES.map(str::to_owned).to_vec();
         let mut known: HashMap<&str, u16> = KNOWN_TASK_TYPES
@@ -323,7 +392,6 @@ impl SeriesTableBuilder {
         if table.run_text.is_empty() {
             table.run_rows = Vec::new();
         }
-        table.text.shrink_to_fit();
         table.run_text.shrink_to_fit();
         table.rows.shrink_to_fit();
         self.table
