@@ -87,7 +87,8 @@ pub struct SeriesTable {
 #[derive(Clone, Copy)]
 pub struct TaskSeries<'a> {
     row: &'a Row,
-    run: RunRow,
+    /// `None` when no task of the table has run text.
+    run: Option<&'a RunRow>,
     block: &'a str,
     table: &'a SeriesTable,
 }
@@ -99,10 +100,17 @@ impl<'a> TaskSeries<'a> {
             .unwrap_or_default()
     }
 
+    fn run_parts(&self) -> SeriesParts<{ RunFixed::COUNT }> {
+        self.run.map(|run| run.parts).unwrap_or_default()
+    }
+
     fn run_text(&self) -> &'a str {
+        let Some(run) = self.run else {
+            return "";
+        };
         self.table
             .run_text
-            .get(self.run.text..self.run.text + self.run.parts.len())
+            .get(run.text..run.text + run.parts.len())
             .unwrap_or_default()
     }
 
@@ -134,22 +142,22 @@ impl<'a> TaskSeries<'a> {
 
     /// Whether the status of the newest run read is known.
     pub fn has_run_status(&self) -> bool {
-        self.run.parts.has_labels()
+        self.run_parts().has_labels()
     }
 
     /// `status="…"` of the newest run read; empty when unknown.
     pub fn run_status(&self) -> &'a str {
-        self.run.parts.labels(self.run_text())
+        self.run_parts().labels(self.run_text())
     }
 
     /// Whether a run value is present.
     pub fn has_run_value(&self, which: RunFixed) -> bool {
-        self.run.parts.has_value(which as usize)
+        self.run_parts().has_value(which as usize)
     }
 
     /// ` value\n` of a run value; empty when absent or the runs were not read.
     pub fn run_value(&self, which: RunFixed) -> &'a str {
-        self.run.parts.value(self.run_text(), which as usize)
+        self.run_parts().value(self.run_text(), which as usize)
     }
 
     /// `last_run_at`, Unix seconds; `None` if it never ran or was unreadable.
@@ -203,7 +211,7 @@ impl SeriesTable {
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
         Some(TaskSeries {
             row: self.rows.get(k)?,
-            run: self.run_rows.get(k).copied().unwrap_or_default(),
+            run: self.run_rows.get(k),
             block: self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b),
             table: self,
         })
