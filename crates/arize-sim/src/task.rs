@@ -383,7 +383,8 @@ pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTim
 /// The demo task set: a dozen realistic tasks of all three types, continuous
 /// and one-off, in the two [`DEMO_SPACES`], with run histories:
 /// - the healthy continuous ones keep running, at cadences from 1 minute to
-///   6 hours (their run history at the same cadence);
+///   6 hours (their run history at the same cadence, with a failure now and
+///   then); the newest run of every task not named below completed;
 /// - "Toxicity Guardrail Monitor" (every 5 min): its newest run `FAILED`
 ///   with a `failure_reason`;
 /// - "PII Leak Detector" (every 10 min): its newest run is `RUNNING`;
@@ -398,8 +399,12 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
     let now = round_down(now, Duration::from_millis(1));
     let ago = |minutes: i64| Some(now - time::Duration::minutes(minutes));
     let min = |m: u64| Duration::from_secs(60 * m);
+    // The newest run of every demo task completed unless said otherwise:
+    // the generated histories fail now and then, and the demo must light
+    // up the same alerts whenever it runs.
     let t = |kind: &str, n: u32, name: &str, ty: &str, cont: bool, last| {
         SimTask::new(&opaque_id(kind, u64::from(n)), name, ty, cont, last)
+            .with_newest_run("COMPLETED", None)
     };
     const TE: &str = "TEMPLATE_EVALUATION";
     const CE: &str = "CODE_EVALUATION";
