@@ -799,6 +799,71 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_built_on_the_last_one_has_the_text_of_one_built_afresh() {
+        // Tasks without id, a type filter and duplicates mixed in; the
+        // second poll changes one task, drops some and ends mid-block.
+        let page = |skip: usize, n: usize, changed: usize| -> Vec<Task> {
+            (skip..n)
+                .map(|k| {
+                    let json = match k % 5 {
+                        0 => format!(r#"{{"name":"no id {k}","type":"CODE_EVALUATION"}}"#),
+                        // Found before: counted once.
+                        1 => format!(r#"{{"id":"t{}","type":"CODE_EVALUATION"}}"#, k.saturating_sub(2)),
+                        // Another type: dropped by the filter.
+                        2 => format!(r#"{{"id":"t{k}","type":"RUN_EXPERIMENT"}}"#),
+                        _ => format!(
+                            r#"{{"id":"t{k}","name":"{}","type":"CODE_EVALUATION","is_continuous":true,"last_run_at":"2026-03-01T14:30:00Z","sampling_rate":0.25}}"#,
+                            if k == changed { "chang" } else { "same" }
+                        ),
+                    };
+                    task(&json)
+                })
+                .collect()
+        };
+        let build = |tasks: Vec<Task>, previous: Option<Arc<TaskSnapshot>>| {
+            let mut warnings = FieldWarnings::default();
+            let mut builder = SnapshotBuilder::new(false, &mut warnings);
+            if let Some(previous) = previous {
+                builder = builder.reuse(previous);
+            }
+            builder.add_page(tasks, None, Some("CODE_EVALUATION"));
+            Arc::new(builder.finish(SystemTime::now()))
+        };
+        let first = build(page(0, 5000, usize::MAX), None);
+        for (skip, n, changed) in [
+            (0, 5000, 8),
+            (0, 5000, usize::MAX),
+            (0, 4000, 2003),
+            (5, 5000, 9),
+        ] {
+            let reused = build(page(skip, n, changed), Some(first.clone()));
+            let fresh = build(page(skip, n, changed), None);
+            assert_eq!(reused.series.len(), fresh.series.len());
+            assert_eq!(reused.series.len(), reused.tasks.len());
+            for k in 0..fresh.series.len() {
+                let (a, b) = (reused.series.get(k).unwrap(), fresh.series.get(k).unwrap());
+                assert_eq!(a.own_text(), b.own_text(), "task {k} of {skip}..{n}");
+                assert_eq!(a.labels(), b.labels());
+                assert_eq!(a.value(Fixed::SamplingRate), b.value(Fixed::SamplingRate));
+                assert_eq!(
+                    (a.has_series(), a.continuous()),
+                    (b.has_series(), b.continuous())
+                );
+            }
+            let now = 1_772_375_400.0 + 86_400.0;
+            let staleness = Staleness {
+                after: std::time::Duration::from_secs(3600),
+                after_intervals: 3,
+                min: std::time::Duration::from_secs(60),
+            };
+            assert_eq!(
+                reused.stale_counts(now, &staleness),
+                fresh.stale_counts(now, &staleness)
+            );
+        }
+    }
+
+    #[test]
     fn stale_counts_never_run_and_old_continuous_tasks() {
         let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);

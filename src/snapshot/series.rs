@@ -6,9 +6,9 @@
 //! on two cache misses per series (the record, then its text) and a plain
 //! scrape took 3.5 times as long as copying its body. Here each walk reads
 //! the rows and the text front to back, which the CPU prefetches, and never
-//! touches a record. Everything a scrape needs of a task is in its row: the
-//! text's parts and the few values computed at scrape time (the age and
-//! the stale threshold).
+//! touches a record. Everything a scrape needs of a task is in its row (and
+//! its run row): the text's parts and the few values computed at scrape
+//! time (the age and the stale threshold).
 //!
 //! The text is cut in blocks of [`BLOCK_TASKS`] tasks. While a poll runs,
 //! the last snapshot is still served; a block whose tasks are all the same,
@@ -26,13 +26,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::runs::{RunFixed, RunRecord};
-use super::{
-    last_run_stale, zero_per_known_type, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES,
-    UNKNOWN_TASK_TYPE,
-};
+use super::{last_run_stale, zero_per_known_type, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
 use crate::config::Staleness;
 
-/// Where a task's text is, and what a scrape computes from: 56 bytes, so
+/// Where a task's text is, and what a scrape computes from: 64 bytes, so
 /// that a walk over 100k rows for a family whose series most tasks lack
 /// reads little more than the rows.
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +45,7 @@ struct Row {
     /// computed from it.
     interval: f64,
     /// Index of the task's `task_type` in [`SeriesTable::task_types`].
-    task_type: u16,
+    task_type: u32,
     continuous: bool,
     last_run_unreadable: bool,
 }
@@ -182,14 +179,6 @@ impl<'a> TaskSeries<'a> {
         self.row.last_run_unreadable
     }
 
-    /// The task's `task_type` (lower case; `unknown` when missing).
-    pub fn task_type(&self) -> &'a str {
-        self.table
-            .task_types
-            .get(usize::from(self.row.task_type))
-            .map_or(UNKNOWN_TASK_TYPE, String::as_str)
-    }
-
     /// All of the task's own text (labels, info labels, fixed values).
     pub fn own_text(&self) -> &'a str {
         self.text()
@@ -247,7 +236,7 @@ impl SeriesTable {
                 now,
                 staleness,
             );
-            if let Some(count) = per_type.get_mut(usize::from(series.row.task_type)) {
+            if let Some(count) = per_type.get_mut(series.row.task_type as usize) {
                 *count.get_or_insert(0) += u64::from(stale);
             }
         }
@@ -264,14 +253,6 @@ impl SeriesTable {
     #[cfg(test)]
     pub(crate) fn blocks(&self) -> &[Arc<str>] {
         &self.blocks
-    }
-
-    /// Bytes the table holds (text, shared blocks included, and rows).
-    pub fn bytes(&self) -> usize {
-        self.blocks.iter().map(|b| b.len()).sum::<usize>()
-            + self.run_text.capacity()
-            + self.rows.capacity() * std::mem::size_of::<Row>()
-            + self.run_rows.capacity() * std::mem::size_of::<RunRow>()
     }
 }
 
@@ -375,7 +356,7 @@ impl SeriesTableBuilder {
         }
         let table = &mut self.table;
         table.task_types = KNOWN_TASK_TYPES.map(str::to_owned).to_vec();
-        let mut known: HashMap<&str, u16> = KNOWN_TASK_TYPES
+        let mut known: HashMap<&str, u32> = KNOWN_TASK_TYPES
             .iter()
             .zip(0..)
             .map(|(t, k)| (*t, k))
@@ -406,21 +387,19 @@ impl SeriesTableBuilder {
     }
 }
 
-/// The index of `task_type` in `types` (looked up in `known`), added if
-/// new. Types past the 65,536th (an API sending that many kinds) all share
-/// the last index.
+/// The index of `task_type` in `types` (looked up in `known`), added if new.
 fn type_index<'t>(
     types: &mut Vec<String>,
-    known: &mut HashMap<&'t str, u16>,
+    known: &mut HashMap<&'t str, u32>,
     task_type: &'t str,
-) -> u16 {
+) -> u32 {
     if let Some(&at) = known.get(task_type) {
         return at;
     }
-    let at = u16::try_from(types.len()).unwrap_or(u16::MAX);
-    if at < u16::MAX {
-        types.push(task_type.to_owned());
-    }
+    // Fewer types than tasks, and fewer tasks than 2^32 in any snapshot
+    // that fits in memory.
+    let at = types.len() as u32;
+    types.push(task_type.to_owned());
     known.insert(task_type, at);
     at
 }
@@ -450,4 +429,14 @@ pub(super) fn write_runs(out: &mut String, record: &RunRecord) -> SeriesParts<{ 
             record.interval,
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_fits_in_a_cache_line() {
+        assert!(std::mem::size_of::<Row>() <= 64);
+    }
 }
