@@ -367,11 +367,15 @@ impl<'w> SnapshotBuilder<'w> {
         self
     }
 
-    /// Shares with `previous` (the snapshot still served) every task that
-    /// has not changed since, instead of holding it twice. While a poll
-    /// runs, the last snapshot stays published and a scrape may still hold
-    /// the one before, so without this a large account's tasks were in
-    /// memory up to three times over; with it, only the tasks that changed.
+    /// Shares with `previous` (the snapshot still served) every task record
+    /// that has not changed since, and every block of series text whose
+    /// tasks are unchanged at the same positions, instead of holding them
+    /// twice. While a poll runs, the last snapshot stays published and a
+    /// scrape may still hold the one before, so without this a large
+    /// account's tasks were in memory up to three times over; with it, the
+    /// changed tasks, the blocks of text they are in, and the rows (64 bytes
+    /// a task) are. A task added or removed moves the tasks after it, so
+    /// their blocks are new.
     ///
     /// Each task keeps the run data read before (until its runs are read
     /// again), and the count of runs seen goes on from `previous`.
