@@ -164,9 +164,15 @@ fn fixed_per_poll(family: usize) -> bool {
     !matches!(TASK_FAMILIES[family].sample, Sample::Age)
 }
 
-/// gzip level of the segments compressed by a scrape: the fastest, as a
-/// scrape is on the clock and most of the body is compressed once per poll.
+/// gzip level of the segments compressed for one scrape only (the head,
+/// the ages): the fastest, as a scrape is on the clock.
 const GZIP_LEVEL: u32 = 1;
+
+/// gzip level of the segments kept with the snapshot, compressed once per
+/// poll and held until the next: at 100k tasks with run data, level 2
+/// keeps 30 MB where level 1 kept 37 MB, for about a fifth more CPU in the
+/// first gzip scrape after a poll (and a smaller body on every later one).
+const KEPT_GZIP_LEVEL: u32 = 2;
 
 /// The gzip header (RFC 1952): deflate, no name, no time, unknown OS.
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
@@ -198,10 +204,18 @@ impl Segment {
     fn new(family: Option<usize>, claimed: bool) -> Segment {
         Segment {
             family,
-            encoder: DeflateEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+            encoder: DeflateEncoder::new(
+                Vec::new(),
+                Compression::new(if claimed { KEPT_GZIP_LEVEL } else { GZIP_LEVEL }),
+            ),
             crc: crc32fast::Hasher::new(),
             len: 0,
-            stored: claimed.then(|| Vec::with_capacity(64 * 1024)),
+            // Room for the block's prefix, filled in when the segment ends.
+            stored: claimed.then(|| {
+                let mut block = Vec::with_capacity(64 * 1024);
+                block.resize(BLOCK_PREFIX, 0);
+                block
+            }),
         }
     }
 }
@@ -429,12 +443,13 @@ impl Exposition {
             if piece.last {
                 gzip.crc.combine(&segment.crc);
                 gzip.len += segment.len;
-                if let (Some(stored), Some(family)) = (segment.stored.take(), segment.family) {
+                if let (Some(mut block), Some(family)) = (segment.stored.take(), segment.family) {
                     if let Some(snapshot) = &self.published.snapshot {
-                        let mut block = Vec::with_capacity(BLOCK_PREFIX + stored.len());
-                        block.extend_from_slice(&segment.crc.clone().finalize().to_le_bytes());
-                        block.extend_from_slice(&segment.len.to_le_bytes());
-                        block.extend_from_slice(&stored);
+                        // The prefix in place, and no spare capacity: the
+                        // block is held until the next poll.
+                        block[..4].copy_from_slice(&segment.crc.clone().finalize().to_le_bytes());
+                        block[4..BLOCK_PREFIX].copy_from_slice(&segment.len.to_le_bytes());
+                        block.shrink_to_fit();
                         snapshot.derived.set(family, count, Bytes::from(block));
                     }
                 }
@@ -875,30 +890,39 @@ mod tests {
 
     #[test]
     fn a_scrape_dropped_half_way_leaves_the_block_to_the_next_one() {
-        let published = published(2000);
+        // Enough tasks that deflate hands out output before a family ends.
+        let published = published(20_000);
         let plain = stable(&chunks(&published, usize::MAX).concat());
         let metrics = ExporterMetrics::new();
         let mut dropped =
             Exposition::new(published.clone(), &metrics, &options(), SystemTime::now()).gzip();
         dropped.chunk_bytes = 100;
-        // The head, then the start of the first family's segment.
-        assert!(dropped.nth(1).is_some());
-        assert!(
-            matches!(
-                dropped.gzip.as_ref().and_then(|g| g.segment.as_ref()),
-                Some(Segment {
-                    family: Some(0),
-                    stored: Some(_),
-                    ..
-                })
-            ),
-            "claimed, not finished"
-        );
+        // Chunks until one ends inside a family whose segment this scrape
+        // claimed (how soon depends on how much deflate buffers).
+        let mut half_way = None;
+        for _ in 0..10_000 {
+            if dropped.next().is_none() {
+                break;
+            }
+            if let Some(Segment {
+                family: Some(family),
+                stored: Some(_),
+                ..
+            }) = dropped.gzip.as_ref().and_then(|g| g.segment.as_ref())
+            {
+                half_way = Some(*family);
+                break;
+            }
+        }
+        let family = half_way.expect("a scrape stopped in a claimed family");
         drop(dropped);
         let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
-        assert!(cache.get(0, TASK_FAMILIES.len()).is_none());
+        assert!(cache.get(family, TASK_FAMILIES.len()).is_none());
         let full = scrape(&published, 100, true);
         assert!(stable(&gunzip(&full)) == plain);
-        assert!(cache.get(0, TASK_FAMILIES.len()).is_some(), "claimed again");
+        assert!(
+            cache.get(family, TASK_FAMILIES.len()).is_some(),
+            "claimed again"
+        );
     }
 }
