@@ -46,8 +46,6 @@ pub type NewFinished = [u64; 3];
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinishedRun {
     pub status: RunStatus,
-    /// `created_at`.
-    pub created_at: Option<f64>,
     /// `run_started_at`.
     pub started_at: Option<f64>,
     /// `run_finished_at`.
@@ -149,7 +147,6 @@ impl Run {
         let status = self.status.filter(RunStatus::is_finished)?;
         Some(FinishedRun {
             status,
-            created_at: self.created_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
             successes: self.successes,
@@ -347,7 +344,7 @@ mod tests {
         let (record, _) = read(runs, None);
         assert_eq!(record.newest_status, Some(RunStatus::Failed));
         let finished = record.newest_finished.as_ref().unwrap();
-        assert_eq!(finished.created_at, Some(3000.0));
+        assert_eq!(finished.started_at, Some(3001.0));
         assert_eq!(finished.duration(), Some(90.0));
         assert_eq!(record.last_success_at, Some(2091.0));
         let (text, parts) = rendered(&record);
