@@ -228,7 +228,7 @@ pub struct TaskSnapshot {
     /// included. Carried from snapshot to snapshot.
     pub runs_total: BTreeMap<(String, &'static str), u64>,
     /// Bytes a reader derives from this snapshot once and shares with every
-    /// later reader (the exposition keeps the gzip members of the per-task
+    /// later reader (the exposition keeps the deflate segments of the per-task
     /// families that do not change until the next poll here); empty until
     /// the first such reader, freed with the snapshot.
     pub derived: BlockCache,
@@ -373,9 +373,10 @@ impl<'w> SnapshotBuilder<'w> {
     /// twice. While a poll runs, the last snapshot stays published and a
     /// scrape may still hold the one before, so without this a large
     /// account's tasks were in memory up to three times over; with it, the
-    /// changed tasks, the blocks of text they are in, and the rows (64 bytes
-    /// a task) are. A task added or removed moves the tasks after it, so
-    /// their blocks are new.
+    /// changed tasks, the blocks of text they are in, and for every task its
+    /// row (64 bytes) and run row and run text (about 100 bytes with run
+    /// data) are. A task added or removed moves the tasks after it, so their
+    /// blocks are new.
     ///
     /// Each task keeps the run data read before (until its runs are read
     /// again), and the count of runs seen goes on from `previous`.

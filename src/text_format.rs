@@ -91,9 +91,9 @@ pub fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
 /// series carries, and the ` value\n` text of `V` values (empty when a
 /// value is absent), all escaped. The text itself lives in a buffer shared
 /// by many entities (see [`SeriesParts::write`]): every scrape copies these
-/// parts for every task, and reading them front to back from one buffer,
-/// rather than from one allocation per task, is what keeps a scrape of
-/// 100k tasks from waiting on memory.
+/// parts for every task, and reading them front to back from buffers shared
+/// by many tasks, rather than from one allocation per task, is what keeps a
+/// scrape of 100k tasks from waiting on memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeriesParts<const V: usize> {
     /// End of the label set.

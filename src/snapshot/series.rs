@@ -7,8 +7,8 @@
 //! scrape took 3.5 times as long as copying its body. Here each walk reads
 //! the rows and the text front to back, which the CPU prefetches, and never
 //! touches a record. Everything a scrape needs of a task is in its row (and
-//! its run row): the text's parts and the few values computed at scrape
-//! time (the age and the stale threshold).
+//! its run row): the text's parts and the values the age and the stale
+//! threshold are computed from at scrape time.
 //!
 //! The text is cut in blocks of [`BLOCK_TASKS`] tasks. While a poll runs,
 //! the last snapshot is still served; a block whose tasks are all the same,
@@ -16,8 +16,8 @@
 //! of being held twice (a scrape straddling the swap may hold the one
 //! before, too).
 
-/// Tasks per block of text: about 280 KB at 100k generated tasks, so that
-/// a poll that changes a few tasks copies a few blocks.
+/// Tasks per block of text: about 280 KB of the generated tasks' text, so
+/// that a poll that changes a few tasks copies a few blocks.
 pub const BLOCK_TASKS: usize = 1024;
 
 use crate::text_format::SeriesParts;
