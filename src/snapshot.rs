@@ -412,6 +412,13 @@ impl<'w> SnapshotBuilder<'w> {
             let mut record = self.record(task, space);
             let text = self.series.last_text();
             let at = self.tasks.len();
+            // A task without id has no text: the same as a task without id
+            // at the same position before.
+            let no_text_in_place = record.id.is_none()
+                && self
+                    .previous
+                    .as_ref()
+                    .is_some_and(|p| p.snapshot.series.get(at).is_some_and(|s| !s.has_series()));
             let previous = match (record.id.as_deref(), self.previous.as_mut()) {
                 (Some(id), Some(previous)) => previous.find(at, id).map(|k| {
                     let series = previous.snapshot.series.get(k);
@@ -432,7 +439,8 @@ impl<'w> SnapshotBuilder<'w> {
             self.tasks
                 .push(unchanged.unwrap_or_else(|| Arc::new(record)));
             let previous = self.previous.as_ref().map(|p| &p.snapshot.series);
-            self.series.task_done(same_text && in_place, previous);
+            self.series
+                .task_done(same_text && in_place || no_text_in_place, previous);
         }
     }
 
@@ -843,6 +851,11 @@ mod tests {
         ] {
             let reused = build(page(skip, n, changed), Some(first.clone()));
             let fresh = build(page(skip, n, changed), None);
+            if (skip, n, changed) == (0, 5000, usize::MAX) {
+                // Nothing changed: every block shared, tasks without id too.
+                let (a, b) = (first.series.blocks(), reused.series.blocks());
+                assert!(a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y)));
+            }
             assert_eq!(reused.series.len(), fresh.series.len());
             assert_eq!(reused.series.len(), reused.tasks.len());
             for k in 0..fresh.series.len() {
