@@ -207,6 +207,8 @@ struct Row {
     rss_steady: u64,
     /// Sequential scrapes while the exporter polls back to back.
     polling: Polling,
+    /// The same, with every task changed before each poll.
+    churn: Polling,
 }
 
 /// A second exporter, polling every second (back to back at 100k tasks)
@@ -440,7 +442,8 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
     let _ = exporter.wait();
 
     if !runs {
-        row.polling = polling_phase(options, &api_url, n).await;
+        row.polling = polling_phase(options, &api_url, n, None).await;
+        row.churn = polling_phase(options, &api_url, n, Some(&simulator)).await;
     }
 
     // The floor for serving: the identical body from memory.
@@ -469,8 +472,15 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
 }
 
 /// Scrapes a second exporter that polls every second, for `polls` polls
-/// after the first (at least 4 seconds).
-async fn polling_phase(options: &Options, api_url: &str, n: usize) -> Polling {
+/// after the first (at least 4 seconds). With `churn`, every task of that
+/// simulator gets a new `last_run_at` (and so new series text) once a
+/// second: no task and no block of text can be shared between snapshots.
+async fn polling_phase(
+    options: &Options,
+    api_url: &str,
+    n: usize,
+    churn: Option<&Simulator>,
+) -> Polling {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let url = format!("{base}/metrics");
@@ -516,11 +526,16 @@ async fn polling_phase(options: &Options, api_url: &str, n: usize) -> Polling {
     let mut times = Vec::new();
     let wanted = options.polls + 1;
     let mut checked = Instant::now();
+    let mut churned = Instant::now();
     loop {
         let asked = Instant::now();
         drain(&plain, &url).await;
         times.push(asked.elapsed());
         // Counting the polls costs a scrape: once a second, after 4 s.
+        if let (Some(simulator), true) = (churn, churned.elapsed() >= Duration::from_secs(1)) {
+            churned = Instant::now();
+            simulator.set_tasks(generated_tasks(n, time::OffsetDateTime::now_utc()));
+        }
         if started.elapsed() >= Duration::from_secs(4)
             && checked.elapsed() >= Duration::from_secs(1)
         {
@@ -1250,6 +1265,15 @@ fn report(
     add("polling every 1 s: steady RSS (VmRSS)", &|r| {
         dash(r, mb(r.polling.rss_steady))
     });
+    add(
+        "polling every 1 s, every task changed before each poll: polls, **peak RSS** (VmHWM)",
+        &|r| {
+            dash(
+                r,
+                format!("{} polls, {}", r.churn.polls, mb(r.churn.rss_peak)),
+            )
+        },
+    );
 
     let _ = writeln!(out);
     if let Some(runs) = runs {
@@ -1376,6 +1400,16 @@ fn report(
                 mb(r.rss_peak.max(r.polling.rss_peak))
             ),
         );
+        if !r.runs {
+            // The bound: nothing shared between two snapshots.
+            target(
+                r.churn.rss_peak <= 150_000_000,
+                format!(
+                    "100,000 tasks, every task changed before each poll: peak RSS {} (at most 150 MB)",
+                    mb(r.churn.rss_peak)
+                ),
+            );
+        }
     }
     target(
         demo_rss <= 20_000_000,
