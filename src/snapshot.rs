@@ -9,7 +9,8 @@
 pub mod runs;
 pub mod series;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -307,7 +308,11 @@ impl TaskSnapshot {
 /// Accumulates the pages of one poll into a snapshot.
 pub struct SnapshotBuilder<'w> {
     tasks: Vec<Arc<TaskRecord>>,
-    seen_ids: HashSet<String>,
+    /// Where each id found so far is in `tasks`, by a hash of the id: a
+    /// task found again (by another space filter) is counted once. The ids
+    /// themselves are in the records, not copied here.
+    seen_ids: HashMap<u64, usize>,
+    id_hasher: RandomState,
     by_space: bool,
     warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
@@ -350,7 +355,8 @@ impl<'w> SnapshotBuilder<'w> {
     pub fn new(by_space: bool, warnings: &'w mut FieldWarnings) -> Self {
         SnapshotBuilder {
             tasks: Vec::new(),
-            seen_ids: HashSet::new(),
+            seen_ids: HashMap::new(),
+            id_hasher: RandomState::new(),
             by_space,
             warnings,
             previous: None,
@@ -405,8 +411,18 @@ impl<'w> SnapshotBuilder<'w> {
             // An empty id is no id (see `record`): such tasks cannot be
             // told apart, so each one counts.
             if let Some(id) = task.id.as_value().filter(|id| !id.is_empty()) {
-                if !self.seen_ids.insert(id.clone()) {
-                    continue;
+                match self.seen_ids.entry(self.id_hasher.hash_one(id.as_str())) {
+                    Entry::Occupied(found) => {
+                        let first = self.tasks.get(*found.get());
+                        if first.and_then(|t| t.id.as_deref()) == Some(id.as_str()) {
+                            continue;
+                        }
+                        // Two ids, one 64-bit hash: both are kept (a later
+                        // repeat of this one would be counted again).
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(self.tasks.len());
+                    }
                 }
             }
             let mut record = self.record(task, space);
