@@ -10,7 +10,7 @@ pub mod runs;
 pub mod series;
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -79,7 +79,7 @@ pub struct TaskRecord {
     pub id: Option<String>,
     pub name: String,
     /// Lower-case; `unknown` when missing.
-    pub task_type: String,
+    pub task_type: Arc<str>,
     pub mode: Mode,
     /// The space filter that found the task, when filters are set.
     pub space: Option<String>,
@@ -313,6 +313,8 @@ pub struct SnapshotBuilder<'w> {
     /// themselves are in the records, not copied here.
     seen_ids: HashMap<u64, usize>,
     id_hasher: RandomState,
+    /// Every `task_type` of the poll, once: the records share them.
+    task_types: HashSet<Arc<str>>,
     by_space: bool,
     warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
@@ -357,6 +359,7 @@ impl<'w> SnapshotBuilder<'w> {
             tasks: Vec::new(),
             seen_ids: HashMap::new(),
             id_hasher: RandomState::new(),
+            task_types: HashSet::new(),
             by_space,
             warnings,
             previous: None,
@@ -504,7 +507,7 @@ impl<'w> SnapshotBuilder<'w> {
             if n > 0 {
                 *self
                     .runs_total
-                    .entry((task.task_type.clone(), *status))
+                    .entry((task.task_type.to_string(), *status))
                     .or_default() += n;
             }
         }
@@ -523,7 +526,7 @@ impl<'w> SnapshotBuilder<'w> {
         }
         for task in &self.tasks {
             let entry = counts
-                .entry((task.task_type.clone(), task.mode))
+                .entry((task.task_type.to_string(), task.mode))
                 .or_default();
             entry.tasks += 1;
             if task.never_ran() {
@@ -535,7 +538,9 @@ impl<'w> SnapshotBuilder<'w> {
         }
         let mut last_run_failed: BTreeMap<String, u64> = zero_per_known_type();
         for task in self.tasks.iter().filter(|t| t.last_run_failed()) {
-            *last_run_failed.entry(task.task_type.clone()).or_default() += 1;
+            *last_run_failed
+                .entry(task.task_type.to_string())
+                .or_default() += 1;
         }
         let mut runs_total = self.runs_total;
         for task_type in KNOWN_TASK_TYPES {
@@ -580,12 +585,22 @@ impl<'w> SnapshotBuilder<'w> {
             w.time(at, "created_at", task.created_at).seconds(),
             w.time(at, "updated_at", task.updated_at).seconds(),
         ];
+        let task_type: String = w
+            .take(at, "type", task.task_type)
+            .filter(|t: &String| !t.is_empty())
+            .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase());
+        let task_type = match self.task_types.get(task_type.as_str()) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = Arc::from(task_type);
+                self.task_types.insert(shared.clone());
+                shared
+            }
+        };
+        let w = &mut *self.warnings;
         let record = TaskRecord {
             name: w.take(at, "name", task.name).unwrap_or_default(),
-            task_type: w
-                .take(at, "type", task.task_type)
-                .filter(|t| !t.is_empty())
-                .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase()),
+            task_type,
             // Missing, null or mistyped: one-off.
             mode: match w.take(at, "is_continuous", task.is_continuous) {
                 Some(true) => Mode::Continuous,
@@ -604,7 +619,7 @@ impl<'w> SnapshotBuilder<'w> {
         let mut labels = vec![
             ("task_id", id.as_str()),
             ("task_name", record.name.as_str()),
-            ("task_type", record.task_type.as_str()),
+            ("task_type", &*record.task_type),
             ("mode", record.mode.as_str()),
         ];
         if let Some(space) = &record.space {
@@ -638,21 +653,26 @@ mod tests {
                 task(r#"{"id":"b","type":"code_evaluation","is_continuous":null,"last_run_at":null}"#),
                 task(r#"{"id":"c","type":"BRAND_NEW_KIND"}"#),
                 task(r#"{"id":"d"}"#),
+                task(r#"{"id":"e","type":""}"#),
             ],
             None,
             None,
         );
         let snapshot = builder.finish(SystemTime::now());
         let t = &snapshot.tasks;
-        assert_eq!(t[0].task_type, "template_evaluation");
+        assert_eq!(&*t[0].task_type, "template_evaluation");
         assert_eq!(t[0].mode, Mode::Continuous);
         assert_eq!(t[0].last_run_at, Some(1_772_375_400.0));
         assert_eq!(
-            (t[1].task_type.as_str(), t[1].mode),
+            (&*t[1].task_type, t[1].mode),
             ("code_evaluation", Mode::OneOff)
         );
-        assert_eq!(t[2].task_type, "brand_new_kind");
-        assert_eq!(t[3].task_type, "unknown");
+        assert_eq!(&*t[2].task_type, "brand_new_kind");
+        assert_eq!(&*t[3].task_type, "unknown");
+        assert!(
+            Arc::ptr_eq(&t[3].task_type, &t[4].task_type),
+            "one copy a type"
+        );
         assert_eq!(
             snapshot.counts.len(),
             8,

@@ -539,7 +539,7 @@ mod tests {
         TaskRecord {
             id: Some(id.to_owned()),
             name: format!("task {id}"),
-            task_type: "template_evaluation".to_owned(),
+            task_type: "template_evaluation".into(),
             mode,
             space: None,
             last_run_at: last_run_ago.map(|ago| NOW - ago),
