@@ -181,7 +181,7 @@ impl App {
         })?;
         self.log_start();
         let router = self.router();
-        let polling = tokio::spawn(self.poller.run());
+        let polling = self.poller.spawn().map_err(AppError::Serve)?;
         let served = web::serve(
             listeners,
             router,
@@ -191,7 +191,7 @@ impl App {
         )
         .await;
         // A poll in progress is abandoned: nothing it would publish is needed now.
-        polling.abort();
+        drop(polling);
         served.map_err(AppError::Serve)?;
         tracing::info!("shut down");
         Ok(())

@@ -19,6 +19,12 @@ use crate::metrics::ExporterMetrics;
 use crate::snapshot::{unix_seconds, SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
 
+/// A poller running on its own thread (see [`Poller::spawn`]): dropping
+/// this stops it.
+pub struct PollerThread {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
 /// Polls the Arize API and publishes what it finds.
 pub struct Poller {
     client: ArizeClient,
@@ -60,6 +66,38 @@ impl Poller {
             previous: None,
             last_success: None,
         }
+    }
+
+    /// Runs [`Poller::run`] on a thread of its own, with a single-threaded
+    /// runtime, until the returned handle is dropped (a poll in progress is
+    /// then abandoned).
+    ///
+    /// Why a thread: glibc's allocator gives each thread that allocates an
+    /// arena of its own and reuses freed memory only within that arena.
+    /// Polled on whichever runtime worker was free, successive snapshots
+    /// were built in different arenas, so memory freed with one snapshot
+    /// was not reused by the next: polling 100k tasks that all changed
+    /// between polls peaked at 179 MB, against 130 MB with one arena.
+    ///
+    /// # Errors
+    ///
+    /// The runtime or the thread cannot be created.
+    pub fn spawn(self) -> std::io::Result<PollerThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("poller".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = self.run() => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(PollerThread { _stop: stop })
     }
 
     /// Polls forever, `--poll-interval` apart from start to start. A poll

@@ -349,7 +349,10 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now),
             )
-            .running_every(Duration::from_secs(1)),
+            .running_every(Duration::from_secs(1))
+            // Generated histories fail now and then: only the failing task
+            // may have a failed newest run here.
+            .with_newest_run("COMPLETED", None),
             // Runs every 5 minutes, silent for 3 hours: stale (900 s threshold).
             SimTask::new(
                 STALE_ID,
@@ -358,7 +361,8 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::hours(3)),
             )
-            .with_run_cadence(Duration::from_secs(300)),
+            .with_run_cadence(Duration::from_secs(300))
+            .with_newest_run("COMPLETED", None),
             // Runs every 6 hours, last 90 minutes ago: older than
             // --stale-after (1h), but well within its own 18 h threshold.
             SimTask::new(
@@ -368,7 +372,8 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::minutes(90)),
             )
-            .with_run_cadence(Duration::from_secs(6 * 3600)),
+            .with_run_cadence(Duration::from_secs(6 * 3600))
+            .with_newest_run("COMPLETED", None),
             // Ran a minute ago, and that run failed.
             SimTask::new(
                 FAILING_ID,
