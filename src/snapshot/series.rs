@@ -91,10 +91,9 @@ pub struct TaskSeries<'a> {
 }
 
 impl<'a> TaskSeries<'a> {
+    /// The block from the task's text on (its parts end where they say).
     fn text(&self) -> &'a str {
-        self.block
-            .get(self.row.text..self.row.text + self.row.task.len())
-            .unwrap_or_default()
+        self.block.get(self.row.text..).unwrap_or_default()
     }
 
     fn run_parts(&self) -> SeriesParts<{ RunFixed::COUNT }> {
@@ -105,10 +104,7 @@ impl<'a> TaskSeries<'a> {
         let Some(run) = self.run else {
             return "";
         };
-        self.table
-            .run_text
-            .get(run.text..run.text + run.parts.len())
-            .unwrap_or_default()
+        self.table.run_text.get(run.text..).unwrap_or_default()
     }
 
     /// Whether the task has per-task series (it has an id).
@@ -181,7 +177,7 @@ impl<'a> TaskSeries<'a> {
 
     /// All of the task's own text (labels, info labels, fixed values).
     pub fn own_text(&self) -> &'a str {
-        self.text()
+        self.text().get(..self.row.task.len()).unwrap_or_default()
     }
 }
 
