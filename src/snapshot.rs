@@ -9,8 +9,7 @@
 pub mod runs;
 pub mod series;
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -308,13 +307,9 @@ impl TaskSnapshot {
 /// Accumulates the pages of one poll into a snapshot.
 pub struct SnapshotBuilder<'w> {
     tasks: Vec<Arc<TaskRecord>>,
-    /// Where each id found so far is in `tasks`, by a hash of the id: a
-    /// task found again (by another space filter) is counted once. The ids
-    /// themselves are in the records, not copied here.
-    seen_ids: HashMap<u64, usize>,
-    id_hasher: RandomState,
-    /// Every `task_type` of the poll, once: the records share them.
-    task_types: HashSet<Arc<str>>,
+    /// Where each id found so far is in `tasks`: a task found again (by
+    /// another space filter) is counted once.
+    seen_ids: IdIndex,
     by_space: bool,
     warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
@@ -324,12 +319,44 @@ pub struct SnapshotBuilder<'w> {
     series: SeriesTableBuilder,
 }
 
+/// Where tasks are in a list of records, by a 64-bit hash of their id: the
+/// ids themselves stay in the records, not copied here. Of two ids with one
+/// hash, the first indexed keeps the slot; the other is not found.
+#[derive(Default)]
+struct IdIndex {
+    hasher: RandomState,
+    at: HashMap<u64, usize>,
+}
+
+impl IdIndex {
+    /// The index of every task with an id in `tasks`.
+    fn of(tasks: &[Arc<TaskRecord>]) -> IdIndex {
+        let mut index = IdIndex::default();
+        for (k, task) in tasks.iter().enumerate() {
+            if let Some(id) = task.id.as_deref() {
+                index.insert(id, k);
+            }
+        }
+        index
+    }
+
+    /// Records that the task with `id` is at `at`.
+    fn insert(&mut self, id: &str, at: usize) {
+        self.at.entry(self.hasher.hash_one(id)).or_insert(at);
+    }
+
+    /// Where the task with `id` is in `tasks` (the list indexed), if there.
+    fn find(&self, tasks: &[Arc<TaskRecord>], id: &str) -> Option<usize> {
+        let at = *self.at.get(&self.hasher.hash_one(id))?;
+        (tasks.get(at)?.id.as_deref() == Some(id)).then_some(at)
+    }
+}
+
 /// The snapshot being served while the next one is built, and where its
-/// tasks are by id (a hash of it, built on the first miss).
+/// tasks are by id (indexed on the first miss).
 struct Previous {
     snapshot: Arc<TaskSnapshot>,
-    by_id: Option<HashMap<u64, usize>>,
-    hasher: RandomState,
+    by_id: Option<IdIndex>,
 }
 
 impl Previous {
@@ -340,16 +367,9 @@ impl Previous {
         if tasks.get(at).and_then(|t| t.id.as_deref()) == Some(id) {
             return Some(at);
         }
-        let hasher = &self.hasher;
-        let by_id = self.by_id.get_or_insert_with(|| {
-            tasks
-                .iter()
-                .enumerate()
-                .filter_map(|(k, t)| Some((hasher.hash_one(t.id.as_deref()?), k)))
-                .collect()
-        });
-        let found = *by_id.get(&hasher.hash_one(id))?;
-        (tasks.get(found)?.id.as_deref() == Some(id)).then_some(found)
+        self.by_id
+            .get_or_insert_with(|| IdIndex::of(tasks))
+            .find(tasks, id)
     }
 }
 
@@ -357,9 +377,7 @@ impl<'w> SnapshotBuilder<'w> {
     pub fn new(by_space: bool, warnings: &'w mut FieldWarnings) -> Self {
         SnapshotBuilder {
             tasks: Vec::new(),
-            seen_ids: HashMap::new(),
-            id_hasher: RandomState::new(),
-            task_types: HashSet::new(),
+            seen_ids: IdIndex::default(),
             by_space,
             warnings,
             previous: None,
@@ -394,7 +412,6 @@ impl<'w> SnapshotBuilder<'w> {
         self.previous = Some(Previous {
             snapshot: previous,
             by_id: None,
-            hasher: RandomState::new(),
         });
         self
     }
@@ -414,19 +431,10 @@ impl<'w> SnapshotBuilder<'w> {
             // An empty id is no id (see `record`): such tasks cannot be
             // told apart, so each one counts.
             if let Some(id) = task.id.as_value().filter(|id| !id.is_empty()) {
-                match self.seen_ids.entry(self.id_hasher.hash_one(id.as_str())) {
-                    Entry::Occupied(found) => {
-                        let first = self.tasks.get(*found.get());
-                        if first.and_then(|t| t.id.as_deref()) == Some(id.as_str()) {
-                            continue;
-                        }
-                        // Two ids, one 64-bit hash: both are kept (a later
-                        // repeat of this one would be counted again).
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(self.tasks.len());
-                    }
+                if self.seen_ids.find(&self.tasks, id).is_some() {
+                    continue;
                 }
+                self.seen_ids.insert(id, self.tasks.len());
             }
             let mut record = self.record(task, space);
             let text = self.series.last_text();
@@ -589,14 +597,7 @@ impl<'w> SnapshotBuilder<'w> {
             .take(at, "type", task.task_type)
             .filter(|t: &String| !t.is_empty())
             .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase());
-        let task_type = match self.task_types.get(task_type.as_str()) {
-            Some(shared) => shared.clone(),
-            None => {
-                let shared: Arc<str> = Arc::from(task_type);
-                self.task_types.insert(shared.clone());
-                shared
-            }
-        };
+        let (task_type, type_index) = self.series.task_type(task_type);
         let w = &mut *self.warnings;
         let record = TaskRecord {
             name: w.take(at, "name", task.name).unwrap_or_default(),
@@ -613,7 +614,7 @@ impl<'w> SnapshotBuilder<'w> {
             runs: None,
         };
         let Some(id) = &record.id else {
-            self.series.push_task(&[], &[], values);
+            self.series.push_task(type_index, &[], &[], values);
             return record;
         };
         let mut labels = vec![
@@ -630,7 +631,7 @@ impl<'w> SnapshotBuilder<'w> {
             ("dataset_id", dataset_id.as_deref().unwrap_or("")),
             ("created_by_user_id", created_by.as_deref().unwrap_or("")),
         ];
-        self.series.push_task(&labels, &info, values);
+        self.series.push_task(type_index, &labels, &info, values);
         record
     }
 }

@@ -73,7 +73,7 @@ pub struct SeriesTable {
     /// One per row; empty when no task has run text.
     run_rows: Vec<RunRow>,
     /// The task types of the rows (few), the known ones first.
-    task_types: Vec<String>,
+    task_types: Vec<Arc<str>>,
     /// Tasks whose `last_run_at` was unreadable.
     unreadable: usize,
 }
@@ -257,6 +257,8 @@ impl SeriesTable {
 #[derive(Debug)]
 pub struct SeriesTableBuilder {
     table: SeriesTable,
+    /// Where each type is in the table's `task_types`.
+    type_index: HashMap<Arc<str>, u32>,
     /// The text of the block being filled.
     block: String,
     /// Whether every task of that block so far has the same text, at the
@@ -266,8 +268,13 @@ pub struct SeriesTableBuilder {
 
 impl Default for SeriesTableBuilder {
     fn default() -> Self {
+        let task_types: Vec<Arc<str>> = KNOWN_TASK_TYPES.iter().map(|&t| t.into()).collect();
         SeriesTableBuilder {
-            table: SeriesTable::default(),
+            type_index: task_types.iter().cloned().zip(0..).collect(),
+            table: SeriesTable {
+                task_types,
+                ..SeriesTable::default()
+            },
             block: String::new(),
             block_unchanged: true,
         }
@@ -275,13 +282,31 @@ impl Default for SeriesTableBuilder {
 }
 
 impl SeriesTableBuilder {
-    /// Renders the next task's text: its label set (`task_id`, `task_name`,
+    /// The one shared copy of `task_type` (lower case) in this poll, for the
+    /// records, and its index among the table's types, for
+    /// [`push_task`](Self::push_task); added if new.
+    pub fn task_type(&mut self, task_type: String) -> (Arc<str>, u32) {
+        if let Some((shared, &at)) = self.type_index.get_key_value(task_type.as_str()) {
+            return (shared.clone(), at);
+        }
+        // Fewer types than tasks, and fewer tasks than 2^32 in any snapshot
+        // that fits in memory.
+        let at = self.table.task_types.len() as u32;
+        let shared: Arc<str> = task_type.into();
+        self.table.task_types.push(shared.clone());
+        self.type_index.insert(shared.clone(), at);
+        (shared, at)
+    }
+
+    /// Renders the next task's text (its type's index from
+    /// [`task_type`](Self::task_type)): its label set (`task_id`, `task_name`,
     /// `task_type`, `mode` and, with space filters, `space`), the info
     /// labels (`project_id`, `dataset_id`, `created_by_user_id`) and the
     /// [`Fixed`] values (in their order); nothing for a task without an id.
     /// [`task_done`](Self::task_done) must follow.
     pub fn push_task(
         &mut self,
+        task_type: u32,
         labels: &[(&str, &str)],
         info: &[(&str, &str)],
         values: [Option<f64>; Fixed::COUNT],
@@ -297,7 +322,7 @@ impl SeriesTableBuilder {
             task,
             last_run_at: f64::NAN,
             interval: f64::NAN,
-            task_type: 0,
+            task_type,
             continuous: false,
             last_run_unreadable: false,
         });
@@ -351,12 +376,6 @@ impl SeriesTableBuilder {
             self.close_block(previous);
         }
         let table = &mut self.table;
-        table.task_types = KNOWN_TASK_TYPES.map(str::to_owned).to_vec();
-        let mut known: HashMap<&str, u32> = KNOWN_TASK_TYPES
-            .iter()
-            .zip(0..)
-            .map(|(t, k)| (*t, k))
-            .collect();
         table.run_rows.reserve_exact(table.rows.len());
         for (row, task) in table.rows.iter_mut().zip(tasks) {
             row.last_run_at = task.last_run_at.unwrap_or(f64::NAN);
@@ -364,7 +383,6 @@ impl SeriesTableBuilder {
             row.continuous = task.mode == Mode::Continuous;
             row.last_run_unreadable = task.last_run_unknown();
             table.unreadable += usize::from(row.last_run_unreadable);
-            row.task_type = type_index(&mut table.task_types, &mut known, &task.task_type);
             let mut run = RunRow {
                 text: table.run_text.len(),
                 ..RunRow::default()
@@ -381,23 +399,6 @@ impl SeriesTableBuilder {
         table.rows.shrink_to_fit();
         self.table
     }
-}
-
-/// The index of `task_type` in `types` (looked up in `known`), added if new.
-fn type_index<'t>(
-    types: &mut Vec<String>,
-    known: &mut HashMap<&'t str, u32>,
-    task_type: &'t str,
-) -> u32 {
-    if let Some(&at) = known.get(task_type) {
-        return at;
-    }
-    // Fewer types than tasks, and fewer tasks than 2^32 in any snapshot
-    // that fits in memory.
-    let at = types.len() as u32;
-    types.push(task_type.to_owned());
-    known.insert(task_type, at);
-    at
 }
 
 /// Appends the run text of a task: the status of its newest run read and
