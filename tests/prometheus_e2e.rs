@@ -349,10 +349,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now),
             )
-            .running_every(Duration::from_secs(1))
-            // Generated histories fail now and then: only the failing task
-            // may have a failed newest run here.
-            .with_newest_run("COMPLETED", None),
+            .running_every(Duration::from_secs(1)),
             // Runs every 5 minutes, silent for 3 hours: stale (900 s threshold).
             SimTask::new(
                 STALE_ID,
@@ -361,8 +358,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::hours(3)),
             )
-            .with_run_cadence(Duration::from_secs(300))
-            .with_newest_run("COMPLETED", None),
+            .with_run_cadence(Duration::from_secs(300)),
             // Runs every 6 hours, last 90 minutes ago: older than
             // --stale-after (1h), but well within its own 18 h threshold.
             SimTask::new(
@@ -372,8 +368,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::minutes(90)),
             )
-            .with_run_cadence(Duration::from_secs(6 * 3600))
-            .with_newest_run("COMPLETED", None),
+            .with_run_cadence(Duration::from_secs(6 * 3600)),
             // Ran a minute ago, and that run failed.
             SimTask::new(
                 FAILING_ID,

@@ -472,6 +472,7 @@ async fn set_tasks_replaces_the_task_set() {
             runs_every: Some(Duration::from_secs(1)),
             run_cadence: None,
             newest_run: None,
+            newest_run_varies: false,
             newest_counts: None,
             runs: None,
         },

@@ -501,3 +501,24 @@ fn generated_histories_are_deterministic_mostly_completed_and_bounded() {
     );
     assert!(completed < total, "some runs fail");
 }
+
+#[test]
+fn the_newest_generated_run_varies_only_in_generated_task_sets() {
+    let at_ = now();
+    let newest = |task: &SimTask| -> String {
+        let served = task.served_json(at_);
+        let runs = crate::runs::generated_runs(task, &served);
+        runs.first().map(|r| r.status.clone()).unwrap_or_default()
+    };
+    // Generated sets: some newest runs failed or were cancelled.
+    let generated = generated_tasks(600, at_);
+    let statuses: Vec<String> = generated.iter().map(newest).collect();
+    assert!(statuses.iter().any(|s| s == "FAILED" || s == "CANCELLED"));
+    // The same tasks built by hand (a test's, the demo's): the newest run
+    // completed unless said otherwise.
+    for mut task in generated {
+        task.newest_run_varies = false;
+        let status = newest(&task);
+        assert!(status.is_empty() || status == "COMPLETED", "{status}");
+    }
+}
