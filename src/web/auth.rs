@@ -20,6 +20,10 @@ use super::config::{Secret, WebConfigError};
 /// Digests remembered per user; a scraper uses one password, rotation two.
 const MAX_VERIFIED_PER_USER: usize = 4;
 
+/// The password of the dummy hash an unknown user is checked against: it
+/// matches, so only the known-user condition keeps such a user out.
+const DUMMY_PASSWORD: &[u8] = b"not a password anyone sends";
+
 /// The configured users, validated.
 #[derive(Debug)]
 pub(crate) struct Users {
@@ -76,7 +80,7 @@ fn dummy_hash(cost: u32) -> Result<Arc<str>, WebConfigError> {
     {
         return Ok(hash.clone());
     }
-    let parts = bcrypt::hash_with_salt(b"not a password anyone sends", cost, [0x5a; 16])
+    let parts = bcrypt::hash_with_salt(DUMMY_PASSWORD, cost, [0x5a; 16])
         .map_err(|_| WebConfigError::new("basic_auth_users: cannot prepare bcrypt"))?;
     let hash: Arc<str> = parts.format_for_version(bcrypt::Version::TwoB).into();
     dummies
@@ -312,5 +316,27 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(bcrypt_cost(&u.dummy), Some(5));
+    }
+
+    #[tokio::test]
+    async fn the_dummy_password_lets_no_unknown_user_in() {
+        let users = users(&[("alice", &bcrypt::hash("one", 4).unwrap())])
+            .unwrap()
+            .unwrap();
+        let dummy = std::str::from_utf8(DUMMY_PASSWORD).unwrap();
+        assert!(
+            bcrypt::verify(DUMMY_PASSWORD, &users.dummy).unwrap(),
+            "the dummy hash is of DUMMY_PASSWORD, so the check below is not vacuous"
+        );
+        let cache = AuthCache::default();
+        for attempt in ["first", "second"] {
+            assert!(
+                !cache.authorize(&users, Some(&basic("mallory", dummy))).await,
+                "{attempt} attempt"
+            );
+            assert!(!cache.authorize(&users, Some(&basic("alice", dummy))).await);
+        }
+        assert_eq!(cache.remembered("mallory"), 0);
+        assert!(cache.authorize(&users, Some(&basic("alice", "one"))).await);
     }
 }
