@@ -94,16 +94,18 @@
 //! sent; [`RecordedRequest::runs_task_id`] gives a runs request's decoded
 //! task id; `query` is decoded.
 
+mod encode;
+mod history;
 mod runs;
 mod task;
 #[cfg(test)]
 mod tests;
 
-pub use runs::{
-    cadence_of, RunOrder, SimRun, CANCELLED_REASON, FAILED_REASON, HISTORY_RUNS, RUN_STATUSES,
-};
+pub use encode::rfc3339_millis;
+pub use history::cadence_of;
+pub use runs::{RunOrder, SimRun, CANCELLED_REASON, FAILED_REASON, HISTORY_RUNS, RUN_STATUSES};
 pub use task::{
-    demo_tasks, generated_tasks, rfc3339_millis, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
+    demo_tasks, generated_tasks, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
     DEMO_SPACES, EXPERIMENT_TYPES,
 };
 
@@ -285,7 +287,7 @@ impl Shared {
         }
         match &task.runs {
             Some(runs) => runs.as_ref().clone(),
-            None => runs::generated_runs(task, &task.served_json(now)),
+            None => history::generated_runs(task, &task.served_json(now)),
         }
     }
 
@@ -940,11 +942,11 @@ const CURSOR_PREFIX: &str = "simcursor";
 /// An opaque-looking cursor (padded standard base64, so it needs
 /// percent-encoding in a query string, like real ones may).
 fn encode_cursor(resource: &str, position: usize) -> String {
-    task::base64_encode(format!("{CURSOR_PREFIX}:{resource}:{position}").as_bytes())
+    encode::base64_encode(format!("{CURSOR_PREFIX}:{resource}:{position}").as_bytes())
 }
 
 fn decode_cursor(resource: &str, cursor: &str) -> Option<usize> {
-    let bytes = task::base64_decode(cursor)?;
+    let bytes = encode::base64_decode(cursor)?;
     let text = std::str::from_utf8(&bytes).ok()?;
     let rest = text.strip_prefix(CURSOR_PREFIX)?.strip_prefix(':')?;
     let number = rest.strip_prefix(resource)?.strip_prefix(':')?;

@@ -178,7 +178,7 @@ async fn default_limit_is_50_and_bad_limits_are_400() {
 #[tokio::test]
 async fn garbled_cursors_are_400() {
     let sim = Simulator::start(numbered(3)).await.unwrap();
-    let foreign = task::base64_encode(b"simcursor:projects:1");
+    let foreign = encode::base64_encode(b"simcursor:projects:1");
     for bad in [
         "",
         "garbage",
@@ -639,7 +639,7 @@ async fn demo_tasks_are_realistic_and_valid() {
     let unique: HashSet<&str> = served.iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(unique.len(), served.len());
     for id in &unique {
-        assert!(task::base64_decode(id).is_some(), "{id} is not base64");
+        assert!(encode::base64_decode(id).is_some(), "{id} is not base64");
     }
 
     let types: HashSet<&str> = served.iter().map(|t| t["type"].as_str().unwrap()).collect();
@@ -753,15 +753,15 @@ async fn serves_100k_tasks_in_pages_of_100() {
 #[test]
 fn base64_round_trips_and_cursors_reject_junk() {
     for input in [&b""[..], b"a", b"ab", b"abc", b"abcd", b"\xff\x00\xfe"] {
-        let encoded = task::base64_encode(input);
-        assert_eq!(task::base64_decode(&encoded).unwrap(), input);
+        let encoded = encode::base64_encode(input);
+        assert_eq!(encode::base64_decode(&encoded).unwrap(), input);
     }
     assert_eq!(
-        task::base64_encode(b"OnlineTask:45:qRwX"),
+        encode::base64_encode(b"OnlineTask:45:qRwX"),
         "T25saW5lVGFzazo0NTpxUndY"
     );
     for junk in ["A", "AA=A", "A===", "====", "AB=C", "AAA=AAAA", "é"] {
-        assert!(task::base64_decode(junk).is_none(), "{junk}");
+        assert!(encode::base64_decode(junk).is_none(), "{junk}");
     }
     assert_eq!(
         decode_cursor("tasks", &encode_cursor("tasks", 1234)),
@@ -769,7 +769,7 @@ fn base64_round_trips_and_cursors_reject_junk() {
     );
     assert_eq!(decode_cursor("tasks", &encode_cursor("runs", 1)), None);
     assert_eq!(
-        decode_cursor("tasks", &task::base64_encode(b"simcursor:tasks:+1")),
+        decode_cursor("tasks", &encode::base64_encode(b"simcursor:tasks:+1")),
         None
     );
 }

@@ -467,10 +467,10 @@ fn generated_histories_are_deterministic_mostly_completed_and_bounded() {
     let (mut total, mut completed) = (0, 0);
     for task in &tasks {
         let served = task.served_json(at_);
-        let runs = crate::runs::generated_runs(task, &served);
+        let runs = crate::history::generated_runs(task, &served);
         assert_eq!(
             runs.iter().map(|r| r.to_json("x")).collect::<Vec<_>>(),
-            crate::runs::generated_runs(task, &served)
+            crate::history::generated_runs(task, &served)
                 .iter()
                 .map(|r| r.to_json("x"))
                 .collect::<Vec<_>>()
@@ -507,7 +507,7 @@ fn the_newest_generated_run_varies_only_in_generated_task_sets() {
     let at_ = now();
     let newest = |task: &SimTask| -> String {
         let served = task.served_json(at_);
-        let runs = crate::runs::generated_runs(task, &served);
+        let runs = crate::history::generated_runs(task, &served);
         runs.first().map(|r| r.status.clone()).unwrap_or_default()
     };
     // Generated sets: some newest runs failed or were cancelled.
