@@ -610,13 +610,20 @@ impl Process {
         }
     }
 
-    /// Sends a signal with the system's `kill` command.
+    /// Sends the signal `name` (`TERM`, `INT`, `HUP`, `KILL`) with
+    /// `kill(2)`: no `kill` program, which a minimal system may lack.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.pid().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{name} failed");
+        let signal = match name {
+            "TERM" => libc::SIGTERM,
+            "INT" => libc::SIGINT,
+            "HUP" => libc::SIGHUP,
+            "KILL" => libc::SIGKILL,
+            other => panic!("no such signal in the tests: {other}"),
+        };
+        let pid = libc::pid_t::try_from(self.pid()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill -{name} {pid} failed");
     }
 }
 
@@ -705,4 +712,53 @@ pub async fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+// ---------------------------------------------------------------------------
+// The binary's /metrics, raw
+// ---------------------------------------------------------------------------
+
+/// The body without the lines that change from one scrape to the next
+/// (the ages, computed at scrape time, and the process collector's).
+pub fn without_clock(body: &str) -> String {
+    body.lines()
+        .filter(|l| {
+            !l.starts_with("process_") && !l.starts_with("arize_task_seconds_since_last_run{")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `GET /metrics` with this `Accept-Encoding`: the `Content-Encoding` and
+/// `Vary` headers and the raw body.
+pub async fn metrics_with(p: &Process, accept: &str) -> (Option<String>, Option<String>, Vec<u8>) {
+    let response = http()
+        .get(p.url("/metrics"))
+        .header("Accept-Encoding", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (encoding, vary) = (header("content-encoding"), header("vary"));
+    (encoding, vary, response.bytes().await.unwrap().to_vec())
+}
+
+/// Every member of a gzip stream, decoded with flate2.
+pub fn gunzip(compressed: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(compressed)
+        .read_to_string(&mut text)
+        .expect("a gzip body");
+    text
 }

@@ -4,7 +4,7 @@
 //! local, the newest run whatever the order, the run interval and the
 //! per-task stale threshold, and the exact values served.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use arize_exporter::arize::runs::RunStatus;
 use arize_sim::{RunOrder, Scripted, SimRun, SimTask, Simulator};
 use serde_json::json;
 use support::exporter::*;
+use support::scenarios::mistyped_runs;
 use time::OffsetDateTime;
 
 const RUNS_ENDPOINT: &str = "/v2/tasks/{task_id}/runs";
@@ -435,19 +436,7 @@ async fn bad_bodies_cost_the_read_never_the_poll() {
 #[tokio::test]
 async fn mistyped_fields_and_huge_reasons_keep_the_run() {
     let newest = now() - time::Duration::minutes(1);
-    let huge = "reason ".repeat(200_000);
-    let runs = vec![
-        SimRun::failed(newest, &huge)
-            .with_field("num_errors", json!("many"))
-            .with_field("num_successes", json!(-3))
-            .with_field("run_started_at", json!(12))
-            .with_field("surprise", json!({"x": [1]})),
-        SimRun::completed(newest - time::Duration::minutes(5), 1, 1, 1)
-            .with_field("status", json!(["COMPLETED"])),
-        SimRun::completed(newest - time::Duration::minutes(10), 1, 1, 1)
-            .without_field("created_at")
-            .without_field("run_started_at"),
-    ];
+    let runs = mistyped_runs(newest);
     let mut h = Harness::new(vec![ran("odd", 60).with_runs(runs)], &[]).await;
     h.poll_ok().await;
     let s = h.scrape();
@@ -476,8 +465,6 @@ async fn mistyped_fields_and_huge_reasons_keep_the_run() {
         .unwrap();
     assert!(reason.starts_with("reason reason") && reason.ends_with('…'));
     assert!(reason.len() <= 1024 + '…'.len_utf8(), "{}", reason.len());
-    let (ok, output) = promtool_check_metrics(&h.render());
-    assert!(ok && output.trim().is_empty(), "{output}");
 }
 
 // ---------------------------------------------------------------------------

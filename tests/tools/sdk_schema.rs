@@ -6,7 +6,7 @@
 //! lower-case shapes of the docs page) are for tolerance tests and are not
 //! served here, except to show that the check refuses them.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

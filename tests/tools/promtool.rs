@@ -1,12 +1,16 @@
 //! The exposition passes the real `promtool check metrics` (the README's Metrics section):
 //! the demo's, and one full of hostile task names, both as printed by the
-//! real binary with `--once`. promtool comes from
-//! `scripts/tools/prometheus.sh`; without it these tests fail, never skip.
+//! real binary with `--once`; and the expositions the hermetic suite builds
+//! in process from hostile input (`support::scenarios`: lone surrogates,
+//! hostile names, mistyped runs with a huge reason) and from generated
+//! tasks. promtool comes from `scripts/tools/prometheus.sh`; without it
+//! these tests fail, never skip.
 
-mod support;
+use crate::support;
 
-use arize_sim::{SimTask, Simulator};
+use arize_sim::{generated_tasks, Scripted, SimTask, Simulator};
 use support::exporter::*;
+use support::scenarios::{hostile_tasks, mistyped_runs, LONE_SURROGATES};
 use support::tools::{tool, PROMETHEUS};
 
 fn assert_promtool_clean(exposition: &str) {
@@ -133,4 +137,66 @@ async fn the_exposition_before_any_poll_passes_promtool() {
     let scrape = Scrape::parse(&body);
     assert_eq!(scrape.value("arize_up", &[]), 0.0);
     assert_promtool_clean(&body);
+}
+
+// ---------------------------------------------------------------------------
+// The in-process expositions of the hermetic suite's hostile inputs
+// ---------------------------------------------------------------------------
+
+/// `tests/integration/polling.rs`: names decoded from lone surrogates.
+#[tokio::test]
+async fn lone_surrogate_names_pass_promtool() {
+    let mut h = Harness::new(vec![], &[]).await;
+    h.sim.push(Scripted::Raw {
+        status: 200,
+        content_type: "application/json".into(),
+        body: LONE_SURROGATES.to_vec(),
+    });
+    h.poll_ok().await;
+    assert_eq!(h.scrape().find("arize_task_info", &[]).len(), 4);
+    assert_promtool_clean(&h.render());
+}
+
+/// `tests/integration/polling.rs`: every escape, control characters and a
+/// 10 KB name.
+#[tokio::test]
+async fn hostile_task_names_pass_promtool() {
+    let hostile = hostile_tasks();
+    let tasks = hostile
+        .iter()
+        .map(|(id, name)| SimTask::new(id, name, "CODE_EVALUATION", true, ago(30)))
+        .collect();
+    let mut h = Harness::new(tasks, &["--space-id", "space-1"]).await;
+    h.poll_ok().await;
+    let text = h.render();
+    assert_eq!(
+        Scrape::parse(&text).find("arize_task_info", &[]).len(),
+        hostile.len()
+    );
+    assert_promtool_clean(&text);
+}
+
+/// `tests/integration/polling.rs`: a realistic account, every family.
+#[tokio::test]
+async fn a_generated_accounts_exposition_passes_promtool() {
+    let mut h = Harness::new(generated_tasks(20, time::OffsetDateTime::now_utc()), &[]).await;
+    h.poll_ok().await;
+    assert_promtool_clean(&h.render());
+}
+
+/// `tests/integration/runs.rs`: a newest run with mistyped fields and a
+/// huge reason.
+#[tokio::test]
+async fn mistyped_runs_and_a_huge_reason_pass_promtool() {
+    let newest = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let task = SimTask::new("odd", "odd", "TEMPLATE_EVALUATION", true, ago(60))
+        .with_runs(mistyped_runs(newest));
+    let mut h = Harness::new(vec![task], &[]).await;
+    h.poll_ok().await;
+    let text = h.render();
+    let status = Scrape::parse(&text)
+        .find("arize_task_last_run_status", &[("task_id", "odd")])
+        .len();
+    assert_eq!(status, 1, "the run is kept");
+    assert_promtool_clean(&text);
 }

@@ -5,7 +5,7 @@
 //! kubernetes-validate --strict. Installers: scripts/tools/helm.sh and
 //! scripts/tools/kube-schemas.sh.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,34 +1,23 @@
-//! The web layer end to end: `arize_exporter::web::serve` with a tiny
-//! router, certificates made by `openssl` at test time, and clients that
-//! speak real TLS (reqwest with rustls, and curl).
+//! The web layer end to end over TLS: `arize_exporter::web::serve` with a
+//! tiny router (`support::web`), certificates made by `openssl` at test
+//! time, and clients that speak real TLS (reqwest with rustls, and curl);
+//! a real Prometheus scraping it. Its plain HTTP tests are in the hermetic
+//! suite (`tests/integration/web.rs`).
 
-#[allow(dead_code)]
-#[path = "support/pki.rs"]
-mod pki;
-#[allow(dead_code)]
-#[path = "support/tools.rs"]
-mod tools;
+use crate::support;
 
-#[path = "support/prometheus.rs"]
-mod prometheus;
-
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use arize_exporter::web::{bind, serve, WebConfigHandle};
-use axum::body::Body;
-use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
-use pki::{Pki, Usage};
-use prometheus::{prometheus_value, Killed};
+use arize_exporter::web::WebConfigHandle;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
-use tokio::sync::{oneshot, Semaphore};
-use tools::TempDir;
+use support::pki::{Pki, Usage};
+use support::prometheus::{prometheus_value, Killed};
+use support::tools::{self, TempDir};
+use support::web::*;
 
 // ---------------------------------------------------------------------------
 // Certificates
@@ -62,96 +51,6 @@ fn der(name: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Server and clients
 // ---------------------------------------------------------------------------
-
-/// What `/metrics` answers: a valid exposition, for Prometheus.
-const METRICS: &str = "# TYPE web_test_value gauge\nweb_test_value 1\n";
-
-/// Requests to `/stream` send a first chunk, then wait for a permit here
-/// before the last one: a response that is not finished yet.
-fn router(gate: Arc<Semaphore>) -> Router {
-    Router::new()
-        .route("/", get(|| async { "home\n" }))
-        .route("/metrics", get(|| async { METRICS }))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
-        .route("/stream", get(stream))
-        .with_state(gate)
-}
-
-async fn stream(State(gate): State<Arc<Semaphore>>) -> Body {
-    let chunks = futures_util::stream::unfold(0, move |step| {
-        let gate = gate.clone();
-        async move {
-            match step {
-                0 => Some((Ok::<_, std::io::Error>("first\n"), 1)),
-                1 => {
-                    gate.acquire().await.ok()?.forget();
-                    Some((Ok("last\n"), 2))
-                }
-                _ => None,
-            }
-        }
-    });
-    Body::from_stream(chunks)
-}
-
-struct Server {
-    addrs: Vec<SocketAddr>,
-    gate: Arc<Semaphore>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(web: WebConfigHandle, addresses: &[&str], max_requests: usize) -> Server {
-        let listeners = bind(addresses).await.expect("bind");
-        let addrs = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
-        let gate = Arc::new(Semaphore::new(0));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            listeners,
-            router(gate.clone()),
-            web,
-            max_requests,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Server {
-            addrs,
-            gate,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn tls(config: &Path) -> Server {
-        Server::start(
-            WebConfigHandle::load(config).expect("valid web config"),
-            &["127.0.0.1:0"],
-            0,
-        )
-        .await
-    }
-
-    fn port(&self) -> u16 {
-        self.addrs[0].port()
-    }
-
-    fn https(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port())
-    }
-
-    fn http(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
 
 #[derive(Clone, Copy)]
 enum Identity {
@@ -190,34 +89,6 @@ fn client(identity: Identity) -> reqwest::Client {
     client_with(identity, |b| b)
 }
 
-/// Status and body, or the error's text.
-async fn fetch(
-    client: &reqwest::Client,
-    url: &str,
-    auth: Option<(&str, &str)>,
-) -> Result<(u16, String), String> {
-    let mut request = client.get(url);
-    if let Some((user, password)) = auth {
-        request = request.basic_auth(user, Some(password));
-    }
-    let response = request.send().await.map_err(|e| format!("{e:?}"))?;
-    let status = response.status().as_u16();
-    let body = response.text().await.map_err(|e| format!("{e:?}"))?;
-    Ok((status, body))
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn tls_dir(label: &str, extra: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new(label);
     pki().copy_to(&dir.0, &["server.crt", "server.key", "ca.crt"]);
@@ -226,10 +97,6 @@ fn tls_dir(label: &str, extra: &str) -> (TempDir, PathBuf) {
         &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}"),
     );
     (dir, config)
-}
-
-fn hash(password: &str) -> String {
-    bcrypt::hash(password, 4).unwrap()
 }
 
 // ---------------------------------------------------------------------------
@@ -477,74 +344,9 @@ async fn basic_auth_headers_and_open_probes() {
     }
 }
 
-#[tokio::test]
-async fn auth_and_headers_without_tls() {
-    let dir = TempDir::new("auth-plain");
-    let config = dir.write(
-        "web.yml",
-        &format!("http_server_config:\n  headers:\n    X-Frame-Options: sameorigin\nbasic_auth_users:\n  alice: '{}'\n", hash("pw")),
-    );
-    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = c.get(server.http("/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["x-frame-options"], "sameorigin");
-    assert_eq!(
-        fetch(&c, &server.http("/metrics"), Some(("alice", "pw"))).await,
-        Ok((200, METRICS.into()))
-    );
-}
-
 // ---------------------------------------------------------------------------
 // Reload
 // ---------------------------------------------------------------------------
-
-#[tokio::test]
-async fn users_reload_and_an_invalid_edit_is_kept_out() {
-    let dir = TempDir::new("reload-users");
-    let config = dir.write(
-        "web.yml",
-        &format!("basic_auth_users:\n  alice: '{}'\n", hash("one")),
-    );
-    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let url = server.http("/metrics");
-    assert_eq!(
-        fetch(&c, &url, Some(("alice", "one"))).await.unwrap().0,
-        200
-    );
-
-    dir.write(
-        "web.yml",
-        &format!("basic_auth_users:\n  bob: '{}'\n", hash("two")),
-    );
-    eventually("bob to be admitted", || async {
-        fetch(&c, &url, Some(("bob", "two"))).await.unwrap().0 == 200
-    })
-    .await;
-    assert_eq!(
-        fetch(&c, &url, Some(("alice", "one"))).await.unwrap().0,
-        401,
-        "alice's cached password was forgotten"
-    );
-
-    // An edit that would drop auth if it were taken, but is invalid.
-    dir.write("web.yml", "basic_auth_users: {}\nnot_a_key: true\n");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        fetch(&c, &url, None).await.unwrap().0,
-        401,
-        "the invalid edit was taken"
-    );
-    assert_eq!(fetch(&c, &url, Some(("bob", "two"))).await.unwrap().0, 200);
-
-    // Fixed: taken.
-    dir.write("web.yml", "basic_auth_users: {}\n");
-    eventually("auth to be dropped", || async {
-        fetch(&c, &url, None).await.unwrap().0 == 200
-    })
-    .await;
-}
 
 /// Lays out a folder as Kubernetes mounts a Secret: the files are symlinks
 /// through `..data`, itself a symlink to a timestamped folder that an
@@ -602,117 +404,6 @@ async fn a_rotated_certificate_is_served_without_restart() {
         served().await == rotated
     })
     .await;
-}
-
-// ---------------------------------------------------------------------------
-// Listeners, limits, shutdown
-// ---------------------------------------------------------------------------
-
-fn has_ipv6_loopback() -> bool {
-    std::net::TcpListener::bind("[::1]:0").is_ok()
-}
-
-#[tokio::test]
-async fn one_port_answers_on_ipv4_and_ipv6() {
-    let server = Server::start(WebConfigHandle::none(), &[":0"], 0).await;
-    assert_eq!(server.addrs.len(), 1);
-    let port = server.port();
-    assert_ne!(port, 0);
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    assert_eq!(
-        fetch(&c, &format!("http://127.0.0.1:{port}/healthz"), None).await,
-        Ok((200, "ok\n".into()))
-    );
-    if has_ipv6_loopback() {
-        assert!(server.addrs[0].is_ipv6(), "{:?}", server.addrs);
-        assert_eq!(
-            fetch(&c, &format!("http://[::1]:{port}/healthz"), None).await,
-            Ok((200, "ok\n".into()))
-        );
-    } else {
-        assert_eq!(
-            server.addrs[0].ip(),
-            std::net::Ipv4Addr::UNSPECIFIED,
-            "the IPv4 fallback"
-        );
-    }
-}
-
-#[tokio::test]
-async fn explicit_families_and_names() {
-    let v4 = Server::start(WebConfigHandle::none(), &["0.0.0.0:0"], 0).await;
-    assert!(v4.addrs[0].is_ipv4());
-    let named = Server::start(WebConfigHandle::none(), &["localhost:0"], 0).await;
-    assert!(
-        named.addrs.iter().all(|a| a.ip().is_loopback()),
-        "{:?}",
-        named.addrs
-    );
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let url = format!("http://{}/", named.addrs[0]);
-    assert_eq!(fetch(&c, &url, None).await, Ok((200, "home\n".into())));
-    if has_ipv6_loopback() {
-        let v6 = Server::start(WebConfigHandle::none(), &["[::]:0"], 0).await;
-        assert!(v6.addrs[0].is_ipv6());
-        // IPv6 only: the same port is still free on IPv4.
-        let port = v6.port();
-        assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok());
-    }
-}
-
-#[tokio::test]
-async fn beyond_max_requests_the_answer_is_503_until_the_body_is_written() {
-    let server = Server::start(WebConfigHandle::none(), &["127.0.0.1:0"], 1).await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut slow = c.get(server.http("/stream")).send().await.unwrap();
-    assert_eq!(slow.status(), 200);
-    assert_eq!(slow.chunk().await.unwrap().unwrap(), "first\n");
-    // Headers and part of the body are out; the request still counts.
-    assert_eq!(
-        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
-        503
-    );
-    server.gate.add_permits(1);
-    let mut rest = Vec::new();
-    while let Some(chunk) = slow.chunk().await.unwrap() {
-        rest.extend_from_slice(&chunk);
-    }
-    assert_eq!(rest, b"last\n");
-    eventually("the slot to be free", || async {
-        fetch(&c, &server.http("/metrics"), None).await.unwrap().0 == 200
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn beyond_the_rate_limit_the_answer_is_429() {
-    let dir = TempDir::new("rate");
-    let config = dir.write("web.yml", "rate_limit:\n  interval: 1h\n  burst: 2\n");
-    let server = Server::start(WebConfigHandle::load(&config).unwrap(), &["127.0.0.1:0"], 0).await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let statuses = [
-        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
-        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
-        fetch(&c, &server.http("/metrics"), None).await.unwrap().0,
-    ];
-    assert_eq!(statuses, [200, 200, 429]);
-}
-
-#[tokio::test]
-async fn shutdown_lets_the_request_in_flight_finish() {
-    let mut server = Server::start(WebConfigHandle::none(), &["127.0.0.1:0"], 0).await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut slow = c.get(server.http("/stream")).send().await.unwrap();
-    assert_eq!(slow.chunk().await.unwrap().unwrap(), "first\n");
-    let _ = server.stop.take().unwrap().send(());
-    server.gate.add_permits(1);
-    assert_eq!(slow.chunk().await.unwrap().unwrap(), "last\n");
-    let task = &mut server.task;
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("serve returns")
-        .unwrap()
-        .unwrap();
 }
 
 // ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 //! data age limit is 2 s. The durations themselves are covered by the
 //! promtool unit tests (tests/rules.rs).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};

@@ -1,0 +1,24 @@
+//! The hermetic suite: everything `cargo test` runs on a machine with only
+//! Rust. The exporter in process and as the real binary (plain HTTP), the
+//! simulated Arize API, and the repository's files read as data; no external
+//! program is run. Tests that drive a real tool (promtool, Prometheus, helm,
+//! openssl, Chromium, ...) are in `tests/tools/`, run by `scripts/test.sh`.
+//!
+//! One module per subject; `tests/tools/` has a module of the same name for
+//! the subject's tool-driven tests.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod binary;
+mod binary_web;
+mod compose_example;
+mod dashboard;
+mod dockerfile;
+mod drift;
+mod landing;
+mod polling;
+mod release_workflow;
+mod rules;
+mod runs;
+mod web;
