@@ -331,7 +331,9 @@ mod tests {
         let cache = AuthCache::default();
         for attempt in ["first", "second"] {
             assert!(
-                !cache.authorize(&users, Some(&basic("mallory", dummy))).await,
+                !cache
+                    .authorize(&users, Some(&basic("mallory", dummy)))
+                    .await,
                 "{attempt} attempt"
             );
             assert!(!cache.authorize(&users, Some(&basic("alice", dummy))).await);

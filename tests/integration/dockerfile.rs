@@ -1,7 +1,8 @@
 //! The container image definition (`Dockerfile`, `.dockerignore`). There is
 //! no Docker engine here, so this checks what can be checked without one:
-//! hadolint (scripts/tools/hadolint.sh) and the Dockerfile's own content,
-//! against Cargo.toml and the cargo invocations that CI runs.
+//! the Dockerfile's own content, against Cargo.toml and the cargo
+//! invocations that CI runs. hadolint is in the tools suite
+//! (`tests/tools/dockerfile.rs`).
 
 use crate::support;
 

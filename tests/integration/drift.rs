@@ -1,9 +1,10 @@
 //! Drift of the upstream API, kind by kind, against real servers on
 //! loopback: every task field of an unexpected JSON type, list elements that
 //! are not objects, placeholder and far-future timestamps, a byte order
-//! mark and the envelope failures (SPEC section 4); redirects and TLS
-//! certificate errors (SPEC section 3). Each test asserts the exact metrics
-//! and the reason counted.
+//! mark and the envelope failures (SPEC section 4); redirects (SPEC section
+//! 3). Each test asserts the exact metrics and the reason counted. TLS
+//! certificate errors, against `openssl s_server`, are in the tools suite
+//! (`tests/tools/drift.rs`).
 
 use crate::support;
 
@@ -95,14 +96,6 @@ fn raw(body: impl Into<Vec<u8>>) -> Scripted {
     }
 }
 
-/// The ids of the `arize_task_info` series.
-fn info_ids(s: &Scrape) -> BTreeSet<String> {
-    s.find("arize_task_info", &[])
-        .iter()
-        .map(|x| x.labels["task_id"].clone())
-        .collect()
-}
-
 /// The names of the series of the task `id`, sorted.
 fn series_names(s: &Scrape, id: &str) -> Vec<String> {
     let mut names: Vec<String> = s.task_series(id).iter().map(|x| x.name.clone()).collect();
@@ -123,47 +116,6 @@ fn keys<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> BTreeSet<SampleKey
 /// Every sample of `family`, keyed.
 fn family(s: &Scrape, name: &str) -> BTreeSet<SampleKey> {
     keys(s.find(name, &[]))
-}
-
-/// `arize_exporter_api_requests_total{endpoint="/v2/tasks", code}`.
-fn requests_with(s: &Scrape, code: &str) -> f64 {
-    s.counter(
-        "arize_exporter_api_requests_total",
-        &[("endpoint", "/v2/tasks"), ("code", code)],
-    )
-}
-
-/// Every `arize_exporter_api_requests_total` series, summed.
-fn all_requests(s: &Scrape) -> f64 {
-    s.find("arize_exporter_api_requests_total", &[])
-        .iter()
-        .map(|x| x.value)
-        .sum()
-}
-
-/// Every reason of `arize_exporter_poll_errors_total` and its value.
-fn poll_errors(s: &Scrape) -> BTreeMap<String, f64> {
-    s.find("arize_exporter_poll_errors_total", &[])
-        .iter()
-        .map(|x| (x.labels["reason"].clone(), x.value))
-        .collect()
-}
-
-/// The poll errors expected when only `reason` counted `n`.
-fn only_errors(reason: &str, n: f64) -> BTreeMap<String, f64> {
-    [
-        "unauthorized",
-        "rate_limited",
-        "server_error",
-        "client_error",
-        "timeout",
-        "transport",
-        "decode",
-        "pagination",
-    ]
-    .iter()
-    .map(|r| ((*r).to_owned(), if *r == reason { n } else { 0.0 }))
-    .collect()
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! The landing page `/`: the real app (built by `App::build` as the binary
 //! builds it) polling the project's simulated Arize API, the page rendered
-//! through the app's own router; and the real binary in `--demo` mode
-//! looked at by headless Chromium (a screenshot, and the parsed DOM).
+//! through the app's own router. Headless Chromium looking at the real
+//! binary's page is in the tools suite (`tests/tools/landing.rs`).
 
 use crate::support;
 
@@ -36,29 +36,6 @@ async fn get_page(h: &Harness, path: &str) -> String {
         .await
         .unwrap();
     String::from_utf8(body.to_vec()).unwrap()
-}
-
-/// The page's table rows, in order.
-fn rows(page: &str) -> Vec<&str> {
-    let Some(body) = page.split("<tbody>").nth(1) else {
-        return Vec::new();
-    };
-    body.split("</tbody>")
-        .next()
-        .unwrap_or("")
-        .split("<tr")
-        .skip(1)
-        .collect()
-}
-
-/// The one row holding `needle`.
-fn row_with<'a>(page: &'a str, needle: &str) -> &'a str {
-    let found: Vec<&str> = rows(page)
-        .into_iter()
-        .filter(|r| r.contains(needle))
-        .collect();
-    assert_eq!(found.len(), 1, "one row with {needle:?}: {found:#?}");
-    found[0]
 }
 
 /// The text of the summary line.

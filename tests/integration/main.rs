@@ -12,13 +12,10 @@ mod support;
 
 mod binary;
 mod binary_web;
-mod compose_example;
 mod dashboard;
 mod dockerfile;
 mod drift;
 mod landing;
 mod polling;
-mod release_workflow;
-mod rules;
 mod runs;
 mod web;

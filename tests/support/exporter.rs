@@ -4,7 +4,7 @@
 //! binary, an exposition parser, `promtool check metrics` and HTTP helpers.
 //! Everything talks real HTTP on loopback.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -761,4 +761,84 @@ pub fn gunzip(compressed: &[u8]) -> String {
         .read_to_string(&mut text)
         .expect("a gzip body");
     text
+}
+
+// ---------------------------------------------------------------------------
+// API requests and poll errors, as the drift tests count them
+// ---------------------------------------------------------------------------
+
+/// The ids of the `arize_task_info` series.
+pub fn info_ids(s: &Scrape) -> BTreeSet<String> {
+    s.find("arize_task_info", &[])
+        .iter()
+        .map(|x| x.labels["task_id"].clone())
+        .collect()
+}
+
+/// `arize_exporter_api_requests_total{endpoint="/v2/tasks", code}`.
+pub fn requests_with(s: &Scrape, code: &str) -> f64 {
+    s.counter(
+        "arize_exporter_api_requests_total",
+        &[("endpoint", "/v2/tasks"), ("code", code)],
+    )
+}
+
+/// Every `arize_exporter_api_requests_total` series, summed.
+pub fn all_requests(s: &Scrape) -> f64 {
+    s.find("arize_exporter_api_requests_total", &[])
+        .iter()
+        .map(|x| x.value)
+        .sum()
+}
+
+/// Every reason of `arize_exporter_poll_errors_total` and its value.
+pub fn poll_errors(s: &Scrape) -> BTreeMap<String, f64> {
+    s.find("arize_exporter_poll_errors_total", &[])
+        .iter()
+        .map(|x| (x.labels["reason"].clone(), x.value))
+        .collect()
+}
+
+/// The poll errors expected when only `reason` counted `n`.
+pub fn only_errors(reason: &str, n: f64) -> BTreeMap<String, f64> {
+    [
+        "unauthorized",
+        "rate_limited",
+        "server_error",
+        "client_error",
+        "timeout",
+        "transport",
+        "decode",
+        "pagination",
+    ]
+    .iter()
+    .map(|r| ((*r).to_owned(), if *r == reason { n } else { 0.0 }))
+    .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The landing page
+// ---------------------------------------------------------------------------
+
+/// The page's table rows, in order.
+pub fn rows(page: &str) -> Vec<&str> {
+    let Some(body) = page.split("<tbody>").nth(1) else {
+        return Vec::new();
+    };
+    body.split("</tbody>")
+        .next()
+        .unwrap_or("")
+        .split("<tr")
+        .skip(1)
+        .collect()
+}
+
+/// The one row holding `needle`.
+pub fn row_with<'a>(page: &'a str, needle: &str) -> &'a str {
+    let found: Vec<&str> = rows(page)
+        .into_iter()
+        .filter(|r| r.contains(needle))
+        .collect();
+    assert_eq!(found.len(), 1, "one row with {needle:?}: {found:#?}");
+    found[0]
 }

@@ -387,3 +387,15 @@ pub fn metrics_read(dashboard: &Value, rules: &Value) -> Vec<(String, String)> {
     }
     out
 }
+
+/// The options of a table panel's `organize` transformation (column
+/// names and order).
+pub fn organize_options(table: &Value) -> Value {
+    table["transformations"]
+        .as_array()
+        .expect("transformations")
+        .iter()
+        .find(|t| t["id"] == "organize")
+        .expect("an organize transformation")["options"]
+        .clone()
+}

@@ -73,12 +73,127 @@ fn mounted_at(service: &Value, target: &str) -> PathBuf {
         .0
 }
 
+/// Matches a path against a pattern with at most one `*` in its file name.
+fn glob_matches(pattern: &str, path: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == path,
+        Some((prefix, suffix)) => {
+            path.starts_with(prefix)
+                && path.ends_with(suffix)
+                && !path[prefix.len()..path.len() - suffix.len()].contains('/')
+        }
+    }
+}
+
 fn flag(args: &Value, name: &str) -> Option<String> {
     args.as_array()?.iter().find_map(|a| {
         a.as_str()?
             .strip_prefix(&format!("{name}="))
             .map(str::to_owned)
     })
+}
+
+#[test]
+fn every_bind_mount_of_the_quick_start_exists() {
+    let compose = compose();
+    let services = compose["services"].as_object().unwrap();
+    assert!(services.len() >= 3, "exporter, Prometheus and Grafana");
+    let overlay = secure_overlay();
+    let overlaid = overlay["services"].as_object().unwrap();
+    for (name, s) in services.iter().chain(overlaid) {
+        for (src, dst) in mounts(s) {
+            assert!(
+                src.is_file(),
+                "{name}: {} (mounted at {dst}) exists",
+                src.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_exporter_is_built_from_the_repository_dockerfile_in_demo_mode() {
+    let compose = compose();
+    let exporter = service(&compose, "arize-exporter");
+    let context = examples().join(exporter["build"]["context"].as_str().unwrap());
+    assert!(
+        same_file(&context, &repo()),
+        "build context is the repository root"
+    );
+    let dockerfile = exporter["build"]["dockerfile"]
+        .as_str()
+        .unwrap_or("Dockerfile");
+    assert!(same_file(
+        &context.join(dockerfile),
+        &repo().join("Dockerfile")
+    ));
+    let command: Vec<&str> = exporter["command"]
+        .as_array()
+        .expect("command is a list")
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.contains(&"--demo"),
+        "the exporter runs --demo: {command:?}"
+    );
+    let ports: Vec<&str> = exporter["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        ports.iter().any(|p| p.ends_with(":10841")),
+        "port 10841 published: {ports:?}"
+    );
+    // No key anywhere in the quick start.
+    let env = exporter["environment"].to_string();
+    assert!(!env.contains("ARIZE_API_KEY"), "{env}");
+}
+
+#[test]
+fn prometheus_scrapes_the_exporter_and_loads_the_canonical_rules() {
+    let compose = compose();
+    let prometheus = service(&compose, "prometheus");
+    let config_path =
+        flag(&prometheus["command"], "--config.file").expect("prometheus --config.file");
+    let config_file = mounted_at(prometheus, &config_path);
+    let config = yaml_doc(&config_file);
+
+    let targets: Vec<String> = config["scrape_configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|job| {
+            job["static_configs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .flat_map(|sc| sc["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        targets.iter().any(|t| t == "arize-exporter:10841"),
+        "Prometheus scrapes the arize-exporter service on 10841: {targets:?}"
+    );
+
+    let rules = repo().join("rules/arize-exporter.rules.yml");
+    let (_, rules_target) = mounts(prometheus)
+        .into_iter()
+        .find(|(src, _)| same_file(src, &rules))
+        .expect("the canonical rules file is mounted into Prometheus");
+    let patterns: Vec<&str> = config["rule_files"]
+        .as_array()
+        .expect("rule_files")
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        patterns.iter().any(|p| glob_matches(p, &rules_target)),
+        "rule_files {patterns:?} load {rules_target}"
+    );
 }
 
 #[test]
@@ -115,6 +230,52 @@ fn promtool_accepts_the_prometheus_config_with_the_canonical_rules() {
         out.contains("arize-exporter.rules.yml"),
         "the rules were checked: {out}"
     );
+}
+
+#[test]
+fn grafana_provisions_the_prometheus_datasource_and_the_canonical_dashboard() {
+    let compose = compose();
+    let grafana = service(&compose, "grafana");
+    let all = mounts(grafana);
+
+    let dashboard = repo().join("dashboards/arize-exporter.json");
+    let (_, dashboard_target) = all
+        .iter()
+        .find(|(src, _)| same_file(src, &dashboard))
+        .expect("the canonical dashboard is mounted into Grafana");
+
+    let provider = all
+        .iter()
+        .find(|(_, dst)| dst.starts_with("/etc/grafana/provisioning/dashboards/"))
+        .expect("a dashboard provider is provisioned");
+    let providers = yaml_doc(&provider.0);
+    let paths: Vec<&str> = providers["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["options"]["path"].as_str().unwrap())
+        .collect();
+    let dir = Path::new(dashboard_target).parent().unwrap();
+    assert!(
+        paths.iter().any(|p| Path::new(p) == dir),
+        "a provider loads {} : {paths:?}",
+        dir.display()
+    );
+
+    let datasource = all
+        .iter()
+        .find(|(_, dst)| dst.starts_with("/etc/grafana/provisioning/datasources/"))
+        .expect("a datasource is provisioned");
+    let sources = yaml_doc(&datasource.0);
+    let prom = sources["datasources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == "prometheus")
+        .expect("a Prometheus datasource");
+    assert_eq!(prom["url"], "http://prometheus:9090");
+    assert_eq!(prom["isDefault"], true);
+    service(&compose, "prometheus");
 }
 
 // --- the secured variant ----------------------------------------------------

@@ -1,7 +1,7 @@
-//! The container image definition (`Dockerfile`, `.dockerignore`). There is
-//! no Docker engine here, so this checks what can be checked without one:
-//! hadolint (scripts/tools/hadolint.sh) and the Dockerfile's own content,
-//! against Cargo.toml and the cargo invocations that CI runs.
+//! The container image definition linted by the real hadolint
+//! (scripts/tools/hadolint.sh), and hadolint refusing a bad one. The
+//! Dockerfile's content is checked in the hermetic suite
+//! (`tests/integration/dockerfile.rs`).
 
 use crate::support;
 

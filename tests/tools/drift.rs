@@ -1,13 +1,13 @@
-//! Drift of the upstream API, kind by kind, against real servers on
-//! loopback: every task field of an unexpected JSON type, list elements that
-//! are not objects, placeholder and far-future timestamps, a byte order
-//! mark and the envelope failures (SPEC section 4); redirects and TLS
-//! certificate errors (SPEC section 3). Each test asserts the exact metrics
-//! and the reason counted.
+//! Drift of the upstream API: TLS certificate errors (SPEC section 3),
+//! against `openssl s_server` with certificates made by `openssl`: an
+//! untrusted CA, the CA given by `SSL_CERT_FILE` or `SSL_CERT_DIR`, an
+//! expired certificate and one for another host. Each test asserts the
+//! exact metrics and the reason counted. The other kinds of drift are in the
+//! hermetic suite (`tests/integration/drift.rs`).
 
 use crate::support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,59 +19,6 @@ use serde_json::json;
 use support::exporter::*;
 use support::pki::{Pki, Usage};
 use support::tools::{self, TempDir};
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-/// The ids of the `arize_task_info` series.
-fn info_ids(s: &Scrape) -> BTreeSet<String> {
-    s.find("arize_task_info", &[])
-        .iter()
-        .map(|x| x.labels["task_id"].clone())
-        .collect()
-}
-
-/// `arize_exporter_api_requests_total{endpoint="/v2/tasks", code}`.
-fn requests_with(s: &Scrape, code: &str) -> f64 {
-    s.counter(
-        "arize_exporter_api_requests_total",
-        &[("endpoint", "/v2/tasks"), ("code", code)],
-    )
-}
-
-/// Every `arize_exporter_api_requests_total` series, summed.
-fn all_requests(s: &Scrape) -> f64 {
-    s.find("arize_exporter_api_requests_total", &[])
-        .iter()
-        .map(|x| x.value)
-        .sum()
-}
-
-/// Every reason of `arize_exporter_poll_errors_total` and its value.
-fn poll_errors(s: &Scrape) -> BTreeMap<String, f64> {
-    s.find("arize_exporter_poll_errors_total", &[])
-        .iter()
-        .map(|x| (x.labels["reason"].clone(), x.value))
-        .collect()
-}
-
-/// The poll errors expected when only `reason` counted `n`.
-fn only_errors(reason: &str, n: f64) -> BTreeMap<String, f64> {
-    [
-        "unauthorized",
-        "rate_limited",
-        "server_error",
-        "client_error",
-        "timeout",
-        "transport",
-        "decode",
-        "pagination",
-    ]
-    .iter()
-    .map(|r| ((*r).to_owned(), if *r == reason { n } else { 0.0 }))
-    .collect()
-}
 
 // ---------------------------------------------------------------------------
 // TLS certificate errors

@@ -1,7 +1,6 @@
-//! The landing page `/`: the real app (built by `App::build` as the binary
-//! builds it) polling the project's simulated Arize API, the page rendered
-//! through the app's own router; and the real binary in `--demo` mode
-//! looked at by headless Chromium (a screenshot, and the parsed DOM).
+//! The landing page `/` of the real binary in `--demo` mode looked at by
+//! headless Chromium (a screenshot, and the parsed DOM). The page itself is
+//! checked in the hermetic suite (`tests/integration/landing.rs`).
 
 use crate::support;
 
@@ -12,29 +11,6 @@ use support::exporter::*;
 use support::tools::{run, stderr, stdout, TempDir, CHROMIUM};
 
 use arize_sim::FAILED_REASON;
-
-/// The page's table rows, in order.
-fn rows(page: &str) -> Vec<&str> {
-    let Some(body) = page.split("<tbody>").nth(1) else {
-        return Vec::new();
-    };
-    body.split("</tbody>")
-        .next()
-        .unwrap_or("")
-        .split("<tr")
-        .skip(1)
-        .collect()
-}
-
-/// The one row holding `needle`.
-fn row_with<'a>(page: &'a str, needle: &str) -> &'a str {
-    let found: Vec<&str> = rows(page)
-        .into_iter()
-        .filter(|r| r.contains(needle))
-        .collect();
-    assert_eq!(found.len(), 1, "one row with {needle:?}: {found:#?}");
-    found[0]
-}
 
 // ---------------------------------------------------------------------------
 // Headless Chromium against the real binary

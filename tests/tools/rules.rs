@@ -3,11 +3,14 @@
 
 use crate::support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use serde_json::Value;
 use support::observability::*;
 use support::tools::*;
+use support::yaml::yaml_doc;
 
 fn promtool(args: &[&str], dir: &Path) -> Output {
     Command::new(tool("promtool", PROMETHEUS))
@@ -151,4 +154,258 @@ fn the_unit_tests_catch_broken_rules() {
         "",
         "never-run continuous task",
     );
+}
+
+const RUNBOOK_BASE: &str = "https://github.com/arize-exporter/arize-exporter/blob/main/README.md#";
+const DASHBOARD_BASE: &str = "https://grafana.example.com/d/arize-exporter?";
+const LIMIT: &str = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
+
+fn is_per_task(alert: &str) -> bool {
+    alert.starts_with("ArizeTask") && !alert.starts_with("ArizeTasks")
+}
+
+fn is_roll_up(alert: &str) -> bool {
+    alert.starts_with("ArizeTasks")
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 3,
+        "warning" => 2,
+        "info" => 1,
+        other => panic!("unknown severity {other}"),
+    }
+}
+
+fn alert_rule(r: &Value, name: &str) -> Value {
+    all_rules(r)
+        .into_iter()
+        .find(|a| a["alert"] == name)
+        .unwrap_or_else(|| panic!("no alert {name}"))
+}
+
+#[test]
+fn alerts_follow_the_mixin_conventions() {
+    let r = rules();
+    let readme = read("README.md");
+    let alerts: Vec<Value> = all_rules(&r)
+        .into_iter()
+        .filter(|a| a.get("alert").is_some())
+        .collect();
+    for a in &alerts {
+        let name = a["alert"].as_str().unwrap();
+        assert!(name.starts_with("Arize"), "{name}: common prefix Arize");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric())
+                && name.chars().next().unwrap().is_ascii_uppercase(),
+            "{name}: CamelCase"
+        );
+        let severity = a["labels"]["severity"].as_str().unwrap_or_default();
+        assert!(
+            ["critical", "warning", "info"].contains(&severity),
+            "{name}: severity {severity:?}"
+        );
+        let summary = a["annotations"]["summary"].as_str().expect("summary");
+        assert!(!summary.contains("{{"), "{name}: the summary is static");
+        let description = a["annotations"]["description"]
+            .as_str()
+            .expect("description");
+        assert!(
+            description.contains("{{"),
+            "{name}: the description is templated"
+        );
+        if is_per_task(name) {
+            for l in ["task_name", "task_id"] {
+                assert!(
+                    description.contains(&format!("$labels.{l}")),
+                    "{name}: description names {l}"
+                );
+            }
+        }
+        if is_roll_up(name) {
+            assert!(
+                description.contains("$labels.task_type") && description.contains("$value"),
+                "{name}: a roll-up says how many tasks of which type"
+            );
+        }
+        assert!(
+            readme.contains(&format!("### {name}\n")),
+            "{name}: no runbook section `### {name}` in README.md"
+        );
+        assert_eq!(
+            a["annotations"]["runbook_url"],
+            format!("{RUNBOOK_BASE}{}", name.to_lowercase()),
+            "{name}: runbook_url points at its README section"
+        );
+        let dash = a["annotations"]["dashboard_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no dashboard_url"));
+        assert!(
+            dash.starts_with(DASHBOARD_BASE) && dash.contains("var-instance="),
+            "{name}: dashboard_url {dash}"
+        );
+    }
+    // The dashboard_url names the dashboard's uid.
+    let uid = dashboard()["uid"].as_str().unwrap().to_owned();
+    assert!(DASHBOARD_BASE.contains(&format!("/d/{uid}?")));
+    // The required set.
+    for required in [
+        "ArizeTaskStale",
+        "ArizeTasksStale",
+        "ArizeTaskNeverRun",
+        "ArizeTasksNeverRun",
+        "ArizeTaskLastRunFailed",
+        "ArizeTasksLastRunFailed",
+        "ArizeTaskLastRunErrorRatioHigh",
+        "ArizeTasksLastRunUnreadable",
+        "ArizeExporterPollsFailing",
+        "ArizeApiKeyRejected",
+        "ArizeExporterDataStale",
+        "ArizeExporterDown",
+        "ArizeExporterRateLimited",
+    ] {
+        assert!(
+            alert_names(&r).iter().any(|n| n == required),
+            "alert {required} missing"
+        );
+    }
+}
+
+/// One cause pages once: a per-task alert that has a roll-up is one
+/// severity below it, and the roll-ups and exporter alerts read no per-task
+/// series, so they keep working with `--per-task-metrics=false`.
+#[test]
+fn roll_ups_work_without_per_task_series_and_outrank_their_details() {
+    let r = rules();
+    for (detail, roll_up) in [
+        ("ArizeTaskStale", "ArizeTasksStale"),
+        ("ArizeTaskNeverRun", "ArizeTasksNeverRun"),
+        ("ArizeTaskLastRunFailed", "ArizeTasksLastRunFailed"),
+    ] {
+        let d = alert_rule(&r, detail);
+        let u = alert_rule(&r, roll_up);
+        assert!(
+            severity_rank(u["labels"]["severity"].as_str().unwrap())
+                > severity_rank(d["labels"]["severity"].as_str().unwrap()),
+            "{roll_up} outranks {detail}"
+        );
+        assert!(
+            d.get("for").is_some() && u.get("for").is_some(),
+            "{detail}, {roll_up}: a for: each"
+        );
+    }
+    assert_eq!(
+        alert_rule(&r, "ArizeTasksStale")["labels"]["severity"],
+        "critical"
+    );
+    for name in alert_names(&r) {
+        if is_per_task(&name) {
+            continue;
+        }
+        for m in names(&alert_expr(&r, &name))
+            .selectors
+            .into_iter()
+            .filter_map(|s| s.metric)
+        {
+            assert!(
+                !m.starts_with("arize_task_") && !m.starts_with("task:"),
+                "{name} reads the per-task {m}: blind with --per-task-metrics=false"
+            );
+        }
+    }
+}
+
+/// The rules hold no threshold that duplicates an exporter flag: staleness is
+/// each task's exported threshold, data freshness follows the poll interval,
+/// and "never polled" counts as old data.
+#[test]
+fn thresholds_come_from_the_exporter() {
+    let r = rules();
+    let e = alert_expr(&r, "ArizeTaskStale");
+    assert!(
+        e.contains("time() - arize_task_last_run_timestamp_seconds")
+            && e.contains("arize_task_stale_threshold_seconds"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("arize_task_seconds_since_last_run") && !e.contains("3600"),
+        "{e}"
+    );
+    let never = alert_expr(&r, "ArizeTaskNeverRun");
+    assert!(
+        never.contains("arize_task_stale_threshold_seconds")
+            && never.contains("arize_task_last_run_unreadable"),
+        "{never}"
+    );
+    let limit = all_rules(&r)
+        .into_iter()
+        .find(|x| x["record"] == LIMIT)
+        .expect("the data age limit rule");
+    let limit = limit["expr"].as_str().unwrap();
+    assert!(
+        limit.contains("arize_exporter_poll_interval_seconds"),
+        "{limit}"
+    );
+    for name in alert_names(&r) {
+        if name.starts_with("ArizeTask") {
+            let e = alert_expr(&r, &name);
+            assert!(
+                e.contains("(time() - arize_exporter_last_success_timestamp_seconds)")
+                    && e.contains(&format!("<= on (job, instance) {LIMIT}")),
+                "{name} is not gated on fresh exporter data: {e}"
+            );
+        }
+    }
+    let e = alert_expr(&r, "ArizeExporterDataStale");
+    assert!(e.contains(&format!("group_left {LIMIT}")), "{e}");
+    assert!(
+        e.contains("unless on (job, instance) arize_exporter_last_success_timestamp_seconds"),
+        "ArizeExporterDataStale covers 'no poll completed since start': {e}"
+    );
+    // The scrape job the Helm chart's ServiceMonitor sets.
+    assert_eq!(
+        alert_expr(&r, "ArizeExporterDown").trim(),
+        "up{job=\"arize-exporter\"} == 0"
+    );
+}
+
+/// Every alert has a unit test where it fires and one where it stays quiet.
+#[test]
+fn every_alert_is_unit_tested_firing_and_quiet() {
+    let r = rules();
+    let mut seen: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    for f in rule_test_files() {
+        let t = yaml_doc(&f);
+        for group in t["tests"].as_array().expect("tests") {
+            for case in group["alert_rule_test"].as_array().into_iter().flatten() {
+                let name = case["alertname"].as_str().unwrap().to_owned();
+                let fires = case["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
+                let e = seen.entry(name).or_default();
+                if fires {
+                    e.0 = true;
+                } else {
+                    e.1 = true;
+                }
+            }
+        }
+    }
+    for name in alert_names(&r) {
+        let (fires, quiet) = seen.get(&name).copied().unwrap_or_default();
+        assert!(fires, "{name}: no unit test where it fires");
+        assert!(quiet, "{name}: no unit test where it stays quiet");
+    }
+}
+
+#[test]
+fn recording_rules_follow_level_metric_operations() {
+    let r = rules();
+    for name in recording_rule_names(&r) {
+        assert_eq!(
+            name.split(':').count(),
+            3,
+            "{name}: level:metric:operations"
+        );
+        let metric = name.split(':').nth(1).unwrap();
+        assert!(metric.starts_with("arize_"), "{name}");
+    }
 }

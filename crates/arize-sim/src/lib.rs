@@ -105,8 +105,8 @@ pub use encode::rfc3339_millis;
 pub use history::cadence_of;
 pub use runs::{RunOrder, SimRun, CANCELLED_REASON, FAILED_REASON, HISTORY_RUNS, RUN_STATUSES};
 pub use task::{
-    demo_tasks, generated_tasks, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
-    DEMO_SPACES, EXPERIMENT_TYPES,
+    demo_tasks, generated_tasks, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME, DEMO_SPACES,
+    EXPERIMENT_TYPES,
 };
 
 use std::borrow::Cow;
