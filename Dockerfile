@@ -9,7 +9,7 @@
 # Build stage: the release binary, built exactly as CI checks it
 # (`cargo build --release --locked`: the committed Cargo.lock, no updates).
 # Keep the toolchain at or above `rust-version` in Cargo.toml
-# (tests/dockerfile.rs checks both).
+# (tests/integration/dockerfile.rs checks both).
 FROM rust:1.95-bookworm AS build
 # .git is not in the build context: the revision of arize_exporter_build_info
 # and --version comes in as a build argument (build.rs reads

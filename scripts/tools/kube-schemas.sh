@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Schema validators for the rendered Helm manifests (tests/helm_chart.rs):
+# Schema validators for the rendered Helm manifests (tests/tools/helm_chart.rs):
 # - npm kubernetes-models, @kubernetes-models/prometheus-operator and yaml,
 #   used by tests/support/validate-manifests.mjs (every kind, including
 #   ServiceMonitor and PrometheusRule), in $ARIZE_TEST_TOOLS/node;

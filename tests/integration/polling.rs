@@ -894,7 +894,7 @@ async fn a_failure_on_a_later_page_publishes_nothing_of_that_poll() {
 
 #[tokio::test]
 async fn a_deleted_task_is_gone_after_the_next_poll() {
-    // The task list's series only (the run series are tests/runs.rs's).
+    // The task list's series only (the run series are tests/integration/runs.rs's).
     let mut h = Harness::new(
         vec![te("keep", "k"), te("delete", "d")],
         &["--task-runs", "false"],

@@ -1,6 +1,6 @@
 //! The dashboard and the rule files as JSON, and a small PromQL lexer that
 //! finds the metric names and label names a query uses (the observability
-//! tests: tests/rules.rs, tests/dashboard.rs, tests/prometheus_e2e.rs).
+//! tests: tests/tools/rules.rs, tests/*/dashboard.rs, tests/tools/prometheus_e2e.rs).
 
 use std::collections::BTreeSet;
 

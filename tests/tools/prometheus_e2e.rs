@@ -14,7 +14,7 @@
 //! Prometheus loads the shipped rules with two changes, so that the tests
 //! need not wait for minutes: every `for:` is 0s, and the 300 s floor of the
 //! data age limit is 2 s. The durations themselves are covered by the
-//! promtool unit tests (tests/rules.rs).
+//! promtool unit tests (tests/tools/rules.rs).
 
 use crate::support;
 

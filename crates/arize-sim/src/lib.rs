@@ -3,7 +3,7 @@
 //!
 //! Its answers fit the official SDK's generated models (upper-case types and
 //! statuses, `run_configuration` variants with `experiment_type`,
-//! `query_filters` on trace-shaped tasks); the project's `tests/sdk_schema.rs`
+//! `query_filters` on trace-shaped tasks); the project's `tests/tools/sdk_schema.rs`
 //! checks every page. Tests may still craft tasks and runs off schema
 //! (`with_field`, lower-case shapes of the docs page) for tolerance tests.
 //!
