@@ -502,6 +502,31 @@ fn generated_histories_are_deterministic_mostly_completed_and_bounded() {
     assert!(completed < total, "some runs fail");
 }
 
+/// Both kinds of unsuccessful run appear, each with its reason, and a
+/// continuous task with a long past has a history of exactly the cap.
+#[test]
+fn generated_histories_hold_failed_and_cancelled_runs_up_to_the_cap() {
+    let at_ = now();
+    let (mut failed, mut cancelled, mut longest) = (0, 0, 0);
+    for task in &generated_tasks(600, at_) {
+        let runs = crate::history::generated_runs(task, &task.served_json(at_));
+        longest = longest.max(runs.len() as u64);
+        for run in &runs {
+            match run.status.as_str() {
+                "FAILED" => failed += 1,
+                "CANCELLED" => cancelled += 1,
+                _ => continue,
+            }
+            assert!(run.failure_reason.is_some(), "{run:?}");
+        }
+    }
+    assert!(
+        failed > 0 && cancelled > 0,
+        "{failed} failed, {cancelled} cancelled"
+    );
+    assert_eq!(longest, HISTORY_RUNS);
+}
+
 #[test]
 fn the_newest_generated_run_varies_only_in_generated_task_sets() {
     let at_ = now();
