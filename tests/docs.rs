@@ -412,6 +412,45 @@ fn the_flag_table_is_the_binary_s_help() {
     changed.get_mut("--poll-interval").unwrap().default = Some("30s".into());
     changed.get_mut("--page-size").unwrap().env = Some("ARIZE_LIMIT".into());
     assert_eq!(flag_table_mismatches(&help, &changed).len(), 2);
+
+    // The README's short table of the first flags names real flags and
+    // their real defaults.
+    let readme = read("README.md");
+    let wrong = readme_flag_mismatches(&help, &readme);
+    assert!(
+        wrong.is_empty(),
+        "README.md and --help differ:\n{}",
+        wrong.join("\n")
+    );
+    let changed = readme.replace(
+        "| `--poll-interval` | `60s` |",
+        "| `--poll-interval` | `30s` |",
+    );
+    assert_eq!(readme_flag_mismatches(&help, &changed).len(), 1);
+}
+
+/// Every flag of the README's short table that `--help` does not have, and
+/// every default there that is none of its flags' defaults.
+fn readme_flag_mismatches(help: &BTreeMap<String, HelpFlag>, readme: &str) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for row in table(readme, "README.md", &["flag", "default", "what for"]) {
+        let flags = code_spans(&row[0]);
+        let defaults: Vec<&str> = flags
+            .iter()
+            .filter_map(|f| help.get(*f).and_then(|h| h.default.as_deref()))
+            .collect();
+        for flag in &flags {
+            if !help.contains_key(*flag) {
+                wrong.push(format!("{flag}: in the README, not in --help"));
+            }
+        }
+        for default in code_spans(&row[1]) {
+            if !defaults.contains(&default) {
+                wrong.push(format!("{flags:?}: default {default} is not in --help"));
+            }
+        }
+    }
+    wrong
 }
 
 // ---------------------------------------------------------------------------
