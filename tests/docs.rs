@@ -1,8 +1,9 @@
 //! The reference in `docs/` cannot drift from the code: the flag table of
-//! `docs/configuration.md` against the real binary's `--help`, the metrics
-//! tables of `docs/metrics.md` against what a `--demo` scrape of the real
-//! binary serves (and the SPEC's families), every alert's `runbook_url`
-//! against the headings of `docs/runbook.md`, and every relative link of
+//! `docs/configuration.md` (and the README's short one) against the real
+//! binary's `--help`; the metrics tables of `docs/metrics.md` (families,
+//! types, labels, cost rows) against what a `--demo --once` scrape of the
+//! real binary serves, and the SPEC's families; every alert's `runbook_url`
+//! against the headings of `docs/runbook.md`; and every relative link of
 //! `README.md` and `docs/*.md` against the files and headings it names.
 //! Hermetic: only the binary, its built-in simulator on loopback, and files.
 
@@ -488,6 +489,126 @@ fn doc_families(doc: &str) -> BTreeMap<String, String> {
     families
 }
 
+/// The label names of a sample line's label set: `name{a="x",b="y"} 1`.
+fn label_names(sample: &str) -> (String, BTreeSet<String>) {
+    let Some((name, rest)) = sample.split_once('{') else {
+        let name = sample.split_whitespace().next().unwrap_or_default();
+        return (name.to_owned(), BTreeSet::new());
+    };
+    let mut names = BTreeSet::new();
+    let mut chars = rest.chars();
+    let mut current = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '}' => break,
+            ',' | ' ' => {}
+            '=' => {
+                // A quoted value, with `\\`, `\"` and `\n` escapes.
+                assert_eq!(chars.next(), Some('"'), "a quoted value in {sample}");
+                let mut escaped = false;
+                for v in chars.by_ref() {
+                    match (escaped, v) {
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => escaped = false,
+                    }
+                }
+                names.insert(std::mem::take(&mut current));
+            }
+            _ => current.push(c),
+        }
+    }
+    (name.to_owned(), names)
+}
+
+/// Family name to the label names its samples carry (a histogram's `le`
+/// left out), for the families that have samples.
+fn served_labels(
+    exposition: &str,
+    kinds: &BTreeMap<String, String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in exposition
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, mut labels) = label_names(line);
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .filter_map(|s| name.strip_suffix(s))
+            .find(|base| kinds.get(*base).is_some_and(|k| k == "histogram"))
+            .unwrap_or(&name)
+            .to_owned();
+        labels.remove("le");
+        out.entry(family).or_default().extend(labels);
+    }
+    out
+}
+
+/// The labels the metrics table names for each family: the code spans of
+/// its labels cell outside parentheses (values are named inside them),
+/// and the per-task labels where the cell says `per-task`.
+fn doc_labels(doc: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let rows = table(
+        doc,
+        "docs/metrics.md",
+        &["metric", "type", "labels", "meaning"],
+    );
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let mut depth = 0usize;
+        let outside: String = row[2]
+            .chars()
+            .filter(|c| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth = depth.saturating_sub(1),
+                    _ => return depth == 0,
+                }
+                false
+            })
+            .collect();
+        let mut labels: BTreeSet<String> = code_spans(&outside)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if outside.contains("per-task") {
+            labels.extend(["task_id", "task_name", "task_type", "mode", "space"].map(String::from));
+        }
+        for name in code_spans(&row[0]) {
+            out.insert(name.to_owned(), labels.clone());
+        }
+    }
+    out
+}
+
+/// Every family whose served labels are not the documented ones. `space`
+/// is served only with space filters, which the demo has not.
+fn label_mismatches(
+    served: &BTreeMap<String, BTreeSet<String>>,
+    doc: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (family, labels) in served {
+        if family.starts_with("process_") {
+            continue;
+        }
+        let Some(documented) = doc.get(family) else {
+            continue; // reported by metric_table_mismatches
+        };
+        let mut expected = documented.clone();
+        expected.remove("space");
+        let mut served = labels.clone();
+        served.remove("space");
+        if served != expected {
+            wrong.push(format!(
+                "{family}: labels {served:?} served, {expected:?} documented"
+            ));
+        }
+    }
+    wrong
+}
+
 /// The families of the cost table (series and bytes per task).
 fn costed_families(doc: &str) -> BTreeSet<String> {
     table(
@@ -559,7 +680,8 @@ fn metric_table_mismatches(
 
 #[test]
 fn the_metrics_tables_are_what_a_demo_scrape_serves() {
-    let served = served_families(&run_binary(&["--demo", "--once"]));
+    let exposition = run_binary(&["--demo", "--once"]);
+    let served = served_families(&exposition);
     // The scrape is the whole SPEC: every family, with its type, and the
     // process collector's families (Linux).
     for family in SPEC_FAMILIES {
@@ -582,6 +704,19 @@ fn the_metrics_tables_are_what_a_demo_scrape_serves() {
         "docs/metrics.md and the exposition differ:\n{}",
         wrong.join("\n")
     );
+    let labels = served_labels(&exposition, &served);
+    assert!(labels["arize_task_info"].contains("created_by_user_id"));
+    assert!(labels["arize_exporter_api_request_duration_seconds"].contains("endpoint"));
+    let documented = doc_labels(&text);
+    let wrong = label_mismatches(&labels, &documented);
+    assert!(
+        wrong.is_empty(),
+        "docs/metrics.md names other labels than the exposition:\n{}",
+        wrong.join("\n")
+    );
+    let mut unlabelled = documented.clone();
+    unlabelled.get_mut("arize_tasks").unwrap().remove("mode");
+    assert_eq!(label_mismatches(&labels, &unlabelled).len(), 1);
 
     // The check itself catches a dropped row, a wrong type, a family
     // documented but not served, and a per-task family without its cost.
