@@ -3,7 +3,8 @@
 //! binary's `--help`; the metrics tables of `docs/metrics.md` (families,
 //! types, labels, cost rows) against what a `--demo --once` scrape of the
 //! real binary serves, and the SPEC's families; every alert's `runbook_url`
-//! against the headings of `docs/runbook.md`; and every relative link of
+//! against the headings of `docs/runbook.md`, and the families each alert
+//! reads against the runbook's table of them; and every relative link of
 //! `README.md` and `docs/*.md` against the files and headings it names.
 //! Hermetic: only the binary, its built-in simulator on loopback, and files.
 
@@ -800,6 +801,141 @@ fn every_alert_s_runbook_url_is_a_heading_of_the_runbook() {
     // A section renamed away is caught.
     let renamed = runbook.replace("### ArizeTaskStale\n", "### Arize task stale\n");
     assert!(!runbook_mismatches(&rules, &renamed).is_empty());
+}
+
+/// The series names an expression reads: `arize_*`, `process_*`, `up`
+/// and recording rules (`level:metric:operation`); a histogram's
+/// `_bucket` is its family.
+fn series_read(expr: &str) -> BTreeSet<String> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_lowercase()))
+        .filter(|w| {
+            w.starts_with("arize_") || w.starts_with("process_") || *w == "up" || w.contains(':')
+        })
+        .map(|w| w.strip_suffix("_bucket").unwrap_or(w).to_owned())
+        .collect()
+}
+
+/// Each rule's name (`alert` or `record`) and its expression, read from the
+/// rules file as text: the `expr:` line and the lines indented under it.
+fn rule_exprs(rules: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut expr_indent: Option<usize> = None;
+    for line in rules.lines() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if let Some(at) = expr_indent {
+            if trimmed.is_empty() || indent > at {
+                out.last_mut()
+                    .expect("an expr after its rule")
+                    .1
+                    .push_str(line);
+                out.last_mut().expect("an expr after its rule").1.push('\n');
+                continue;
+            }
+            expr_indent = None;
+        }
+        let key = trimmed.trim_start_matches("- ");
+        if let Some(name) = key
+            .strip_prefix("alert:")
+            .or_else(|| key.strip_prefix("record:"))
+        {
+            out.push((
+                name.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_owned(),
+                String::new(),
+            ));
+        } else if let Some(expr) = key.strip_prefix("expr:") {
+            let last = out.last_mut().expect("an expr after its rule");
+            last.1.push_str(expr);
+            last.1.push('\n');
+            expr_indent = Some(indent);
+        }
+    }
+    out
+}
+
+/// The families each alert reads, through the recording rules.
+fn families_read_by_alerts(rules: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let exprs = rule_exprs(rules);
+    let recorded: BTreeMap<&str, &str> = exprs
+        .iter()
+        .filter(|(name, _)| name.contains(':'))
+        .map(|(name, expr)| (name.as_str(), expr.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (name, expr) in exprs.iter().filter(|(name, _)| !name.contains(':')) {
+        let mut families = BTreeSet::new();
+        let mut todo: Vec<String> = series_read(expr).into_iter().collect();
+        while let Some(series) = todo.pop() {
+            match recorded.get(series.as_str()) {
+                Some(expr) => todo.extend(series_read(expr)),
+                None => {
+                    families.insert(series);
+                }
+            }
+        }
+        out.insert(name.clone(), families);
+    }
+    out
+}
+
+/// Every alert whose row in the runbook's "families it reads" table is not
+/// what its expression reads. `*gate*` is the freshness gate's families.
+fn alert_family_mismatches(rules: &str, runbook: &str) -> Vec<String> {
+    let gate = [
+        "arize_exporter_last_success_timestamp_seconds",
+        "arize_exporter_poll_interval_seconds",
+        "arize_up",
+    ];
+    let read = families_read_by_alerts(rules);
+    let rows = table(runbook, "docs/runbook.md", &["alert", "families it reads"]);
+    let mut wrong = Vec::new();
+    let mut documented = BTreeSet::new();
+    for row in rows {
+        let alert = code_spans(&row[0])
+            .first()
+            .map(|a| (*a).to_owned())
+            .unwrap_or_default();
+        let mut families: BTreeSet<String> = code_spans(&row[1])
+            .into_iter()
+            .filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .map(str::to_owned)
+            .collect();
+        if row[1].contains("*gate*") {
+            families.extend(gate.map(String::from));
+        }
+        match read.get(&alert) {
+            None => wrong.push(format!("{alert}: documented, no such alert")),
+            Some(expected) if *expected != families => wrong.push(format!(
+                "{alert}: reads {expected:?}, documented {families:?}"
+            )),
+            Some(_) => {}
+        }
+        documented.insert(alert);
+    }
+    for alert in read.keys() {
+        if !documented.contains(alert) {
+            wrong.push(format!("{alert}: no row in the families table"));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_runbook_says_which_families_each_alert_reads() {
+    let rules = read("rules/arize-exporter.rules.yml");
+    let runbook = read("docs/runbook.md");
+    let read_by = families_read_by_alerts(&rules);
+    assert!(read_by.len() >= 15, "every alert read: {read_by:?}");
+    assert!(read_by["ArizeTaskLastRunErrorRatioHigh"].contains("arize_task_last_run_errors"));
+    let wrong = alert_family_mismatches(&rules, &runbook);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A family dropped from a row is caught.
+    let dropped = runbook.replacen("| `arize_exporter_task_runs_backlog` |", "| |", 1);
+    assert_ne!(dropped, runbook);
+    assert_eq!(alert_family_mismatches(&rules, &dropped).len(), 1);
 }
 
 #[test]
