@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The scale benchmark (README, "Performance"; how it works:
+# The scale benchmark (its figures and how it works:
 # docs/performance.md): installs wrk if it is missing, builds the release
 # binary and the benchmark driver, and runs it against the simulated Arize
 # API with 1,000, 10,000 and 100,000 tasks, then 100,000 with every task's

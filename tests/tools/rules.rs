@@ -156,7 +156,8 @@ fn the_unit_tests_catch_broken_rules() {
     );
 }
 
-const RUNBOOK_BASE: &str = "https://github.com/arize-exporter/arize-exporter/blob/main/README.md#";
+const RUNBOOK_BASE: &str =
+    "https://github.com/arize-exporter/arize-exporter/blob/main/docs/runbook.md#";
 const DASHBOARD_BASE: &str = "https://grafana.example.com/d/arize-exporter?";
 const LIMIT: &str = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
 
@@ -187,7 +188,7 @@ fn alert_rule(r: &Value, name: &str) -> Value {
 #[test]
 fn alerts_follow_the_mixin_conventions() {
     let r = rules();
-    let readme = read("README.md");
+    let runbook = read("docs/runbook.md");
     let alerts: Vec<Value> = all_rules(&r)
         .into_iter()
         .filter(|a| a.get("alert").is_some())
@@ -229,13 +230,13 @@ fn alerts_follow_the_mixin_conventions() {
             );
         }
         assert!(
-            readme.contains(&format!("### {name}\n")),
-            "{name}: no runbook section `### {name}` in README.md"
+            runbook.contains(&format!("### {name}\n")),
+            "{name}: no runbook section `### {name}` in docs/runbook.md"
         );
         assert_eq!(
             a["annotations"]["runbook_url"],
             format!("{RUNBOOK_BASE}{}", name.to_lowercase()),
-            "{name}: runbook_url points at its README section"
+            "{name}: runbook_url points at its runbook section"
         );
         let dash = a["annotations"]["dashboard_url"]
             .as_str()
