@@ -14,6 +14,7 @@ mod binary;
 mod binary_web;
 mod dashboard;
 mod dockerfile;
+mod docs;
 mod drift;
 mod landing;
 mod polling;

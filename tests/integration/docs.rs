@@ -8,7 +8,7 @@
 //! `README.md` and `docs/*.md` against the files and headings it names.
 //! Hermetic: only the binary, its built-in simulator on loopback, and files.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
