@@ -156,7 +156,8 @@ fn the_unit_tests_catch_broken_rules() {
     );
 }
 
-const RUNBOOK_BASE: &str = "https://github.com/arize-exporter/arize-exporter/blob/main/docs/runbook.md#";
+const RUNBOOK_BASE: &str =
+    "https://github.com/arize-exporter/arize-exporter/blob/main/docs/runbook.md#";
 const DASHBOARD_BASE: &str = "https://grafana.example.com/d/arize-exporter?";
 const LIMIT: &str = "instance:arize_exporter_data_age_limit_seconds:poll_interval_x5";
 

@@ -11,10 +11,10 @@ function(config={})
     [name]:
       local dashboard = m.grafanaDashboards[name];
       local source = std.get(m.grafanaDashboardSources, name, null);
-      std.rstripChars(
-        if source != null && std.parseJson(source) == dashboard then source
-        else std.manifestJsonEx(dashboard, '  '),
-        '\n'
-      )
+      if source != null && std.parseJson(source) == dashboard then
+        // Without its final line break: `jsonnet -S` adds one.
+        local n = std.length(source);
+        if n > 0 && source[n - 1] == '\n' then std.substr(source, 0, n - 1) else source
+      else std.manifestJsonEx(dashboard, '  ')
     for name in std.objectFields(m.grafanaDashboards)
   }

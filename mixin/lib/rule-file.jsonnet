@@ -20,7 +20,4 @@ local header = |||
 
 function(config={})
   local m = (import 'mixin.libsonnet')(config);
-  std.rstripChars(
-    header + yaml.manifest({ groups: m.prometheusRules.groups + m.prometheusAlerts.groups }),
-    '\n'
-  )
+  header + yaml.manifest({ groups: m.prometheusRules.groups + m.prometheusAlerts.groups })

@@ -2,4 +2,4 @@
 // with `--tla-code config='{ ... }'` to override _config keys.
 local yaml = import 'yaml.libsonnet';
 function(config={})
-  std.rstripChars(yaml.manifest((import 'mixin.libsonnet')(config).prometheusRules), '\n')
+  yaml.manifest((import 'mixin.libsonnet')(config).prometheusRules)

@@ -21,15 +21,12 @@ local rank(k) =
   if std.length(i) > 0 then '%03d' % i[0] else '999' + k;
 local keys(o) = std.sort(std.objectFields(o), rank);
 
-// std.all is newer than Debian's jsonnet.
-local all(a) = std.foldl(function(x, y) x && y, a, true);
-local has(s, sub) = std.length(std.findSubstr(sub, s)) > 0;
-local chars(s, set) = all([has(set, ch) for ch in std.stringChars(s)]);
-local printable(s) = all([
-  local n = std.codepoint(ch);
-  (n >= 32 && n != 127) || ch == '\n'
-  for ch in std.stringChars(s)
-]);
+// Written with the builtins of Debian's jsonnet 0.18, which has no std.all
+// and a std.findSubstr too slow for a whole rule file.
+local has(s, sub) = std.strReplace(s, sub, '') != s;
+local chars(s, set) = std.length([c for c in std.stringChars(s) if !has(set, c)]) == 0;
+local printable(s) =
+  std.length([c for c in std.stringChars(s) if std.codepoint(c) < 32 && c != '\n' || std.codepoint(c) == 127]) == 0;
 
 // YAML (1.1 or 1.2) reads these as something other than a string.
 local special = [
@@ -59,7 +56,7 @@ local indentLines(lines, indent) =
 local literalOk(s) =
   printable(s) && s[0] != ' ' && s[0] != '\n'
   && !std.endsWith(s, '\n\n')
-  && all([std.length(std.stripChars(l, ' ')) > 0 || l == '' for l in std.split(s, '\n')]);
+  && std.length([l for l in std.split(s, '\n') if l != '' && std.strReplace(l, ' ', '') == '']) == 0;
 
 // Greedy wrapping at single spaces between two non-space characters, so
 // that folding the lines back with one space each gives the text again.
@@ -87,9 +84,10 @@ local scalar(v, indent, column, fold) =
   if std.isString(v) then
     if has(v, '\n') then
       if literalOk(v) then
-        local body = if std.endsWith(v, '\n') then v[0:std.length(v) - 1] else v;
-        (if std.endsWith(v, '\n') then '|' else '|-') + '\n'
-        + indentLines(std.split(body, '\n'), indent + '  ')
+        local lines = std.split(v, '\n');
+        local final = std.endsWith(v, '\n');
+        (if final then '|' else '|-') + '\n'
+        + indentLines(if final then lines[0:std.length(lines) - 1] else lines, indent + '  ')
       else quoted(v)
     else if column + std.length(v) <= width && plainSafe(v) then v
     else if fold && column + std.length(v) > width && foldOk(v) then
@@ -100,6 +98,9 @@ local scalar(v, indent, column, fold) =
       else quoted(v)
     else if plainSafe(v) then v
     else quoted(v)
+  // Reached by empty objects and arrays only: the others are nodes.
+  else if std.isObject(v) then '{}'
+  else if std.isArray(v) then '[]'
   else std.manifestJson(v);
 
 local isEmpty(v) = (std.isObject(v) || std.isArray(v)) && std.length(v) == 0;
@@ -107,33 +108,35 @@ local isEmpty(v) = (std.isObject(v) || std.isArray(v)) && std.length(v) == 0;
 local blankBetween(item) =
   std.isObject(item) && ('alert' in item || 'rules' in item);
 
-local node(v, indent) =
+// v at indentation `indent`; `first` replaces the indentation of the first
+// line (an object in a list starts on the dash's line).
+local node(v, indent, first) =
   if std.isObject(v) && std.length(v) > 0 then
+    local ks = keys(v);
     std.join('\n', [
+      local k = ks[i];
       local val = v[k];
-      local key = if plainSafe(k) then k else quoted(k);
+      local key = (if i == 0 then first else indent) + (if plainSafe(k) then k else quoted(k));
       if (std.isObject(val) || std.isArray(val)) && !isEmpty(val) then
-        indent + key + ':\n' + node(val, indent + '  ')
-      else if isEmpty(val) then indent + key + ': ' + (if std.isObject(val) then '{}' else '[]')
-      else indent + key + ': ' + scalar(val, indent, std.length(indent + key) + 2, std.member(foldKeys, k))
-      for k in keys(v)
+        key + ':\n' + node(val, indent + '  ', indent + '  ')
+      else key + ': ' + scalar(val, indent, std.length(key) + 2, std.member(foldKeys, k))
+      for i in std.range(0, std.length(ks) - 1)
     ])
   else if std.isArray(v) && std.length(v) > 0 then
     std.join('\n', [
       local item = v[i];
       (if i > 0 && blankBetween(item) then '\n' else '')
       + (if std.isObject(item) && !isEmpty(item) then
-           // The first key on the dash's line, the others under it.
-           local text = node(item, indent + '  ');
-           indent + '- ' + text[std.length(indent) + 2:]
+           node(item, indent + '  ', (if i == 0 then first else indent) + '- ')
          else if std.isArray(item) && !isEmpty(item) then
-           indent + '-\n' + node(item, indent + '  ')
-         else indent + '- ' + scalar(item, indent, std.length(indent) + 2, false))
+           (if i == 0 then first else indent) + '-\n' + node(item, indent + '  ', indent + '  ')
+         else (if i == 0 then first else indent) + '- ' + scalar(item, indent, std.length(indent) + 2, false))
       for i in std.range(0, std.length(v) - 1)
     ])
-  else scalar(v, indent, std.length(indent), false);
+  else first + scalar(v, indent, std.length(indent), false);
 
 {
-  // The YAML document of v (an object or array), ending with a line break.
-  manifest(v):: node(v, '') + '\n',
+  // The YAML document of v (an object or array), without the final line
+  // break (`jsonnet -S` adds it).
+  manifest(v):: node(v, '', ''),
 }
