@@ -151,7 +151,12 @@ fn the_render_reads_back_as_the_mixin() {
     let mut groups = m["rules"]["groups"].as_array().unwrap().clone();
     groups.extend(m["alerts"]["groups"].as_array().unwrap().iter().cloned());
     let committed = yaml_doc(&repo().join(COMMITTED[0].1));
-    assert_eq!(committed, json!({ "groups": groups }));
+    let rendered = json!({ "groups": groups });
+    // Rule by rule first, for a readable failure.
+    for (c, r) in rules_of(&committed).iter().zip(rules_of(&rendered)) {
+        assert_eq!(*c, r, "{} reads back differently", COMMITTED[0].1);
+    }
+    assert_eq!(committed, rendered);
     let dashboard: Value = serde_json::from_str(&read(COMMITTED[1].1)).unwrap();
     assert_eq!(dashboard, m["dashboards"]["arize-exporter.json"]);
 
