@@ -196,6 +196,10 @@ fn the_render_reads_back_as_the_mixin() {
         "  indented\nfirst\n",
         "blank\n\nline\n",
         "ctrl\u{7}char",
+        "line\u{2028}separator",
+        "nel\u{85}",
+        "\u{feff}bom",
+        "del\u{7f}",
     ];
     let long = format!(
         "{}  double  spaces {}",

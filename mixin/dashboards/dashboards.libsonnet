@@ -29,7 +29,7 @@ local source = std.parseJson(sourceText);
   local clusterVariable = {
     name: 'cluster',
     label: 'Cluster',
-    description: 'The %s label of the exporter\'s series.' % c.clusterLabel,
+    description: "The %s label of the exporter's series." % c.clusterLabel,
     type: 'query',
     datasource: { type: 'prometheus', uid: '${datasource}' },
     query: 'label_values(arize_up, %s)' % c.clusterLabel,

@@ -9,8 +9,20 @@
 // tests/mixin.rs parses the output with a YAML parser and compares it with
 // the data it was written from, so a mistake here fails the suite.
 local keyOrder = [
-  'name', 'interval', 'rules', 'alert', 'record', 'expr', 'for', 'keep_firing_for',
-  'labels', 'annotations', 'summary', 'description', 'runbook_url', 'dashboard_url',
+  'name',
+  'interval',
+  'rules',
+  'alert',
+  'record',
+  'expr',
+  'for',
+  'keep_firing_for',
+  'labels',
+  'annotations',
+  'summary',
+  'description',
+  'runbook_url',
+  'dashboard_url',
 ];
 local width = 90;
 // The keys whose long values are prose, folded over several lines.
@@ -25,13 +37,32 @@ local keys(o) = std.sort(std.objectFields(o), rank);
 // and a std.findSubstr too slow for a whole rule file.
 local has(s, sub) = std.strReplace(s, sub, '') != s;
 local chars(s, set) = std.length([c for c in std.stringChars(s) if !has(set, c)]) == 0;
-local printable(s) =
-  std.length([c for c in std.stringChars(s) if std.codepoint(c) < 32 && c != '\n' || std.codepoint(c) == 127]) == 0;
+// Characters a YAML reader does not take as they are: the C0 and C1
+// controls but the line feed, DEL, the byte order mark, and the Unicode
+// line and paragraph separators and NEL, which YAML 1.1 reads as line breaks.
+local unsafeChar(c) =
+  local n = std.codepoint(c);
+  (n < 32 && c != '\n') || (n >= 127 && n <= 159) || n == 8232 || n == 8233 || n == 65279;
+local printable(s) = std.length([c for c in std.stringChars(s) if unsafeChar(c)]) == 0;
 
 // YAML (1.1 or 1.2) reads these as something other than a string.
 local special = [
-  'true', 'false', 'yes', 'no', 'on', 'off', 'y', 'n', 'null', '~',
-  '.inf', '-.inf', '+.inf', '.nan', '<<', '=',
+  'true',
+  'false',
+  'yes',
+  'no',
+  'on',
+  'off',
+  'y',
+  'n',
+  'null',
+  '~',
+  '.inf',
+  '-.inf',
+  '+.inf',
+  '.nan',
+  '<<',
+  '=',
 ];
 
 local plainSafe(s) =
@@ -46,7 +77,15 @@ local plainSafe(s) =
   // and the characters numbers use is quoted.
   && !chars(s, '0123456789+-._:eExXoObBaAcCdDfF ');
 
-local quoted(s) = std.escapeStringJson(s);
+// A double-quoted scalar: JSON's escapes are YAML's, and the characters
+// JSON leaves as they are but YAML would not get a \u escape too.
+local quoted(s) =
+  local json = std.escapeStringJson(s);
+  std.foldl(
+    function(text, c) std.strReplace(text, c, '\\u%04x' % std.codepoint(c)),
+    std.set([c for c in std.stringChars(s) if unsafeChar(c) && std.codepoint(c) >= 127]),
+    json
+  );
 
 local indentLines(lines, indent) =
   std.join('\n', [if l == '' then '' else indent + l for l in lines]);
