@@ -4,7 +4,7 @@
 //
 // Override with jsonnet's object merge, for example:
 //
-//   (import 'arize-exporter-mixin/mixin.libsonnet') + {
+//   (import 'github.com/arize-exporter/arize-exporter/mixin/mixin.libsonnet') + {
 //     _config+:: {
 //       arizeExporterSelector: 'job="arize"',
 //       clusterLabel: 'cluster',
