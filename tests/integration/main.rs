@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accept_header;
 mod binary;
 mod binary_web;
 mod dashboard;

@@ -20,6 +20,7 @@ mod dockerfile;
 mod drift;
 mod helm_chart;
 mod landing;
+mod mixin;
 mod prometheus_e2e;
 mod promtool;
 mod release_workflow;

@@ -1,0 +1,5 @@
+// prometheusRules (the recording rules) as YAML: `jsonnet -S lib/rules.jsonnet`,
+// with `--tla-code config='{ ... }'` to override _config keys.
+local yaml = import 'yaml.libsonnet';
+function(config={})
+  yaml.manifest((import 'mixin.libsonnet')(config).prometheusRules)
