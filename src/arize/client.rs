@@ -282,7 +282,6 @@ impl ArizeClient {
             }
             tokio::time::sleep(left).await;
         }
-        self.budget.acquire().await;
         let mut request = self.http.get(url.clone());
         if let Some(key) = &credentials.0 {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
@@ -301,6 +300,9 @@ impl ArizeClient {
                 format!("{template} not called: the requests allowed for it are spent"),
             ));
         }
+        // Only a request that will be sent takes a token of the rate budget:
+        // one refused above costs the budget nothing.
+        self.budget.acquire().await;
         let started = Instant::now();
         let result = match request.send().await {
             Ok(response) => {
