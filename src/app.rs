@@ -167,18 +167,13 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let addresses: Vec<String> = self
-            .settings
-            .web
-            .listen_addresses
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let listeners = web::bind(&addresses).await.map_err(|e| {
-            AppError::Config(format!(
-                "error: {e} (--web.listen-address, alias --listen-address)"
-            ))
-        })?;
+        let listeners = web::bind(&self.settings.web.listen_addresses)
+            .await
+            .map_err(|e| {
+                AppError::Config(format!(
+                    "error: {e} (--web.listen-address, alias --listen-address)"
+                ))
+            })?;
         self.log_start();
         let router = self.router();
         let polling = self.poller.spawn().map_err(AppError::Serve)?;

@@ -9,13 +9,20 @@
 //! (exporter-toolkit's `--web.*`, promslog's `--log.*`); the older names
 //! stay as aliases.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use reqwest::Url;
 use secrecy::SecretString;
+
+use crate::arize::client::{ApiKey, ClientSettings};
+use crate::arize::tasks::{SpaceFilter, TaskFilters};
+use crate::logging::{LogFormat, LogLevel, LogSettings};
+use crate::metrics::ExpositionSettings;
+use crate::poller::PollSettings;
+use crate::snapshot::Staleness;
+use crate::web::ListenAddress;
 
 /// The default Arize API host.
 pub const DEFAULT_API_URL: &str = "https://api.arize.com";
@@ -191,9 +198,9 @@ pub struct Cli {
         env = "ARIZE_EXPORTER_LOG_LEVEL",
         value_enum,
         ignore_case = true,
-        default_value_t = LogLevel::Info
+        default_value_t = LogLevelFlag::Info
     )]
-    log_level: LogLevel,
+    log_level: LogLevelFlag,
 
     /// Log format on stderr: logfmt (`text` is an alias) or json.
     #[arg(
@@ -203,9 +210,9 @@ pub struct Cli {
         env = "ARIZE_EXPORTER_LOG_FORMAT",
         value_enum,
         ignore_case = true,
-        default_value_t = LogFormat::Logfmt
+        default_value_t = LogFormatFlag::Logfmt
     )]
-    log_format: LogFormat,
+    log_format: LogFormatFlag,
 
     /// Poll the built-in simulated Arize API instead of the real one (no key needed).
     #[arg(long)]
@@ -216,9 +223,9 @@ pub struct Cli {
     once: bool,
 }
 
-/// Output format of the logs (`--log.format`).
+/// `--log.format`'s values; becomes a [`LogFormat`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+enum LogFormatFlag {
     /// One `key=value` line per event (`ts`, `level`, `msg`, then fields).
     #[value(alias = "text")]
     Logfmt,
@@ -226,34 +233,33 @@ pub enum LogFormat {
     Json,
 }
 
-/// Least severe level logged (`--log.level`).
+impl From<LogFormatFlag> for LogFormat {
+    fn from(flag: LogFormatFlag) -> LogFormat {
+        match flag {
+            LogFormatFlag::Logfmt => LogFormat::Logfmt,
+            LogFormatFlag::Json => LogFormat::Json,
+        }
+    }
+}
+
+/// `--log.level`'s values; becomes a [`LogLevel`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
+enum LogLevelFlag {
     Debug,
     Info,
     Warn,
     Error,
 }
 
-impl LogLevel {
-    /// The level as a tracing filter directive.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
+impl From<LogLevelFlag> for LogLevel {
+    fn from(flag: LogLevelFlag) -> LogLevel {
+        match flag {
+            LogLevelFlag::Debug => LogLevel::Debug,
+            LogLevelFlag::Info => LogLevel::Info,
+            LogLevelFlag::Warn => LogLevel::Warn,
+            LogLevelFlag::Error => LogLevel::Error,
         }
     }
-}
-
-/// Where the API key comes from.
-#[derive(Clone, Debug)]
-pub enum ApiKey {
-    /// Given on the command line or in the environment.
-    Inline(SecretString),
-    /// Read from this file before every poll, so that a rotated key is picked up.
-    File(PathBuf),
 }
 
 /// Which Arize API the exporter polls.
@@ -264,98 +270,6 @@ pub enum Target {
     Demo,
     /// A real Arize API (`--api-url` or `--region`) and its key.
     Remote { base_url: Url, key: ApiKey },
-}
-
-/// One space filter; each one is polled on its own and labels what it finds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SpaceFilter {
-    Id(String),
-    Name(String),
-}
-
-impl SpaceFilter {
-    /// The value of the `space` label on what this filter found: the id or
-    /// the name given.
-    pub fn label(&self) -> &str {
-        match self {
-            SpaceFilter::Id(value) | SpaceFilter::Name(value) => value,
-        }
-    }
-}
-
-/// Which tasks are polled (`--space-id`, `--space-name`, `--task-name`,
-/// `--project-id`, `--dataset-id`, `--task-type`).
-#[derive(Clone, Debug, Default)]
-pub struct TaskFilters {
-    /// In the order given across `--space-id` and `--space-name`.
-    pub spaces: Vec<SpaceFilter>,
-    pub name: Option<String>,
-    pub project_id: Option<String>,
-    pub dataset_id: Option<String>,
-    /// Upper-case, as the current SDKs send it.
-    pub task_type: Option<String>,
-}
-
-/// How the HTTP client talks to the API, whatever the endpoint.
-#[derive(Clone, Debug)]
-pub struct ClientSettings {
-    /// `--request-timeout`: one HTTP request, connection included.
-    pub request_timeout: Duration,
-    /// `--max-retries`: retries of one request (0: never).
-    pub max_retries: u32,
-    /// `--max-requests-per-second`: the request budget, retries included.
-    pub max_requests_per_second: f64,
-}
-
-/// What one poll fetches, and how often.
-#[derive(Clone, Debug)]
-pub struct PollSettings {
-    /// `--poll-interval`: between the starts of two polls.
-    pub interval: Duration,
-    /// `--page-size`: `limit` of each list request, 1 to 100.
-    pub page_size: u32,
-    pub filters: TaskFilters,
-    /// `--task-runs`: whether task runs are read at all.
-    pub task_runs: bool,
-    /// `--max-run-requests-per-poll`: run requests (pages and retries) per poll.
-    pub max_run_requests: u32,
-}
-
-/// When a continuous task is stale: `--stale-after-intervals` times its
-/// run interval, never below `--stale-after-min`, when the interval is
-/// known; `--stale-after` otherwise (and for every task when
-/// `--stale-after-intervals` is 0).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Staleness {
-    /// `--stale-after`.
-    pub after: Duration,
-    /// `--stale-after-intervals`; 0: off.
-    pub after_intervals: u32,
-    /// `--stale-after-min`.
-    pub min: Duration,
-}
-
-impl Staleness {
-    /// The age of the last run, in seconds, beyond which a continuous task
-    /// whose run interval is `interval` seconds (`None`: not known) is stale.
-    pub fn threshold_seconds(&self, interval: Option<f64>) -> f64 {
-        match interval {
-            Some(interval) if self.after_intervals > 0 && interval.is_finite() => {
-                (interval * f64::from(self.after_intervals)).max(self.min.as_secs_f64())
-            }
-            _ => self.after.as_secs_f64(),
-        }
-    }
-}
-
-/// What shapes `/metrics` beyond the data.
-#[derive(Clone, Copy, Debug)]
-pub struct ExpositionSettings {
-    pub staleness: Staleness,
-    /// `--per-task-metrics`.
-    pub per_task_metrics: bool,
-    /// `--poll-interval`, served as `arize_exporter_poll_interval_seconds`.
-    pub poll_interval: Duration,
 }
 
 /// Where and how the HTTP endpoints are served.
@@ -369,36 +283,6 @@ pub struct WebSettings {
     pub config_file: Option<PathBuf>,
     /// `--web.max-requests`; 0: no limit.
     pub max_requests: usize,
-}
-
-/// How logs are written.
-#[derive(Clone, Copy, Debug)]
-pub struct LogSettings {
-    pub level: LogLevel,
-    pub format: LogFormat,
-}
-
-/// A `--web.listen-address` value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenAddress {
-    /// `:PORT`: every interface of both families (IPv4 only where the host
-    /// has no IPv6).
-    AllInterfaces { port: u16 },
-    /// `HOST:PORT`: an IP address (IPv6 in brackets) or a host name,
-    /// resolved when the listener is bound.
-    Host { host: String, port: u16 },
-}
-
-impl fmt::Display for ListenAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddress::AllInterfaces { port } => write!(f, ":{port}"),
-            ListenAddress::Host { host, port } if host.contains(':') => {
-                write!(f, "[{host}]:{port}")
-            }
-            ListenAddress::Host { host, port } => write!(f, "{host}:{port}"),
-        }
-    }
 }
 
 /// The validated configuration.
@@ -547,8 +431,8 @@ impl TryFrom<Cli> for Settings {
                 max_requests: cli.max_requests,
             },
             log: LogSettings {
-                level: cli.log_level,
-                format: cli.log_format,
+                level: cli.log_level.into(),
+                format: cli.log_format.into(),
             },
             once: cli.once,
         })
@@ -684,36 +568,7 @@ fn parse_filter_value(value: &str) -> Result<String, String> {
 }
 
 fn parse_listen_address(value: &str) -> Result<ListenAddress, String> {
-    let bad = || {
-        format!(
-            "'{value}' is not host:port (e.g. :10841, 0.0.0.0:10841, [::]:10841, localhost:10841)"
-        )
-    };
-    let value = value.trim();
-    // Like the Prometheus exporters, ":10841" means every interface.
-    if let Some(port) = value.strip_prefix(':') {
-        return port
-            .parse()
-            .map(|port| ListenAddress::AllInterfaces { port })
-            .map_err(|_| bad());
-    }
-    if let Ok(addr) = value.parse::<std::net::SocketAddr>() {
-        return Ok(ListenAddress::Host {
-            host: addr.ip().to_string(),
-            port: addr.port(),
-        });
-    }
-    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
-    let port = port.parse().map_err(|_| bad())?;
-    // A host name: letters, digits, '-' and '.' (an IPv6 address needs brackets).
-    let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-    if host.is_empty() || !host.chars().all(name) {
-        return Err(bad());
-    }
-    Ok(ListenAddress::Host {
-        host: host.to_owned(),
-        port,
-    })
+    value.parse()
 }
 
 fn parse_telemetry_path(value: &str) -> Result<String, String> {
@@ -896,24 +751,6 @@ mod tests {
         assert!(!settings.poll.task_runs);
         let json = parse(&["--demo", "--log.format", "JSON"]).unwrap();
         assert_eq!(json.log.format, LogFormat::Json);
-    }
-
-    #[test]
-    fn the_stale_threshold_follows_the_interval_when_known() {
-        let staleness = Staleness {
-            after: Duration::from_secs(3600),
-            after_intervals: 3,
-            min: Duration::from_secs(600),
-        };
-        assert_eq!(staleness.threshold_seconds(None), 3600.0);
-        assert_eq!(staleness.threshold_seconds(Some(300.0)), 900.0);
-        assert_eq!(staleness.threshold_seconds(Some(60.0)), 600.0, "floored");
-        assert_eq!(staleness.threshold_seconds(Some(21600.0)), 64800.0);
-        let off = Staleness {
-            after_intervals: 0,
-            ..staleness
-        };
-        assert_eq!(off.threshold_seconds(Some(300.0)), 3600.0);
     }
 
     #[test]

@@ -13,11 +13,27 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::arize::field::FieldWarnings;
 use crate::arize::runs::{self, ReadError};
+use crate::arize::tasks::TaskFilters;
 use crate::arize::{tasks, Allowance, ApiError, ArizeClient, Credentials, FailureReason};
-use crate::config::{PollSettings, TaskFilters};
 use crate::metrics::ExporterMetrics;
 use crate::snapshot::{unix_seconds, SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
+
+/// What one poll fetches, and how often.
+#[derive(Clone, Debug)]
+pub struct PollSettings {
+    /// Between the starts of two polls (`--poll-interval`).
+    pub interval: Duration,
+    /// `limit` of each list request, 1 to 100 (`--page-size`).
+    pub page_size: u32,
+    /// Which tasks are listed.
+    pub filters: TaskFilters,
+    /// Whether task runs are read at all (`--task-runs`).
+    pub task_runs: bool,
+    /// Run requests (pages and retries) one poll may send
+    /// (`--max-run-requests-per-poll`), at least 1.
+    pub max_run_requests: u32,
+}
 
 /// A poller running on its own thread (see [`Poller::spawn`]): dropping
 /// this stops it.

@@ -3,6 +3,7 @@
 //! the per-request metrics. It knows nothing of tasks: endpoints and pages
 //! are described by the caller, so that new endpoints are additions.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,7 +17,27 @@ use serde::Deserialize;
 
 use super::budget::RequestBudget;
 use super::error::{ApiError, FailureReason};
-use crate::config::{ApiKey, ClientSettings};
+
+/// Where the API key comes from.
+#[derive(Clone, Debug)]
+pub enum ApiKey {
+    /// Given on the command line or in the environment.
+    Inline(SecretString),
+    /// Read from this file before every poll, so that a rotated key is picked up.
+    File(PathBuf),
+}
+
+/// How the HTTP client talks to the API, whatever the endpoint.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// One HTTP request, connection included (`--request-timeout`).
+    pub request_timeout: Duration,
+    /// Retries of one request, 0: never (`--max-retries`).
+    pub max_retries: u32,
+    /// The request budget in requests per second, retries included,
+    /// positive and finite (`--max-requests-per-second`).
+    pub max_requests_per_second: f64,
+}
 
 /// Largest body accepted, counted after content decoding.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
