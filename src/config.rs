@@ -445,7 +445,8 @@ pub enum ConfigError {
     /// `--help` or `--version`: print this text and exit 0.
     #[error("{0}")]
     Info(String),
-    /// A bad value: print this one line and exit 2.
+    /// A bad value: this one line (without the `error: ` prefix the
+    /// binary adds), then exit 2.
     #[error("{0}")]
     Invalid(String),
 }
@@ -459,9 +460,9 @@ const ALIASES: [(&str, &str); 3] = [
 ];
 
 impl ConfigError {
-    /// `error: invalid value for 'FLAG': REASON`.
+    /// `invalid value for 'FLAG': REASON`.
     pub fn invalid(flag: &str, reason: &str) -> ConfigError {
-        ConfigError::Invalid(format!("error: invalid value for '{flag}': {reason}"))
+        ConfigError::Invalid(format!("invalid value for '{flag}': {reason}"))
     }
 
     fn from_clap(err: clap::Error, args: &[std::ffi::OsString]) -> ConfigError {
@@ -475,11 +476,9 @@ impl ConfigError {
         // clap renders a usage block and a hint under the message; the
         // first line alone names the flag and says what is wrong.
         let rendered = err.render().to_string();
-        let mut line = rendered
-            .lines()
-            .next()
-            .unwrap_or("error: invalid arguments")
-            .to_owned();
+        // The binary writes the `error: ` prefix; clap's is taken off.
+        let first = rendered.lines().next().unwrap_or("invalid arguments");
+        let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
         // The allowed values are on a line of their own: keep them.
         if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
             if !line.contains("possible values") {

@@ -1,14 +1,16 @@
 //! The HTTP client for the Arize REST API: authentication, the request
-//! budget, retries with backoff, the body size cap, problem+json errors and
-//! the per-request metrics. It knows nothing of tasks: endpoints and pages
-//! are described by the caller, so that new endpoints are additions.
+//! budget, retries with backoff, the body size cap and problem+json
+//! errors; each request is reported to a [`RequestRecorder`]. It knows
+//! nothing of tasks: endpoints and pages are described by the caller, so
+//! that new endpoints are additions. A poll talks through one [`Session`],
+//! which holds the key read for it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
-use prometheus::{HistogramVec, IntCounterVec};
 use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -17,6 +19,7 @@ use serde::Deserialize;
 
 use super::budget::RequestBudget;
 use super::error::{ApiError, FailureReason};
+use super::report::{ApiPath, RequestCode, RequestRecorder};
 
 /// Where the API key comes from.
 #[derive(Clone, Debug)]
@@ -46,11 +49,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// poll fails as `rate_limited`, and no request goes out until it is over.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// An API path: the template that labels metrics and the concrete path.
+/// An API request's path: the endpoint it labels metrics with and the
+/// concrete path.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    /// e.g. `/v2/tasks/{task_id}/runs`: never ids or query strings.
-    pub template: &'static str,
+    /// Which endpoint: its template labels the metrics.
+    pub path: ApiPath,
     /// Path segments of the concrete request, e.g. `["v2", "tasks"]`; each
     /// is percent-encoded as one segment when the URL is built, so an id
     /// holding `/` stays one segment.
@@ -58,25 +62,18 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint `template`, requested at `segments`.
-    pub fn new<S: Into<String>>(
-        template: &'static str,
-        segments: impl IntoIterator<Item = S>,
-    ) -> Endpoint {
+    /// The endpoint `path`, requested at `segments`.
+    pub fn new<S: Into<String>>(path: ApiPath, segments: impl IntoIterator<Item = S>) -> Endpoint {
         Endpoint {
-            template,
+            path,
             segments: segments.into_iter().map(Into::into).collect(),
         }
     }
-}
 
-/// The metric handles every request is recorded in.
-#[derive(Clone)]
-pub struct RequestMetrics {
-    /// `arize_exporter_api_requests_total{endpoint, code}`.
-    pub requests: IntCounterVec,
-    /// `arize_exporter_api_request_duration_seconds{endpoint}`.
-    pub duration: HistogramVec,
+    /// The path template, e.g. `/v2/tasks/{task_id}/runs`: never ids.
+    pub fn template(&self) -> &'static str {
+        self.path.as_str()
+    }
 }
 
 /// How many more HTTP requests a caller may send, every attempt counted
@@ -108,8 +105,42 @@ impl Allowance {
     }
 }
 
-/// The key for one poll, read once at its start.
-pub struct Credentials(Option<SecretString>);
+/// One poll's conversation with the API: the client and the key read
+/// once at the poll's start (see [`ArizeClient::session`]), so that every
+/// request of the poll sends the same key and nothing else carries it.
+pub struct Session<'c> {
+    client: &'c ArizeClient,
+    /// `None`: send no `Authorization` header (the demo simulator).
+    key: Option<SecretString>,
+}
+
+impl Session<'_> {
+    /// `GET` one JSON document, retrying what is worth retrying.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        self.client
+            .fetch(self.key.as_ref(), endpoint, query, None)
+            .await
+    }
+
+    /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
+    /// sent takes one from it, and no retry is sent once it is spent (the
+    /// last answer's error is returned). Check [`Allowance::left`] first: a
+    /// call with nothing left sends nothing and fails as `rate_limited`.
+    pub async fn get_json_within<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+        allowance: &Allowance,
+    ) -> Result<T, ApiError> {
+        self.client
+            .fetch(self.key.as_ref(), endpoint, query, Some(allowance))
+            .await
+    }
+}
 
 /// The HTTP client could not be built (its TLS backend failed to start).
 #[derive(Debug, thiserror::Error)]
@@ -124,19 +155,19 @@ pub struct ArizeClient {
     key: Option<ApiKey>,
     budget: RequestBudget,
     max_retries: u32,
-    metrics: RequestMetrics,
+    recorder: Arc<dyn RequestRecorder>,
 }
 
 impl ArizeClient {
     /// A client of the API at `base_url` (paths are appended to it),
     /// authenticating with `key` (none for the demo simulator), with the
     /// timeout, retries and request budget of `settings`; every request is
-    /// recorded in `metrics`.
+    /// reported to `recorder`.
     pub fn new(
         base_url: Url,
         key: Option<ApiKey>,
         settings: &ClientSettings,
-        metrics: RequestMetrics,
+        recorder: Arc<dyn RequestRecorder>,
     ) -> Result<ArizeClient, ClientBuildError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
@@ -154,16 +185,20 @@ impl ArizeClient {
             key,
             budget: RequestBudget::new(settings.max_requests_per_second),
             max_retries: settings.max_retries,
-            metrics,
+            recorder,
         })
     }
 
-    /// Reads the key for one poll; a key file is re-read every time, so a
-    /// rotated key is picked up without a restart.
-    pub fn credentials(&self) -> Result<Credentials, ApiError> {
-        match &self.key {
-            None => Ok(Credentials(None)),
-            Some(ApiKey::Inline(key)) => Ok(Credentials(Some(key.clone()))),
+    /// Opens the session of one poll: reads the key (a key file is re-read
+    /// every time, so a rotated key is picked up without a restart).
+    ///
+    /// # Errors
+    ///
+    /// `unauthorized`: the key file cannot be read or is empty.
+    pub fn session(&self) -> Result<Session<'_>, ApiError> {
+        let key = match &self.key {
+            None => None,
+            Some(ApiKey::Inline(key)) => Some(key.clone()),
             Some(ApiKey::File(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     ApiError::fatal(
@@ -178,39 +213,15 @@ impl ArizeClient {
                         format!("the API key file {} is empty", path.display()),
                     ));
                 }
-                Ok(Credentials(Some(SecretString::from(key.to_owned()))))
+                Some(SecretString::from(key.to_owned()))
             }
-        }
-    }
-
-    /// `GET` one JSON document, retrying what is worth retrying.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        credentials: &Credentials,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-    ) -> Result<T, ApiError> {
-        self.fetch(credentials, endpoint, query, None).await
-    }
-
-    /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
-    /// sent takes one from it, and no retry is sent once it is spent (the
-    /// last answer's error is returned). Check [`Allowance::left`] first: a
-    /// call with nothing left sends nothing and fails as `rate_limited`.
-    pub async fn get_json_within<T: DeserializeOwned>(
-        &self,
-        credentials: &Credentials,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-        allowance: &Allowance,
-    ) -> Result<T, ApiError> {
-        self.fetch(credentials, endpoint, query, Some(allowance))
-            .await
+        };
+        Ok(Session { client: self, key })
     }
 
     async fn fetch<T: DeserializeOwned>(
         &self,
-        credentials: &Credentials,
+        key: Option<&SecretString>,
         endpoint: &Endpoint,
         query: &[(&str, &str)],
         allowance: Option<&Allowance>,
@@ -221,7 +232,7 @@ impl ArizeClient {
             .with_max_delay(Duration::from_secs(30))
             .with_max_times(self.max_retries as usize)
             .with_jitter();
-        let mut body = (|| self.attempt(credentials, endpoint.template, &url, allowance))
+        let mut body = (|| self.attempt(key, endpoint.path, &url, allowance))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.retryable && allowance.is_none_or(|a| a.left() > 0))
@@ -236,7 +247,7 @@ impl ArizeClient {
                 }
             })
             .notify(|e: &ApiError, wait: Duration| {
-                tracing::warn!(endpoint = endpoint.template, error = %e, retry_in = ?wait, "API request failed; retrying");
+                tracing::warn!(endpoint = endpoint.template(), error = %e, retry_in = ?wait, "API request failed; retrying");
             })
             .await?;
         // A UTF-8 byte order mark may start a body (RFC 8259 lets a parser
@@ -255,7 +266,7 @@ impl ArizeClient {
         if replace_lone_surrogates(&mut body) {
             if let Ok(value) = serde_json::from_slice(&body) {
                 tracing::warn!(
-                    endpoint = endpoint.template,
+                    endpoint = endpoint.template(),
                     "the answer holds lone UTF-16 surrogate escapes; read them as U+FFFD"
                 );
                 return Ok(value);
@@ -265,7 +276,7 @@ impl ArizeClient {
             FailureReason::Decode,
             format!(
                 "{} answered a body that is not the expected JSON: {error}",
-                endpoint.template
+                endpoint.template()
             ),
         ))
     }
@@ -285,11 +296,12 @@ impl ArizeClient {
     /// and returns the body of a 2xx answer.
     async fn attempt(
         &self,
-        credentials: &Credentials,
-        template: &'static str,
+        key: Option<&SecretString>,
+        path: ApiPath,
         url: &Url,
         allowance: Option<&Allowance>,
     ) -> Result<Vec<u8>, ApiError> {
+        let template = path.as_str();
         // A Retry-After from an earlier answer, perhaps of an earlier poll.
         if let Some(left) = self.budget.held_for() {
             if left > MAX_RETRY_AFTER {
@@ -304,7 +316,7 @@ impl ArizeClient {
             tokio::time::sleep(left).await;
         }
         let mut request = self.http.get(url.clone());
-        if let Some(key) = &credentials.0 {
+        if let Some(key) = key {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
                 .map_err(|_| {
                     ApiError::fatal(
@@ -338,16 +350,17 @@ impl ArizeClient {
                                 FailureReason::Timeout | FailureReason::Transport
                             ) =>
                     {
-                        e.reason.as_str()
+                        RequestCode::Failed(e.reason)
                     }
-                    _ => status.as_str(),
+                    _ => RequestCode::Status(status),
                 };
-                self.record(template, code, started);
+                self.recorder.request(path, code, started.elapsed());
                 outcome
             }
             Err(e) => {
                 let error = transport_error(&e, template);
-                self.record(template, error.reason.as_str(), started);
+                self.recorder
+                    .request(path, RequestCode::Failed(error.reason), started.elapsed());
                 Err(error)
             }
         };
@@ -358,17 +371,6 @@ impl ArizeClient {
             }
         }
         result
-    }
-
-    fn record(&self, template: &str, code: &str, started: Instant) {
-        self.metrics
-            .requests
-            .with_label_values(&[template, code])
-            .inc();
-        self.metrics
-            .duration
-            .with_label_values(&[template])
-            .observe(started.elapsed().as_secs_f64());
     }
 }
 

@@ -11,9 +11,10 @@ use serde::Deserialize;
 
 use super::field::{self, Count, Element, Field};
 
-use super::client::{ArizeClient, Credentials, Endpoint};
+use super::client::{Endpoint, Session};
 use super::error::ApiError;
 use super::pager::{self, Page, Pagination};
+use super::report::ApiPath;
 
 /// One space filter (`--space-id`, `--space-name`); each one is polled on
 /// its own and labels what it finds.
@@ -51,11 +52,11 @@ pub struct TaskFilters {
 }
 
 /// The path template of the endpoint, as the `endpoint` metric label.
-pub const PATH: &str = "/v2/tasks";
+pub const PATH: &str = ApiPath::Tasks.as_str();
 
 /// `GET /v2/tasks`.
 pub fn endpoint() -> Endpoint {
-    Endpoint::new(PATH, ["v2", "tasks"])
+    Endpoint::new(ApiPath::Tasks, ["v2", "tasks"])
 }
 
 /// The query parameters for `filters`, narrowed to one space filter when
@@ -88,16 +89,14 @@ pub fn query<'a>(
 /// all spaces), `page_size` tasks a page, each page handed to `on_page` in
 /// order (see [`pager::for_each_page`]).
 pub async fn for_each_page(
-    client: &ArizeClient,
-    credentials: &Credentials,
+    session: &Session<'_>,
     filters: &TaskFilters,
     space: Option<&SpaceFilter>,
     page_size: u32,
     on_page: impl FnMut(Vec<Task>),
 ) -> Result<(), ApiError> {
     pager::for_each_page::<TaskPage>(
-        client,
-        credentials,
+        session,
         &endpoint(),
         &query(filters, space),
         page_size,

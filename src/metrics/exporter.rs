@@ -1,12 +1,16 @@
 //! The exporter's own metrics, kept in a prometheus crate registry: poll
 //! outcomes, API requests, build information and the process collector.
+//! The label values are chosen here only, from the vocabulary the reporting
+//! modules define ([`ApiPath`], [`RequestCode`], [`FailureReason`]).
+
+use std::time::Duration;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 
-use crate::arize::{FailureReason, RequestMetrics};
+use crate::arize::{ApiPath, FailureReason, RequestCode, RequestRecorder};
 
 /// Poll durations, in seconds: a poll of one small page on a nearby API
 /// takes about a millisecond, a very large account minutes; the buckets
@@ -22,18 +26,36 @@ const REQUEST_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-/// The registry and the handles the poller and the client update.
+/// The registry and the handles the poller and the client update, through
+/// the methods below and [`RequestRecorder`].
 pub struct ExporterMetrics {
     registry: Registry,
-    pub polls: IntCounterVec,
-    pub poll_errors: IntCounterVec,
-    pub poll_duration: Histogram,
-    pub api: RequestMetrics,
+    /// `arize_exporter_polls_total{outcome}`.
+    polls: IntCounterVec,
+    /// `arize_exporter_poll_errors_total{reason}`.
+    poll_errors: IntCounterVec,
+    /// `arize_exporter_poll_duration_seconds`.
+    poll_duration: Histogram,
+    /// `arize_exporter_api_requests_total{endpoint, code}`.
+    requests: IntCounterVec,
+    /// `arize_exporter_api_request_duration_seconds{endpoint}`.
+    request_duration: HistogramVec,
     /// `arize_exporter_task_run_errors_total{reason}`: failed run reads.
-    pub task_run_errors: IntCounterVec,
+    task_run_errors: IntCounterVec,
     /// `arize_exporter_task_runs_backlog`: tasks whose runs were due but
     /// not read in the last poll.
-    pub task_runs_backlog: IntGauge,
+    task_runs_backlog: IntGauge,
+}
+
+impl RequestRecorder for ExporterMetrics {
+    fn request(&self, path: ApiPath, code: RequestCode, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[path.as_str(), code.as_str()])
+            .inc();
+        self.request_duration
+            .with_label_values(&[path.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 impl ExporterMetrics {
@@ -133,13 +155,37 @@ impl ExporterMetrics {
             polls,
             poll_errors,
             poll_duration,
-            api: RequestMetrics {
-                requests,
-                duration: request_duration,
-            },
+            requests,
+            request_duration,
             task_run_errors,
             task_runs_backlog,
         }
+    }
+
+    /// A poll completed after `elapsed`.
+    pub fn poll_succeeded(&self, elapsed: Duration) {
+        self.poll_duration.observe(elapsed.as_secs_f64());
+        self.polls.with_label_values(&["success"]).inc();
+    }
+
+    /// A poll failed for `reason` after `elapsed`.
+    pub fn poll_failed(&self, reason: FailureReason, elapsed: Duration) {
+        self.poll_duration.observe(elapsed.as_secs_f64());
+        self.polls.with_label_values(&["failure"]).inc();
+        self.poll_errors.with_label_values(&[reason.as_str()]).inc();
+    }
+
+    /// A read of one task's runs failed for `reason` (the poll went on).
+    pub fn task_run_failed(&self, reason: FailureReason) {
+        self.task_run_errors
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    /// `tasks` tasks whose runs were due were left for the next poll.
+    pub fn set_task_runs_backlog(&self, tasks: usize) {
+        self.task_runs_backlog
+            .set(i64::try_from(tasks).unwrap_or(i64::MAX));
     }
 
     /// Appends the registry's families in the text format.
