@@ -401,6 +401,7 @@ impl TryFrom<Cli> for Settings {
                 request_timeout: cli.request_timeout,
                 max_retries: cli.max_retries,
                 max_requests_per_second: cli.max_requests_per_second,
+                retry_after_cap: cli.poll_interval,
             },
             poll: PollSettings {
                 interval: cli.poll_interval,

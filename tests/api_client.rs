@@ -241,3 +241,243 @@ async fn an_error_is_one_line_with_its_causes_and_one_prefix() {
     );
     assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
 }
+
+// ---------------------------------------------------------------------------
+// What the API sends back: Retry-After, text echoing the key, pages that
+// are not JSON
+// ---------------------------------------------------------------------------
+
+fn rate_limited(retry_after: &str) -> arize_sim::Scripted {
+    arize_sim::Scripted::Problem {
+        status: 429,
+        title: "Too Many Requests".into(),
+        detail: "slow down".into(),
+        retry_after: Some(retry_after.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_of_any_value_never_crashes_and_holds_until_the_next_poll_at_most() {
+    let far = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let values: &[(&str, bool)] = &[
+        ("18446744073709551615", true),
+        ("9223372036854775807", true),
+        ("1000000000", true),
+        (far, true),
+        ("-5", false),
+        ("soon", false),
+        ("1e9", false),
+    ];
+    for &(value, capped) in values {
+        let (logs, _guard) = Logs::capture();
+        let mut h = Harness::new(
+            vec![task()],
+            &[
+                "--poll-interval",
+                "1s",
+                "--max-retries",
+                "0",
+                "--task-runs",
+                "false",
+            ],
+        )
+        .await;
+        h.sim.push(rate_limited(value));
+        let first = tokio::time::timeout(WELL_WITHIN, h.poll()).await;
+        let Ok(Err(error)) = first else {
+            panic!("{value}: the 429 fails the poll at once: {first:?}");
+        };
+        assert_eq!(error.reason, FailureReason::RateLimited, "{value}: {error}");
+        // The next poll waits at most a poll interval, then asks again.
+        let next = tokio::time::timeout(WELL_WITHIN, h.poll()).await;
+        assert!(
+            matches!(next, Ok(Ok(()))),
+            "{value}: the next poll is not held beyond the poll interval: {next:?}"
+        );
+        let warned = logs.with_message(
+            "the API asked to wait beyond the next poll (Retry-After); capped to the poll interval",
+        );
+        assert_eq!(warned.len(), usize::from(capped), "{value}: {warned:?}");
+        if capped {
+            assert_eq!(warned[0]["capped_to"], "1s", "{value}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_key_is_masked_in_what_the_api_says() {
+    let echoing = format!("the key {TEST_KEY} is not valid");
+    let mut h = Harness::new(
+        vec![SimTask::new(
+            "ran",
+            "ran",
+            "TEMPLATE_EVALUATION",
+            false,
+            Some(time::OffsetDateTime::now_utc() - time::Duration::minutes(1)),
+        )
+        .with_newest_run("FAILED", Some(&format!("auth failed for {TEST_KEY}")))],
+        &[],
+    )
+    .await;
+    h.poll_ok().await;
+    let published = h.state.load();
+    let snapshot = published.snapshot.as_ref().expect("a snapshot");
+    let reason = snapshot.tasks[0]
+        .newest_finished_run()
+        .and_then(|run| run.failure_reason.as_deref())
+        .expect("the failure reason is kept");
+    assert_eq!(reason, "auth failed for ***");
+
+    h.sim
+        .push(arize_sim::Scripted::problem(401, "Unauthorized", &echoing));
+    let error = h.poll_fails_with(FailureReason::Unauthorized).await;
+    assert!(!error.message.contains(TEST_KEY), "{}", error.message);
+    assert!(
+        error.message.contains("the key *** is not valid"),
+        "{}",
+        error.message
+    );
+    let published = h.state.load();
+    let shown = published
+        .last_poll
+        .as_ref()
+        .and_then(|p| p.error.as_ref())
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        shown.contains("***") && !shown.contains(TEST_KEY),
+        "{shown}"
+    );
+
+    // A page that is not JSON and echoes the key: masked in the excerpt.
+    h.sim.push(arize_sim::Scripted::Raw {
+        status: 200,
+        content_type: "text/plain".into(),
+        body: format!("hello {TEST_KEY}").into_bytes(),
+    });
+    let error = h.poll_fails_with(FailureReason::Decode).await;
+    assert!(!error.message.contains(TEST_KEY), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_page_that_is_not_json_is_named_and_quoted() {
+    let page = "<!DOCTYPE html>\n<html><title>Sign in to the guest Wi-Fi</title>".to_owned()
+        + &"x".repeat(500);
+    let mut h = Harness::new(vec![task()], &["--task-runs", "false"]).await;
+    h.sim.push(arize_sim::Scripted::Raw {
+        status: 200,
+        content_type: "text/html; charset=utf-8".into(),
+        body: page.clone().into_bytes(),
+    });
+    let error = h.poll_fails_with(FailureReason::Decode).await;
+    let m = &error.message;
+    assert!(m.contains("Content-Type: text/html; charset=utf-8"), "{m}");
+    assert!(
+        m.contains(r#""<!DOCTYPE html>\n<html><title>Sign in to the guest Wi-Fi</title>xx"#),
+        "{m}"
+    );
+    assert!(m.len() < 400 && !m.contains('\n'), "short, one line: {m}");
+
+    // A firewall's HTML 403 is not the key being refused.
+    for status in [401, 403] {
+        h.sim.push(arize_sim::Scripted::Raw {
+            status,
+            content_type: "text/html".into(),
+            body: b"<html><h1>Access denied</h1></html>".to_vec(),
+        });
+        let error = h.poll_fails_with(FailureReason::ClientError).await;
+        assert!(error.message.contains("text/html"), "{}", error.message);
+        assert!(error.message.contains("Access denied"), "{}", error.message);
+    }
+    // The API's own 403 (problem+json) still is.
+    h.sim.push(arize_sim::Scripted::problem(
+        403,
+        "Forbidden",
+        "no access to this space",
+    ));
+    h.poll_fails_with(FailureReason::Unauthorized).await;
+}
+
+// ---------------------------------------------------------------------------
+// --api-key-file that cannot be used
+// ---------------------------------------------------------------------------
+
+/// Polls, expecting success within a bound and the last request to carry
+/// `TEST_KEY`.
+async fn poll_with_the_last_key(h: &mut Harness) {
+    let requests_before = h.sim.request_count();
+    let polled = tokio::time::timeout(WELL_WITHIN, h.poll()).await;
+    assert!(matches!(polled, Ok(Ok(()))), "{polled:?}");
+    assert!(h.sim.request_count() > requests_before);
+    assert_eq!(
+        h.sim
+            .requests()
+            .last()
+            .and_then(|r| r.authorization.clone()),
+        Some(format!("Bearer {TEST_KEY}"))
+    );
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let c_path = std::ffi::CString::new(path.to_str().expect("a UTF-8 path")).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+#[tokio::test]
+async fn a_key_file_that_would_block_is_refused_and_polling_goes_on_with_the_last_key() {
+    let (logs, _guard) = Logs::capture();
+    let dir = TempDir::new("key-file");
+    let key = dir.write("key", &format!("{TEST_KEY}\n"));
+    let key_arg = key.to_string_lossy().into_owned();
+    let mut h = Harness::new(
+        vec![task()],
+        &["--api-key-file", &key_arg, "--task-runs", "false"],
+    )
+    .await;
+    let errors = |h: &Harness| {
+        h.scrape()
+            .value("arize_exporter_api_key_file_errors_total", &[])
+    };
+    assert_eq!(errors(&h), 0.0, "present from the start");
+    h.poll_ok().await;
+
+    // A FIFO nobody writes to: opening or reading it would block for ever.
+    std::fs::remove_file(&key).unwrap();
+    mkfifo(&key);
+    poll_with_the_last_key(&mut h).await;
+    poll_with_the_last_key(&mut h).await;
+    assert_eq!(errors(&h), 2.0, "every poll counts");
+    // A directory, then a file too large for a key.
+    std::fs::remove_file(&key).unwrap();
+    std::fs::create_dir(&key).unwrap();
+    poll_with_the_last_key(&mut h).await;
+    std::fs::remove_dir(&key).unwrap();
+    std::fs::write(&key, "k".repeat(64 * 1024 + 1)).unwrap();
+    poll_with_the_last_key(&mut h).await;
+    poll_with_the_last_key(&mut h).await;
+    assert_eq!(errors(&h), 5.0);
+    let warnings: Vec<String> = logs
+        .with_message(
+            "the API key file cannot be used; polling goes on with the last key read from it",
+        )
+        .iter()
+        .map(|e| e["problem"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(warnings.len(), 3, "once per cause: {warnings:?}");
+    assert!(warnings[0].contains("a FIFO"), "{warnings:?}");
+    assert!(warnings[1].contains("a directory"), "{warnings:?}");
+    assert!(warnings[2].contains("larger than 64 KiB"), "{warnings:?}");
+
+    // Restored: read again, nothing more counted.
+    std::fs::write(&key, "rotated-key").unwrap();
+    h.poll_ok().await;
+    assert_eq!(
+        h.sim
+            .requests()
+            .last()
+            .and_then(|r| r.authorization.clone()),
+        Some("Bearer rotated-key".to_owned())
+    );
+    assert_eq!(errors(&h), 5.0);
+}

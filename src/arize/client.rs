@@ -1,17 +1,17 @@
 //! The HTTP client for the Arize REST API: authentication, the request
 //! budget, retries with backoff, the body size cap and problem+json
-//! errors; each request is reported to a [`RequestRecorder`]. It knows
+//! errors; each request is reported to a [`ClientRecorder`]. It knows
 //! nothing of tasks: endpoints and pages are described by the caller, so
 //! that new endpoints are additions. A poll talks through one [`Session`],
 //! which holds the key read for it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -19,7 +19,8 @@ use serde::Deserialize;
 
 use super::budget::RequestBudget;
 use super::error::{ApiError, FailureReason};
-use super::report::{ApiPath, RequestCode, RequestRecorder};
+use super::key::{self, KeyFileProblem};
+use super::report::{ApiPath, ClientRecorder, RequestCode};
 
 /// Where the API key comes from.
 #[derive(Clone, Debug)]
@@ -40,13 +41,17 @@ pub struct ClientSettings {
     /// The request budget in requests per second, retries included,
     /// positive and finite (`--max-requests-per-second`).
     pub max_requests_per_second: f64,
+    /// The longest `Retry-After` honoured: the time to the next poll's
+    /// start (`--poll-interval`). A longer one is cut to this, and logged.
+    pub retry_after_cap: Duration,
 }
 
 /// Largest body accepted, counted after content decoding.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// A `Retry-After` longer than this is not waited for within a poll: the
-/// poll fails as `rate_limited`, and no request goes out until it is over.
+/// A `Retry-After` longer than this (or reaching the next poll's start) is
+/// not waited for within a poll: the poll fails as `rate_limited`, and no
+/// request goes out until it is over.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// An API request's path: the endpoint it labels metrics with and the
@@ -115,6 +120,12 @@ pub struct Session<'c> {
 }
 
 impl Session<'_> {
+    /// `text` from the API (a problem's detail, a run's failure reason)
+    /// with the key of this session masked wherever it occurs.
+    pub fn mask<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        key::mask(text, self.key.as_ref())
+    }
+
     /// `GET` one JSON document, retrying what is worth retrying.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
@@ -155,7 +166,17 @@ pub struct ArizeClient {
     key: Option<ApiKey>,
     budget: RequestBudget,
     max_retries: u32,
-    recorder: Arc<dyn RequestRecorder>,
+    retry_after_cap: Duration,
+    recorder: Arc<dyn ClientRecorder>,
+    /// The last key read from the key file, and the problem last warned
+    /// about (warned once until the cause changes or the file is read).
+    key_file: Mutex<KeyFileState>,
+}
+
+#[derive(Default)]
+struct KeyFileState {
+    last_key: Option<SecretString>,
+    warned: Option<KeyFileProblem>,
 }
 
 impl ArizeClient {
@@ -167,7 +188,7 @@ impl ArizeClient {
         base_url: Url,
         key: Option<ApiKey>,
         settings: &ClientSettings,
-        recorder: Arc<dyn RequestRecorder>,
+        recorder: Arc<dyn ClientRecorder>,
     ) -> Result<ArizeClient, ClientBuildError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
@@ -185,38 +206,56 @@ impl ArizeClient {
             key,
             budget: RequestBudget::new(settings.max_requests_per_second),
             max_retries: settings.max_retries,
+            retry_after_cap: settings.retry_after_cap,
             recorder,
+            key_file: Mutex::new(KeyFileState::default()),
         })
     }
 
-    /// Opens the session of one poll: reads the key (a key file is re-read
-    /// every time, so a rotated key is picked up without a restart).
+    /// Opens the session of one poll: reads the key. A key file is
+    /// re-read every time, so a rotated key is picked up without a
+    /// restart, and never blocks (see [`key::read_key_file`]); when it
+    /// cannot be used, the poll goes on with the last key read, the
+    /// problem is counted ([`ClientRecorder::key_file_error`]) and warned
+    /// about once per cause.
     ///
     /// # Errors
     ///
-    /// `unauthorized`: the key file cannot be read or is empty.
+    /// `unauthorized`: the key file cannot be used and no key was ever
+    /// read from it.
     pub fn session(&self) -> Result<Session<'_>, ApiError> {
         let key = match &self.key {
             None => None,
             Some(ApiKey::Inline(key)) => Some(key.clone()),
-            Some(ApiKey::File(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ApiError::fatal(
-                        FailureReason::Unauthorized,
-                        format!("cannot read the API key file {}: {e}", path.display()),
-                    )
-                })?;
-                let key = text.trim();
-                if key.is_empty() {
-                    return Err(ApiError::fatal(
-                        FailureReason::Unauthorized,
-                        format!("the API key file {} is empty", path.display()),
-                    ));
-                }
-                Some(SecretString::from(key.to_owned()))
-            }
+            Some(ApiKey::File(path)) => Some(self.read_key_file(path)?),
         };
         Ok(Session { client: self, key })
+    }
+
+    fn read_key_file(&self, path: &std::path::Path) -> Result<SecretString, ApiError> {
+        let read = key::read_key_file(path);
+        let mut state = self.key_file.lock().unwrap_or_else(PoisonError::into_inner);
+        let problem = match read {
+            Ok(key) => {
+                if state.warned.take().is_some() {
+                    tracing::info!(file = %path.display(), "the API key file is readable again");
+                }
+                state.last_key = Some(key.clone());
+                return Ok(key);
+            }
+            Err(problem) => problem,
+        };
+        self.recorder.key_file_error();
+        let message = format!("the API key file {} {problem}", path.display());
+        if let Some(last) = state.last_key.clone() {
+            if state.warned.as_ref() != Some(&problem) {
+                tracing::warn!(file = %path.display(), problem = %problem,
+                    "the API key file cannot be used; polling goes on with the last key read from it");
+                state.warned = Some(problem);
+            }
+            return Ok(last);
+        }
+        Err(ApiError::fatal(FailureReason::Unauthorized, message))
     }
 
     async fn fetch<T: DeserializeOwned>(
@@ -232,7 +271,10 @@ impl ArizeClient {
             .with_max_delay(Duration::from_secs(30))
             .with_max_times(self.max_retries as usize)
             .with_jitter();
-        let mut body = (|| self.attempt(key, endpoint.path, &url, allowance))
+        let Answer {
+            mut body,
+            content_type,
+        } = (|| self.attempt(key, endpoint.path, &url, allowance))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.retryable && allowance.is_none_or(|a| a.left() > 0))
@@ -241,7 +283,9 @@ impl ArizeClient {
                 // how long to wait before a retry, never whether to retry.
                 let next = next?;
                 match e.retry_after {
-                    Some(wait) if wait > MAX_RETRY_AFTER => None,
+                    // Not waited for within the poll: too long, or (capped)
+                    // lasting until the next poll's start anyway.
+                    Some(wait) if wait > MAX_RETRY_AFTER || wait >= self.retry_after_cap => None,
                     Some(wait) => Some(wait),
                     None => Some(next),
                 }
@@ -272,6 +316,18 @@ impl ArizeClient {
                 return Ok(value);
             }
         }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            // Not JSON at all: a captive portal, a maintenance page, a proxy.
+            return Err(ApiError::fatal(
+                FailureReason::Decode,
+                format!(
+                    "{} answered a body that is not JSON (Content-Type: {}): {}",
+                    endpoint.template(),
+                    content_type.as_deref().unwrap_or("none"),
+                    excerpt(&body, key)
+                ),
+            ));
+        }
         Err(ApiError::fatal(
             FailureReason::Decode,
             format!(
@@ -279,6 +335,43 @@ impl ArizeClient {
                 endpoint.template()
             ),
         ))
+    }
+
+    /// Reads a 2xx body under the size cap, or turns any other status
+    /// into an error.
+    async fn read_answer(
+        &self,
+        mut response: Response,
+        template: &str,
+        key: Option<&SecretString>,
+    ) -> Result<Answer, ApiError> {
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.status_error(response, template, key).await);
+        }
+        let content_type = content_type(&response);
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |n| n.min(MAX_BODY_BYTES as u64) as usize),
+        );
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, template))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::fatal(
+                    FailureReason::Decode,
+                    format!(
+                        "{template} answered a body larger than {} MiB",
+                        MAX_BODY_BYTES >> 20
+                    ),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer { body, content_type })
     }
 
     fn url(&self, endpoint: &Endpoint, query: &[(&str, &str)]) -> Url {
@@ -300,7 +393,7 @@ impl ArizeClient {
         path: ApiPath,
         url: &Url,
         allowance: Option<&Allowance>,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let template = path.as_str();
         // A Retry-After from an earlier answer, perhaps of an earlier poll.
         if let Some(left) = self.budget.held_for() {
@@ -340,7 +433,7 @@ impl ArizeClient {
         let result = match request.send().await {
             Ok(response) => {
                 let status = response.status();
-                let outcome = read_answer(response, template).await;
+                let outcome = self.read_answer(response, template, key).await;
                 // A 2xx whose body never arrived whole is counted by why.
                 let code = match &outcome {
                     Err(e)
@@ -374,36 +467,6 @@ impl ArizeClient {
     }
 }
 
-/// Reads a 2xx body under the size cap, or turns any other status into an error.
-async fn read_answer(mut response: Response, template: &str) -> Result<Vec<u8>, ApiError> {
-    let status = response.status();
-    if !status.is_success() {
-        return Err(status_error(response, template).await);
-    }
-    let mut body = Vec::with_capacity(
-        response
-            .content_length()
-            .map_or(0, |n| n.min(MAX_BODY_BYTES as u64) as usize),
-    );
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(&e, template))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::fatal(
-                FailureReason::Decode,
-                format!(
-                    "{template} answered a body larger than {} MiB",
-                    MAX_BODY_BYTES >> 20
-                ),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// The problem details (RFC 9457) worth logging.
 #[derive(Deserialize)]
 struct Problem {
@@ -411,53 +474,136 @@ struct Problem {
     detail: Option<String>,
 }
 
-async fn status_error(response: Response, template: &str) -> ApiError {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    // Where a redirect pointed (never followed), for the log line.
-    let location = response.headers().get(LOCATION).map(|v| {
+/// A 2xx answer's body and its `Content-Type`.
+struct Answer {
+    body: Vec<u8>,
+    content_type: Option<String>,
+}
+
+/// The `Content-Type` of `response`, at most 128 characters, for a log line.
+fn content_type(response: &Response) -> Option<String> {
+    response.headers().get(CONTENT_TYPE).map(|v| {
         String::from_utf8_lossy(v.as_bytes())
             .chars()
-            .take(512)
-            .collect::<String>()
-    });
-    // Only a small error body is read: enough for the problem's title and detail.
-    let body = read_prefix(response, 64 * 1024).await;
-    let problem: Option<Problem> = serde_json::from_slice(&body).ok();
-    let mut message = format!("{template} answered HTTP {}", status.as_u16());
-    if let Some(reason) = status.canonical_reason() {
-        message = format!("{message} {reason}");
-    }
-    if status.is_redirection() {
-        match location {
-            Some(location) => message.push_str(&format!(
-                ", redirecting to {location:?}; redirects are never followed (set --api-url to the final address)"
-            )),
-            None => message.push_str("; redirects are never followed"),
-        }
-    }
-    if let Some(Problem { title, detail }) = problem {
-        for part in [title, detail].into_iter().flatten() {
-            message.push_str(": ");
-            message.push_str(&part);
-        }
-    }
-    let reason = FailureReason::from_status(status.as_u16());
-    let retryable = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    let mut error = if retryable {
-        ApiError::transient(reason, message)
+            .take(128)
+            .collect()
+    })
+}
+
+/// The characters of a body's start quoted in a log line.
+const EXCERPT_CHARS: usize = 120;
+
+/// The start of `body`, escaped and quoted, with the key masked: enough
+/// to recognise a captive portal or a proxy's page, never a line break.
+fn excerpt(body: &[u8], key: Option<&SecretString>) -> String {
+    // The key is masked before the cut, so that no part of it is shown.
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let masked = key::mask(&text, key);
+    let start: String = masked.chars().take(EXCERPT_CHARS).collect();
+    let more = if masked.chars().nth(EXCERPT_CHARS).is_some() {
+        "..."
     } else {
-        ApiError::fatal(reason, message)
+        ""
     };
-    error.retry_after = retry_after;
-    error.status = Some(status.as_u16());
-    error
+    format!("{start:?}{more}")
+}
+
+impl ArizeClient {
+    /// The error for a final answer that is not 2xx: its status, the
+    /// problem's title and detail (the key masked), or the start of a body
+    /// that is not JSON; its `Retry-After`, at most the poll interval.
+    async fn status_error(
+        &self,
+        response: Response,
+        template: &str,
+        key: Option<&SecretString>,
+    ) -> ApiError {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| self.retry_after(v, template));
+        // Where a redirect pointed (never followed), for the log line.
+        let location = response.headers().get(LOCATION).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect::<String>()
+        });
+        let content_type = content_type(&response);
+        // Only a small error body is read: enough for the problem's title and detail.
+        let body = read_prefix(response, 64 * 1024).await;
+        let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+        let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+        let mut message = format!("{template} answered HTTP {}", status.as_u16());
+        if let Some(reason) = status.canonical_reason() {
+            message = format!("{message} {reason}");
+        }
+        if status.is_redirection() {
+            match location {
+                Some(location) => message.push_str(&format!(
+                    ", redirecting to {location:?}; redirects are never followed (set --api-url to the final address)"
+                )),
+                None => message.push_str("; redirects are never followed"),
+            }
+        }
+        if let Some(Problem { title, detail }) = problem {
+            for part in [title, detail].into_iter().flatten() {
+                message.push_str(": ");
+                message.push_str(&key::mask(&part, key));
+            }
+        } else if !is_json && !body.is_empty() {
+            message.push_str(&format!(
+                ", a body that is not JSON (Content-Type: {}): {}",
+                content_type.as_deref().unwrap_or("none"),
+                excerpt(&body, key)
+            ));
+        }
+        let mut reason = FailureReason::from_status(status.as_u16());
+        // A 401 or 403 page that is not JSON comes from a proxy or a
+        // firewall, not from the API: the key is not what was refused.
+        if reason == FailureReason::Unauthorized && !is_json && !body.is_empty() {
+            reason = FailureReason::ClientError;
+        }
+        let retryable = status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        let mut error = if retryable {
+            ApiError::transient(reason, message)
+        } else {
+            ApiError::fatal(reason, message)
+        };
+        error.retry_after = retry_after;
+        error.status = Some(status.as_u16());
+        error
+    }
+
+    /// A `Retry-After` header as a wait, at most the poll interval (a
+    /// longer one is cut to it, and logged): any value, however absurd,
+    /// neither crashes the exporter nor stops it for longer than that.
+    /// An unreadable or negative value is ignored.
+    fn retry_after(&self, value: &HeaderValue, template: &str) -> Option<Duration> {
+        let shown = || {
+            String::from_utf8_lossy(value.as_bytes())
+                .chars()
+                .take(64)
+                .collect::<String>()
+        };
+        let Some(wait) = value.to_str().ok().and_then(parse_retry_after) else {
+            tracing::debug!(endpoint = template, retry_after = ?shown(), "ignoring a Retry-After that is not a number of seconds or an HTTP date");
+            return None;
+        };
+        if wait > self.retry_after_cap {
+            tracing::warn!(
+                endpoint = template,
+                retry_after = ?shown(),
+                capped_to = %humantime::format_duration(self.retry_after_cap),
+                "the API asked to wait beyond the next poll (Retry-After); capped to the poll interval"
+            );
+            return Some(self.retry_after_cap);
+        }
+        Some(wait)
+    }
 }
 
 async fn read_prefix(mut response: Response, limit: usize) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! The Arize REST API. [`client`] knows only transport: authentication,
 //! the request budget, retries and the body cap; what it reports of each
 //! request is described in [`report`] and kept by whoever implements
-//! [`RequestRecorder`]. A poll talks to the API through one [`Session`]
+//! [`ClientRecorder`]. A poll talks to the API through one [`Session`]
 //! (the key read for that poll); [`pager`] follows cursor pagination for
 //! any list endpoint; each endpoint has its own module with its path,
 //! query and page type ([`tasks`] for `GET /v2/tasks`, [`runs`] for
@@ -12,6 +12,7 @@ pub mod budget;
 pub mod client;
 pub mod error;
 pub mod field;
+pub mod key;
 pub mod pager;
 pub mod report;
 pub mod runs;
@@ -21,4 +22,4 @@ pub use client::{
     Allowance, ApiKey, ArizeClient, ClientBuildError, ClientSettings, Endpoint, Session,
 };
 pub use error::{ApiError, FailureReason};
-pub use report::{ApiPath, RequestCode, RequestRecorder};
+pub use report::{ApiPath, ClientRecorder, RequestCode};

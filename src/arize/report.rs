@@ -1,7 +1,7 @@
 //! What the client reports of each HTTP request, in its own vocabulary:
 //! which endpoint ([`ApiPath`]) and how it ended ([`RequestCode`]). The
 //! client knows nothing of how this is kept; the exporter's metrics
-//! implement [`RequestRecorder`].
+//! implement [`ClientRecorder`].
 
 use std::time::Duration;
 
@@ -52,12 +52,17 @@ impl RequestCode {
     }
 }
 
-/// Where the client reports every HTTP request it sent (retries included).
-/// Called from the poller's thread; must not block.
-pub trait RequestRecorder: Send + Sync {
+/// Where the client reports what it does: every HTTP request it sent
+/// (retries included) and every failed read of the key file. Called from
+/// the poller's thread; must not block.
+pub trait ClientRecorder: Send + Sync {
     /// One request to `path` ended with `code` after `elapsed` (from
     /// sending to the end of the body or the failure).
     fn request(&self, path: ApiPath, code: RequestCode, elapsed: Duration);
+
+    /// `--api-key-file` could not be used for one poll (see
+    /// [`ArizeClient::session`](super::ArizeClient::session)).
+    fn key_file_error(&self);
 }
 
 #[cfg(test)]

@@ -195,7 +195,15 @@ pub async fn read_newest(
             .get_json_within(&endpoint, &query, allowance)
             .await
             .map_err(ReadError::Api)?;
-        let (items, pagination) = page.into_parts();
+        let (mut items, pagination) = page.into_parts();
+        for run in &mut items {
+            // Free text from the API: it may echo the key.
+            if let Field::Value(reason) = &mut run.failure_reason {
+                if let std::borrow::Cow::Owned(masked) = session.mask(&reason.text) {
+                    reason.text = masked;
+                }
+            }
+        }
         let enough = pages == 0 && newest_first(&items);
         runs.extend(items);
         if !pagination.has_more || enough {

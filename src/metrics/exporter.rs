@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::arize::{ApiPath, FailureReason, RequestCode, RequestRecorder};
+use crate::arize::{ApiPath, ClientRecorder, FailureReason, RequestCode};
 
 /// Poll durations, in seconds: a poll of one small page on a nearby API
 /// takes about a millisecond, a very large account minutes; the buckets
@@ -27,7 +27,7 @@ const REQUEST_BUCKETS: &[f64] = &[
 ];
 
 /// The registry and the handles the poller and the client update, through
-/// the methods below and [`RequestRecorder`].
+/// the methods below and [`ClientRecorder`].
 pub struct ExporterMetrics {
     registry: Registry,
     /// `arize_exporter_polls_total{outcome}`.
@@ -45,9 +45,11 @@ pub struct ExporterMetrics {
     /// `arize_exporter_task_runs_backlog`: tasks whose runs were due but
     /// not read in the last poll.
     task_runs_backlog: IntGauge,
+    /// `arize_exporter_api_key_file_errors_total`.
+    key_file_errors: IntCounter,
 }
 
-impl RequestRecorder for ExporterMetrics {
+impl ClientRecorder for ExporterMetrics {
     fn request(&self, path: ApiPath, code: RequestCode, elapsed: Duration) {
         self.requests
             .with_label_values(&[path.as_str(), code.as_str()])
@@ -55,6 +57,10 @@ impl RequestRecorder for ExporterMetrics {
         self.request_duration
             .with_label_values(&[path.as_str()])
             .observe(elapsed.as_secs_f64());
+    }
+
+    fn key_file_error(&self) {
+        self.key_file_errors.inc();
     }
 }
 
@@ -123,6 +129,11 @@ impl ExporterMetrics {
             "Tasks whose runs were due (they ran since their runs were read, or the newest run read was in progress) but were not read in the last complete poll, for --max-run-requests-per-poll or a rate limit; they go first next poll.",
         )
         .expect("static metric definition");
+        let key_file_errors = IntCounter::new(
+            "arize_exporter_api_key_file_errors_total",
+            "Polls for which --api-key-file could not be used (unreadable, empty, larger than 64 KiB, or not a regular file: a FIFO, a device, a directory); the poll went on with the last key read.",
+        )
+        .expect("static metric definition");
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("ARIZE_EXPORTER_REVISION")])
             .set(1);
@@ -144,6 +155,7 @@ impl ExporterMetrics {
             Box::new(build_info),
             Box::new(task_run_errors.clone()),
             Box::new(task_runs_backlog.clone()),
+            Box::new(key_file_errors.clone()),
             Box::new(ProcessMetrics::new()),
         ] {
             registry
@@ -159,6 +171,7 @@ impl ExporterMetrics {
             request_duration,
             task_run_errors,
             task_runs_backlog,
+            key_file_errors,
         }
     }
 
