@@ -1,8 +1,13 @@
 //! Command line and environment configuration.
 //!
 //! [`Cli`] is what clap parses; [`Settings`] is the validated configuration
-//! the rest of the program runs on, grouped by who reads it (the target API,
-//! the HTTP client, the poller, the exposition, the web server, logging).
+//! the rest of the program runs on, grouped by who reads it. This module
+//! only translates: each group is a type of the module that owns it (the
+//! client's [`ClientSettings`] and [`ApiKey`], the poller's
+//! [`PollSettings`] with the [`TaskFilters`] of `arize::tasks`, the
+//! snapshot's [`Staleness`] inside the metrics' [`ExpositionSettings`], the
+//! web layer's [`ListenAddress`], logging's [`LogSettings`]); nothing
+//! outside [`app`](crate::app) and the binary imports this module.
 //! Every check that can be done before the first poll is done here, so that
 //! a bad value stops the program at start with one line naming the flag.
 //! The flag names follow the Prometheus exporters' conventions
@@ -479,7 +484,10 @@ impl ConfigError {
         let rendered = err.render().to_string();
         // The binary writes the `error: ` prefix; clap's is taken off.
         let first = rendered.lines().next().unwrap_or("invalid arguments");
-        let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+        let mut line = first
+            .strip_prefix("error:")
+            .map_or(first, str::trim_start)
+            .to_owned();
         // The allowed values are on a line of their own: keep them.
         if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
             if !line.contains("possible values") {
