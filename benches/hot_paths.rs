@@ -14,7 +14,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use arize_exporter::arize::field::FieldWarnings;
 use arize_exporter::arize::pager::Page;
 use arize_exporter::arize::tasks::TaskPage;
-use arize_exporter::config::{ExpositionSettings, Settings};
+use arize_exporter::config::Settings;
+use arize_exporter::metrics::ExpositionSettings;
 use arize_exporter::metrics::{ExporterMetrics, Exposition};
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
 use arize_exporter::state::{PollOutcome, Published};

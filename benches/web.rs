@@ -53,7 +53,9 @@ fn bench(c: &mut Criterion) {
 
     let start = |web: WebConfigHandle| {
         runtime.block_on(async {
-            let listeners = bind(&["127.0.0.1:0"]).await.unwrap();
+            let listeners = bind(&["127.0.0.1:0".parse().expect("a listen address")])
+                .await
+                .unwrap();
             let port = listeners[0].local_addr().unwrap().port();
             let router = Router::new().route("/metrics", get(|| async { BODY }));
             tokio::spawn(serve(listeners, router, web, 40, std::future::pending()));

@@ -729,7 +729,7 @@ fn floor_client(settings: &Settings) -> ArizeClient {
         base_url.clone(),
         Some(key.clone()),
         &settings.client,
-        ExporterMetrics::new().api.clone(),
+        std::sync::Arc::new(ExporterMetrics::new()),
     )
     .unwrap_or_else(|e| die(&e))
 }
@@ -738,22 +738,14 @@ fn floor_client(settings: &Settings) -> ArizeClient {
 async fn fetch_loop_with_runs(settings: &Settings, ids: &[String]) -> Duration {
     let client = floor_client(settings);
     let started = Instant::now();
-    let credentials = client.credentials().unwrap_or_else(|e| die(&e));
-    pager::for_each_page::<CursorOnly>(
-        &client,
-        &credentials,
-        &tasks::endpoint(),
-        &[],
-        PAGE_SIZE as u32,
-        |_| {},
-    )
-    .await
-    .unwrap_or_else(|e| die(&e));
+    let session = client.session().unwrap_or_else(|e| die(&e));
+    pager::for_each_page::<CursorOnly>(&session, &tasks::endpoint(), &[], PAGE_SIZE as u32, |_| {})
+        .await
+        .unwrap_or_else(|e| die(&e));
     let limit = arize_exporter::arize::runs::PAGE_SIZE.to_string();
     for id in ids {
-        let _: CursorOnly = client
+        let _: CursorOnly = session
             .get_json(
-                &credentials,
                 &arize_exporter::arize::runs::endpoint(id),
                 &[("limit", &limit)],
             )
@@ -793,11 +785,10 @@ where
 {
     let client = floor_client(settings);
     let started = Instant::now();
-    let credentials = client.credentials().unwrap_or_else(|e| die(&e));
+    let session = client.session().unwrap_or_else(|e| die(&e));
     let mut items = 0;
     pager::for_each_page::<P>(
-        &client,
-        &credentials,
+        &session,
         &tasks::endpoint(),
         &[],
         PAGE_SIZE as u32,

@@ -17,33 +17,40 @@ use crate::metrics::{ExporterMetrics, Exposition};
 use crate::poller::Poller;
 use crate::server::{self, AppState};
 use crate::state::SharedState;
-use crate::web::{self, WebConfigHandle};
+use crate::web::{self, BindError, WebConfigError, WebConfigHandle};
 
 /// Tasks per page the demo simulator serves: a dozen tasks over several
 /// pages, as a real account would be.
 #[cfg(feature = "demo")]
 const DEMO_PAGE_SIZE: usize = 5;
 
-/// Why the exporter cannot run. Each renders as one line.
+/// Why the exporter cannot run. Each says what failed; the cause is its
+/// [`source`](std::error::Error::source), and the binary prints the whole
+/// chain on one line (`error: poll failed: unauthorized: ...`).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// A setting that could only be checked at start (a listen address in
-    /// use, an unreadable web configuration): exit code 2, like a bad flag.
-    #[error("{0}")]
-    Config(String),
-    #[error("cannot start the demo simulator: {0}")]
+    /// `--web.config.file` cannot be read or used: checked at start, exit
+    /// code 2 like a bad flag.
+    #[error("invalid value for '--web.config.file'")]
+    WebConfig(#[source] WebConfigError),
+    /// A listen address cannot be bound (in use, no permission, a name
+    /// that does not resolve): exit code 2 like a bad flag.
+    #[error("invalid value for '--web.listen-address' (alias --listen-address)")]
+    Listen(#[source] BindError),
+    #[error("cannot start the demo simulator")]
     Demo(#[source] std::io::Error),
     #[error(
         "this build has no demo mode (built without the `demo` feature): use --api-url and a key"
     )]
     NoDemo,
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] ClientBuildError),
-    #[error("poll failed: {0}")]
-    Poll(#[from] ApiError),
-    #[error("cannot write to stdout: {0}")]
+    /// `--once`: the poll failed.
+    #[error("poll failed")]
+    Poll(#[source] ApiError),
+    #[error("cannot write to stdout")]
     Stdout(#[source] std::io::Error),
-    #[error("the HTTP server failed: {0}")]
+    #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
 }
 
@@ -51,7 +58,7 @@ impl AppError {
     /// The process exit code: 2 for configuration, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            AppError::Config(_) | AppError::NoDemo => 2,
+            AppError::WebConfig(_) | AppError::Listen(_) | AppError::NoDemo => 2,
             _ => 1,
         }
     }
@@ -80,9 +87,7 @@ impl App {
     pub async fn build(settings: Settings) -> Result<App, AppError> {
         // A bad web configuration stops the exporter at start, like a bad flag.
         let web = match &settings.web.config_file {
-            Some(path) => WebConfigHandle::load(path).map_err(|e| {
-                AppError::Config(format!("error: invalid value for '--web.config.file': {e}"))
-            })?,
+            Some(path) => WebConfigHandle::load(path).map_err(AppError::WebConfig)?,
             None => WebConfigHandle::none(),
         };
         let metrics = Arc::new(ExporterMetrics::new());
@@ -111,7 +116,7 @@ impl App {
             #[cfg(not(feature = "demo"))]
             Target::Demo => return Err(AppError::NoDemo),
         };
-        let client = ArizeClient::new(api_url.clone(), key, &settings.client, metrics.api.clone())?;
+        let client = ArizeClient::new(api_url.clone(), key, &settings.client, metrics.clone())?;
         let poller = Poller::new(client, &settings.poll, state.clone(), metrics.clone());
         let server = Arc::new(AppState {
             state: state.clone(),
@@ -167,18 +172,9 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let addresses: Vec<String> = self
-            .settings
-            .web
-            .listen_addresses
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let listeners = web::bind(&addresses).await.map_err(|e| {
-            AppError::Config(format!(
-                "error: {e} (--web.listen-address, alias --listen-address)"
-            ))
-        })?;
+        let listeners = web::bind(&self.settings.web.listen_addresses)
+            .await
+            .map_err(AppError::Listen)?;
         self.log_start();
         let router = self.router();
         let polling = self.poller.spawn().map_err(AppError::Serve)?;
@@ -233,7 +229,7 @@ pub async fn run(settings: Settings) -> Result<(), AppError> {
     if !once {
         return app.serve(shutdown_signal()).await;
     }
-    app.poll_once().await?;
+    app.poll_once().await.map_err(AppError::Poll)?;
     let mut stdout = std::io::stdout().lock();
     let written = app
         .exposition(SystemTime::now())

@@ -1,21 +1,33 @@
 //! Command line and environment configuration.
 //!
 //! [`Cli`] is what clap parses; [`Settings`] is the validated configuration
-//! the rest of the program runs on, grouped by who reads it (the target API,
-//! the HTTP client, the poller, the exposition, the web server, logging).
+//! the rest of the program runs on, grouped by who reads it. This module
+//! only translates: each group is a type of the module that owns it (the
+//! client's [`ClientSettings`] and [`ApiKey`], the poller's
+//! [`PollSettings`] with the [`TaskFilters`] of `arize::tasks`, the
+//! snapshot's [`Staleness`] inside the metrics' [`ExpositionSettings`], the
+//! web layer's [`ListenAddress`], logging's [`LogSettings`]); nothing
+//! outside [`app`](crate::app) and the binary imports this module.
 //! Every check that can be done before the first poll is done here, so that
 //! a bad value stops the program at start with one line naming the flag.
 //! The flag names follow the Prometheus exporters' conventions
 //! (exporter-toolkit's `--web.*`, promslog's `--log.*`); the older names
 //! stay as aliases.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use reqwest::Url;
 use secrecy::SecretString;
+
+use crate::arize::client::{ApiKey, ClientSettings};
+use crate::arize::tasks::{SpaceFilter, TaskFilters};
+use crate::logging::{LogFormat, LogLevel, LogSettings};
+use crate::metrics::ExpositionSettings;
+use crate::poller::PollSettings;
+use crate::snapshot::Staleness;
+use crate::web::ListenAddress;
 
 /// The default Arize API host.
 pub const DEFAULT_API_URL: &str = "https://api.arize.com";
@@ -191,9 +203,9 @@ pub struct Cli {
         env = "ARIZE_EXPORTER_LOG_LEVEL",
         value_enum,
         ignore_case = true,
-        default_value_t = LogLevel::Info
+        default_value_t = LogLevelFlag::Info
     )]
-    log_level: LogLevel,
+    log_level: LogLevelFlag,
 
     /// Log format on stderr: logfmt (`text` is an alias) or json.
     #[arg(
@@ -203,9 +215,9 @@ pub struct Cli {
         env = "ARIZE_EXPORTER_LOG_FORMAT",
         value_enum,
         ignore_case = true,
-        default_value_t = LogFormat::Logfmt
+        default_value_t = LogFormatFlag::Logfmt
     )]
-    log_format: LogFormat,
+    log_format: LogFormatFlag,
 
     /// Poll the built-in simulated Arize API instead of the real one (no key needed).
     #[arg(long)]
@@ -216,9 +228,9 @@ pub struct Cli {
     once: bool,
 }
 
-/// Output format of the logs (`--log.format`).
+/// `--log.format`'s values; becomes a [`LogFormat`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+enum LogFormatFlag {
     /// One `key=value` line per event (`ts`, `level`, `msg`, then fields).
     #[value(alias = "text")]
     Logfmt,
@@ -226,34 +238,33 @@ pub enum LogFormat {
     Json,
 }
 
-/// Least severe level logged (`--log.level`).
+impl From<LogFormatFlag> for LogFormat {
+    fn from(flag: LogFormatFlag) -> LogFormat {
+        match flag {
+            LogFormatFlag::Logfmt => LogFormat::Logfmt,
+            LogFormatFlag::Json => LogFormat::Json,
+        }
+    }
+}
+
+/// `--log.level`'s values; becomes a [`LogLevel`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
+enum LogLevelFlag {
     Debug,
     Info,
     Warn,
     Error,
 }
 
-impl LogLevel {
-    /// The level as a tracing filter directive.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
+impl From<LogLevelFlag> for LogLevel {
+    fn from(flag: LogLevelFlag) -> LogLevel {
+        match flag {
+            LogLevelFlag::Debug => LogLevel::Debug,
+            LogLevelFlag::Info => LogLevel::Info,
+            LogLevelFlag::Warn => LogLevel::Warn,
+            LogLevelFlag::Error => LogLevel::Error,
         }
     }
-}
-
-/// Where the API key comes from.
-#[derive(Clone, Debug)]
-pub enum ApiKey {
-    /// Given on the command line or in the environment.
-    Inline(SecretString),
-    /// Read from this file before every poll, so that a rotated key is picked up.
-    File(PathBuf),
 }
 
 /// Which Arize API the exporter polls.
@@ -264,98 +275,6 @@ pub enum Target {
     Demo,
     /// A real Arize API (`--api-url` or `--region`) and its key.
     Remote { base_url: Url, key: ApiKey },
-}
-
-/// One space filter; each one is polled on its own and labels what it finds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SpaceFilter {
-    Id(String),
-    Name(String),
-}
-
-impl SpaceFilter {
-    /// The value of the `space` label on what this filter found: the id or
-    /// the name given.
-    pub fn label(&self) -> &str {
-        match self {
-            SpaceFilter::Id(value) | SpaceFilter::Name(value) => value,
-        }
-    }
-}
-
-/// Which tasks are polled (`--space-id`, `--space-name`, `--task-name`,
-/// `--project-id`, `--dataset-id`, `--task-type`).
-#[derive(Clone, Debug, Default)]
-pub struct TaskFilters {
-    /// In the order given across `--space-id` and `--space-name`.
-    pub spaces: Vec<SpaceFilter>,
-    pub name: Option<String>,
-    pub project_id: Option<String>,
-    pub dataset_id: Option<String>,
-    /// Upper-case, as the current SDKs send it.
-    pub task_type: Option<String>,
-}
-
-/// How the HTTP client talks to the API, whatever the endpoint.
-#[derive(Clone, Debug)]
-pub struct ClientSettings {
-    /// `--request-timeout`: one HTTP request, connection included.
-    pub request_timeout: Duration,
-    /// `--max-retries`: retries of one request (0: never).
-    pub max_retries: u32,
-    /// `--max-requests-per-second`: the request budget, retries included.
-    pub max_requests_per_second: f64,
-}
-
-/// What one poll fetches, and how often.
-#[derive(Clone, Debug)]
-pub struct PollSettings {
-    /// `--poll-interval`: between the starts of two polls.
-    pub interval: Duration,
-    /// `--page-size`: `limit` of each list request, 1 to 100.
-    pub page_size: u32,
-    pub filters: TaskFilters,
-    /// `--task-runs`: whether task runs are read at all.
-    pub task_runs: bool,
-    /// `--max-run-requests-per-poll`: run requests (pages and retries) per poll.
-    pub max_run_requests: u32,
-}
-
-/// When a continuous task is stale: `--stale-after-intervals` times its
-/// run interval, never below `--stale-after-min`, when the interval is
-/// known; `--stale-after` otherwise (and for every task when
-/// `--stale-after-intervals` is 0).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Staleness {
-    /// `--stale-after`.
-    pub after: Duration,
-    /// `--stale-after-intervals`; 0: off.
-    pub after_intervals: u32,
-    /// `--stale-after-min`.
-    pub min: Duration,
-}
-
-impl Staleness {
-    /// The age of the last run, in seconds, beyond which a continuous task
-    /// whose run interval is `interval` seconds (`None`: not known) is stale.
-    pub fn threshold_seconds(&self, interval: Option<f64>) -> f64 {
-        match interval {
-            Some(interval) if self.after_intervals > 0 && interval.is_finite() => {
-                (interval * f64::from(self.after_intervals)).max(self.min.as_secs_f64())
-            }
-            _ => self.after.as_secs_f64(),
-        }
-    }
-}
-
-/// What shapes `/metrics` beyond the data.
-#[derive(Clone, Copy, Debug)]
-pub struct ExpositionSettings {
-    pub staleness: Staleness,
-    /// `--per-task-metrics`.
-    pub per_task_metrics: bool,
-    /// `--poll-interval`, served as `arize_exporter_poll_interval_seconds`.
-    pub poll_interval: Duration,
 }
 
 /// Where and how the HTTP endpoints are served.
@@ -369,36 +288,6 @@ pub struct WebSettings {
     pub config_file: Option<PathBuf>,
     /// `--web.max-requests`; 0: no limit.
     pub max_requests: usize,
-}
-
-/// How logs are written.
-#[derive(Clone, Copy, Debug)]
-pub struct LogSettings {
-    pub level: LogLevel,
-    pub format: LogFormat,
-}
-
-/// A `--web.listen-address` value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenAddress {
-    /// `:PORT`: every interface of both families (IPv4 only where the host
-    /// has no IPv6).
-    AllInterfaces { port: u16 },
-    /// `HOST:PORT`: an IP address (IPv6 in brackets) or a host name,
-    /// resolved when the listener is bound.
-    Host { host: String, port: u16 },
-}
-
-impl fmt::Display for ListenAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddress::AllInterfaces { port } => write!(f, ":{port}"),
-            ListenAddress::Host { host, port } if host.contains(':') => {
-                write!(f, "[{host}]:{port}")
-            }
-            ListenAddress::Host { host, port } => write!(f, "{host}:{port}"),
-        }
-    }
 }
 
 /// The validated configuration.
@@ -517,6 +406,7 @@ impl TryFrom<Cli> for Settings {
                 request_timeout: cli.request_timeout,
                 max_retries: cli.max_retries,
                 max_requests_per_second: cli.max_requests_per_second,
+                retry_after_cap: cli.poll_interval,
             },
             poll: PollSettings {
                 interval: cli.poll_interval,
@@ -547,8 +437,8 @@ impl TryFrom<Cli> for Settings {
                 max_requests: cli.max_requests,
             },
             log: LogSettings {
-                level: cli.log_level,
-                format: cli.log_format,
+                level: cli.log_level.into(),
+                format: cli.log_format.into(),
             },
             once: cli.once,
         })
@@ -561,7 +451,8 @@ pub enum ConfigError {
     /// `--help` or `--version`: print this text and exit 0.
     #[error("{0}")]
     Info(String),
-    /// A bad value: print this one line and exit 2.
+    /// A bad value: this one line (without the `error: ` prefix the
+    /// binary adds), then exit 2.
     #[error("{0}")]
     Invalid(String),
 }
@@ -575,9 +466,9 @@ const ALIASES: [(&str, &str); 3] = [
 ];
 
 impl ConfigError {
-    /// `error: invalid value for 'FLAG': REASON`.
+    /// `invalid value for 'FLAG': REASON`.
     pub fn invalid(flag: &str, reason: &str) -> ConfigError {
-        ConfigError::Invalid(format!("error: invalid value for '{flag}': {reason}"))
+        ConfigError::Invalid(format!("invalid value for '{flag}': {reason}"))
     }
 
     fn from_clap(err: clap::Error, args: &[std::ffi::OsString]) -> ConfigError {
@@ -591,10 +482,11 @@ impl ConfigError {
         // clap renders a usage block and a hint under the message; the
         // first line alone names the flag and says what is wrong.
         let rendered = err.render().to_string();
-        let mut line = rendered
-            .lines()
-            .next()
-            .unwrap_or("error: invalid arguments")
+        // The binary writes the `error: ` prefix; clap's is taken off.
+        let first = rendered.lines().next().unwrap_or("invalid arguments");
+        let mut line = first
+            .strip_prefix("error:")
+            .map_or(first, str::trim_start)
             .to_owned();
         // The allowed values are on a line of their own: keep them.
         if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
@@ -684,36 +576,7 @@ fn parse_filter_value(value: &str) -> Result<String, String> {
 }
 
 fn parse_listen_address(value: &str) -> Result<ListenAddress, String> {
-    let bad = || {
-        format!(
-            "'{value}' is not host:port (e.g. :10841, 0.0.0.0:10841, [::]:10841, localhost:10841)"
-        )
-    };
-    let value = value.trim();
-    // Like the Prometheus exporters, ":10841" means every interface.
-    if let Some(port) = value.strip_prefix(':') {
-        return port
-            .parse()
-            .map(|port| ListenAddress::AllInterfaces { port })
-            .map_err(|_| bad());
-    }
-    if let Ok(addr) = value.parse::<std::net::SocketAddr>() {
-        return Ok(ListenAddress::Host {
-            host: addr.ip().to_string(),
-            port: addr.port(),
-        });
-    }
-    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
-    let port = port.parse().map_err(|_| bad())?;
-    // A host name: letters, digits, '-' and '.' (an IPv6 address needs brackets).
-    let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
-    if host.is_empty() || !host.chars().all(name) {
-        return Err(bad());
-    }
-    Ok(ListenAddress::Host {
-        host: host.to_owned(),
-        port,
-    })
+    value.parse()
 }
 
 fn parse_telemetry_path(value: &str) -> Result<String, String> {
@@ -896,24 +759,6 @@ mod tests {
         assert!(!settings.poll.task_runs);
         let json = parse(&["--demo", "--log.format", "JSON"]).unwrap();
         assert_eq!(json.log.format, LogFormat::Json);
-    }
-
-    #[test]
-    fn the_stale_threshold_follows_the_interval_when_known() {
-        let staleness = Staleness {
-            after: Duration::from_secs(3600),
-            after_intervals: 3,
-            min: Duration::from_secs(600),
-        };
-        assert_eq!(staleness.threshold_seconds(None), 3600.0);
-        assert_eq!(staleness.threshold_seconds(Some(300.0)), 900.0);
-        assert_eq!(staleness.threshold_seconds(Some(60.0)), 600.0, "floored");
-        assert_eq!(staleness.threshold_seconds(Some(21600.0)), 64800.0);
-        let off = Staleness {
-            after_intervals: 0,
-            ..staleness
-        };
-        assert_eq!(off.threshold_seconds(Some(300.0)), 3600.0);
     }
 
     #[test]

@@ -17,7 +17,43 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, LogSettings};
+/// Output format of the logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One `key=value` line per event (`ts`, `level`, `msg`, then fields).
+    Logfmt,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Least severe level logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The level as a tracing filter directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// How logs are written (`--log.level`, `--log.format`).
+#[derive(Clone, Copy, Debug)]
+pub struct LogSettings {
+    /// Overridden by `RUST_LOG` when that is set.
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
 
 /// Installs the global subscriber.
 pub fn init(settings: LogSettings) {

@@ -1,5 +1,6 @@
 //! The `arize-exporter` binary: parse the configuration, set up logging, run.
 
+use std::error::Error;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -19,18 +20,29 @@ fn main() -> ExitCode {
     logging::init(settings.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("error: cannot start the async runtime: {e}"), 1),
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}"), 1),
     };
     match runtime.block_on(app::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(app::AppError::Config(line)) => fail(&line, 2),
-        Err(e) => fail(&format!("error: {e}"), e.exit_code()),
+        Err(e) => fail(&chain(&e), e.exit_code()),
     }
 }
 
-/// Writes `line` to stderr (never panicking if stderr is closed) and
-/// returns the exit code.
+/// The error and each of its sources, on one line: `a: b: c`.
+fn chain(error: &dyn Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}
+
+/// Writes `error: LINE` to stderr (never panicking if stderr is closed)
+/// and returns the exit code. The only place the prefix is written.
 fn fail(line: &str, code: u8) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let _ = writeln!(std::io::stderr(), "error: {line}");
     ExitCode::from(code)
 }

@@ -13,11 +13,27 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::arize::field::FieldWarnings;
 use crate::arize::runs::{self, ReadError};
-use crate::arize::{tasks, Allowance, ApiError, ArizeClient, Credentials, FailureReason};
-use crate::config::{PollSettings, TaskFilters};
+use crate::arize::tasks::TaskFilters;
+use crate::arize::{tasks, Allowance, ApiError, ArizeClient, FailureReason, Session};
 use crate::metrics::ExporterMetrics;
 use crate::snapshot::{unix_seconds, SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
+
+/// What one poll fetches, and how often.
+#[derive(Clone, Debug)]
+pub struct PollSettings {
+    /// Between the starts of two polls (`--poll-interval`).
+    pub interval: Duration,
+    /// `limit` of each list request, 1 to 100 (`--page-size`).
+    pub page_size: u32,
+    /// Which tasks are listed.
+    pub filters: TaskFilters,
+    /// Whether task runs are read at all (`--task-runs`).
+    pub task_runs: bool,
+    /// Run requests (pages and retries) one poll may send
+    /// (`--max-run-requests-per-poll`), at least 1.
+    pub max_run_requests: u32,
+}
 
 /// A poller running on its own thread (see [`Poller::spawn`]): dropping
 /// this stops it.
@@ -125,14 +141,18 @@ impl Poller {
         let started = Instant::now();
         let result = self.fetch().await;
         let elapsed = started.elapsed();
-        self.metrics.poll_duration.observe(elapsed.as_secs_f64());
         match result {
             Ok(snapshot) => {
                 let tasks = snapshot.tasks.len();
+                // A task gone from the complete list takes its warnings
+                // with it: the memory never outgrows the account, and a
+                // task that comes back is warned about again.
+                self.warnings
+                    .keep_only(snapshot.tasks.iter().map(|t| t.id.as_deref()));
                 let snapshot = Arc::new(snapshot);
                 self.previous = Some(snapshot.clone());
                 self.state.publish_success(snapshot);
-                self.metrics.polls.with_label_values(&["success"]).inc();
+                self.metrics.poll_succeeded(elapsed);
                 // The first success and a recovery are news; the rest is routine.
                 match self.last_success {
                     None => tracing::info!(tasks, duration = ?elapsed, "first poll complete"),
@@ -145,11 +165,7 @@ impl Poller {
                 Ok(())
             }
             Err(error) => {
-                self.metrics.polls.with_label_values(&["failure"]).inc();
-                self.metrics
-                    .poll_errors
-                    .with_label_values(&[error.reason.as_str()])
-                    .inc();
+                self.metrics.poll_failed(error.reason, elapsed);
                 self.state.publish_failure(error.clone(), SystemTime::now());
                 self.last_success = Some(false);
                 Err(error)
@@ -159,7 +175,7 @@ impl Poller {
 
     /// Every page of every space filter (or one unfiltered listing).
     async fn fetch(&mut self) -> Result<TaskSnapshot, ApiError> {
-        let credentials = self.client.credentials()?;
+        let session = self.client.session()?;
         let filters = &self.filters;
         let spaces: Vec<Option<_>> = if filters.spaces.is_empty() {
             vec![None]
@@ -173,28 +189,15 @@ impl Poller {
         }
         for space in spaces {
             let label = space.map(|s| s.label());
-            tasks::for_each_page(
-                &self.client,
-                &credentials,
-                filters,
-                space,
-                self.page_size,
-                |tasks| builder.add_page(tasks, label, filters.task_type.as_deref()),
-            )
+            tasks::for_each_page(&session, filters, space, self.page_size, |tasks| {
+                builder.add_page(tasks, label, filters.task_type.as_deref())
+            })
             .await?;
         }
         if self.task_runs {
-            let backlog = read_runs(
-                &self.client,
-                &credentials,
-                &mut builder,
-                self.max_run_requests,
-                &self.metrics,
-            )
-            .await;
-            self.metrics
-                .task_runs_backlog
-                .set(i64::try_from(backlog).unwrap_or(i64::MAX));
+            let backlog =
+                read_runs(&session, &mut builder, self.max_run_requests, &self.metrics).await;
+            self.metrics.set_task_runs_backlog(backlog);
         }
         Ok(builder.finish(SystemTime::now()))
     }
@@ -207,8 +210,7 @@ impl Poller {
 /// the reads of this poll; a 404 (the task was deleted meanwhile) is
 /// normal. Returns how many due tasks were left for the next poll.
 async fn read_runs(
-    client: &ArizeClient,
-    credentials: &Credentials,
+    session: &Session<'_>,
     builder: &mut SnapshotBuilder<'_>,
     max_requests: u32,
     metrics: &ExporterMetrics,
@@ -227,7 +229,7 @@ async fn read_runs(
             continue;
         };
         let whole_allowance = allowance.left() == max_requests;
-        let error = match runs::read_newest(client, credentials, &id, &allowance).await {
+        let error = match runs::read_newest(session, &id, &allowance).await {
             Ok(task_runs) => {
                 builder.set_runs(index, task_runs, unix_seconds(SystemTime::now()));
                 handled += 1;
@@ -258,10 +260,7 @@ async fn read_runs(
         };
         handled += 1;
         failed += 1;
-        metrics
-            .task_run_errors
-            .with_label_values(&[error.reason.as_str()])
-            .inc();
+        metrics.task_run_failed(error.reason);
         tracing::debug!(task_id = %id, reason = %error.reason, error = %error.message, "reading a task's runs failed");
         let stop = matches!(
             error.reason,

@@ -8,6 +8,7 @@
 
 pub mod runs;
 pub mod series;
+mod staleness;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
@@ -20,11 +21,11 @@ use bytes::Bytes;
 use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::runs::{RunStatus, TaskRun};
 use crate::arize::tasks::Task;
-use crate::config::Staleness;
 
 pub use runs::{FinishedRun, RunFixed, RunRecord};
 use series::SeriesTableBuilder;
 pub use series::{SeriesTable, TaskSeries};
+pub use staleness::Staleness;
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =

@@ -39,9 +39,12 @@ impl RequestBudget {
         self.limiter.until_ready().await;
     }
 
-    /// The API asked for no request during `wait` from now.
+    /// The API asked for no request during `wait` from now (the caller
+    /// caps it; one beyond the clock's range is ignored, never a panic).
     pub fn hold_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return;
+        };
         let mut held = self
             .held_until
             .lock()

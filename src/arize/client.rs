@@ -1,14 +1,17 @@
 //! The HTTP client for the Arize REST API: authentication, the request
-//! budget, retries with backoff, the body size cap, problem+json errors and
-//! the per-request metrics. It knows nothing of tasks: endpoints and pages
-//! are described by the caller, so that new endpoints are additions.
+//! budget, retries with backoff, the body size cap and problem+json
+//! errors; each request is reported to a [`ClientRecorder`]. It knows
+//! nothing of tasks: endpoints and pages are described by the caller, so
+//! that new endpoints are additions. A poll talks through one [`Session`],
+//! which holds the key read for it.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
-use prometheus::{HistogramVec, IntCounterVec};
-use reqwest::header::{HeaderValue, AUTHORIZATION, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -16,20 +19,47 @@ use serde::Deserialize;
 
 use super::budget::RequestBudget;
 use super::error::{ApiError, FailureReason};
-use crate::config::{ApiKey, ClientSettings};
+use super::key::{self, KeyFileProblem};
+use super::report::{ApiPath, ClientRecorder, RequestCode};
+
+/// Where the API key comes from.
+#[derive(Clone, Debug)]
+pub enum ApiKey {
+    /// Given on the command line or in the environment.
+    Inline(SecretString),
+    /// Read from this file before every poll, so that a rotated key is picked up.
+    File(PathBuf),
+}
+
+/// How the HTTP client talks to the API, whatever the endpoint.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// One HTTP request, connection included (`--request-timeout`).
+    pub request_timeout: Duration,
+    /// Retries of one request, 0: never (`--max-retries`).
+    pub max_retries: u32,
+    /// The request budget in requests per second, retries included,
+    /// positive and finite (`--max-requests-per-second`).
+    pub max_requests_per_second: f64,
+    /// The longest `Retry-After` honoured: the time to the next poll's
+    /// start (`--poll-interval`). A longer one is cut to this, and logged.
+    pub retry_after_cap: Duration,
+}
 
 /// Largest body accepted, counted after content decoding.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// A `Retry-After` longer than this is not waited for within a poll: the
-/// poll fails as `rate_limited`, and no request goes out until it is over.
+/// A `Retry-After` longer than this (or reaching the next poll's start) is
+/// not waited for within a poll: the poll fails as `rate_limited`, and no
+/// request goes out until it is over.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// An API path: the template that labels metrics and the concrete path.
+/// An API request's path: the endpoint it labels metrics with and the
+/// concrete path.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    /// e.g. `/v2/tasks/{task_id}/runs`: never ids or query strings.
-    pub template: &'static str,
+    /// Which endpoint: its template labels the metrics.
+    pub path: ApiPath,
     /// Path segments of the concrete request, e.g. `["v2", "tasks"]`; each
     /// is percent-encoded as one segment when the URL is built, so an id
     /// holding `/` stays one segment.
@@ -37,25 +67,18 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint `template`, requested at `segments`.
-    pub fn new<S: Into<String>>(
-        template: &'static str,
-        segments: impl IntoIterator<Item = S>,
-    ) -> Endpoint {
+    /// The endpoint `path`, requested at `segments`.
+    pub fn new<S: Into<String>>(path: ApiPath, segments: impl IntoIterator<Item = S>) -> Endpoint {
         Endpoint {
-            template,
+            path,
             segments: segments.into_iter().map(Into::into).collect(),
         }
     }
-}
 
-/// The metric handles every request is recorded in.
-#[derive(Clone)]
-pub struct RequestMetrics {
-    /// `arize_exporter_api_requests_total{endpoint, code}`.
-    pub requests: IntCounterVec,
-    /// `arize_exporter_api_request_duration_seconds{endpoint}`.
-    pub duration: HistogramVec,
+    /// The path template, e.g. `/v2/tasks/{task_id}/runs`: never ids.
+    pub fn template(&self) -> &'static str {
+        self.path.as_str()
+    }
 }
 
 /// How many more HTTP requests a caller may send, every attempt counted
@@ -87,8 +110,48 @@ impl Allowance {
     }
 }
 
-/// The key for one poll, read once at its start.
-pub struct Credentials(Option<SecretString>);
+/// One poll's conversation with the API: the client and the key read
+/// once at the poll's start (see [`ArizeClient::session`]), so that every
+/// request of the poll sends the same key and nothing else carries it.
+pub struct Session<'c> {
+    client: &'c ArizeClient,
+    /// `None`: send no `Authorization` header (the demo simulator).
+    key: Option<SecretString>,
+}
+
+impl Session<'_> {
+    /// `text` from the API (a problem's detail, a run's failure reason)
+    /// with the key of this session masked wherever it occurs.
+    pub fn mask<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        key::mask(text, self.key.as_ref())
+    }
+
+    /// `GET` one JSON document, retrying what is worth retrying.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        self.client
+            .fetch(self.key.as_ref(), endpoint, query, None)
+            .await
+    }
+
+    /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
+    /// sent takes one from it, and no retry is sent once it is spent (the
+    /// last answer's error is returned). Check [`Allowance::left`] first: a
+    /// call with nothing left sends nothing and fails as `rate_limited`.
+    pub async fn get_json_within<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+        allowance: &Allowance,
+    ) -> Result<T, ApiError> {
+        self.client
+            .fetch(self.key.as_ref(), endpoint, query, Some(allowance))
+            .await
+    }
+}
 
 /// The HTTP client could not be built (its TLS backend failed to start).
 #[derive(Debug, thiserror::Error)]
@@ -103,19 +166,29 @@ pub struct ArizeClient {
     key: Option<ApiKey>,
     budget: RequestBudget,
     max_retries: u32,
-    metrics: RequestMetrics,
+    retry_after_cap: Duration,
+    recorder: Arc<dyn ClientRecorder>,
+    /// The last key read from the key file, and the problem last warned
+    /// about (warned once until the cause changes or the file is read).
+    key_file: Mutex<KeyFileState>,
+}
+
+#[derive(Default)]
+struct KeyFileState {
+    last_key: Option<SecretString>,
+    warned: Option<KeyFileProblem>,
 }
 
 impl ArizeClient {
     /// A client of the API at `base_url` (paths are appended to it),
     /// authenticating with `key` (none for the demo simulator), with the
     /// timeout, retries and request budget of `settings`; every request is
-    /// recorded in `metrics`.
+    /// reported to `recorder`.
     pub fn new(
         base_url: Url,
         key: Option<ApiKey>,
         settings: &ClientSettings,
-        metrics: RequestMetrics,
+        recorder: Arc<dyn ClientRecorder>,
     ) -> Result<ArizeClient, ClientBuildError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("arize-exporter/", env!("CARGO_PKG_VERSION")))
@@ -133,63 +206,61 @@ impl ArizeClient {
             key,
             budget: RequestBudget::new(settings.max_requests_per_second),
             max_retries: settings.max_retries,
-            metrics,
+            retry_after_cap: settings.retry_after_cap,
+            recorder,
+            key_file: Mutex::new(KeyFileState::default()),
         })
     }
 
-    /// Reads the key for one poll; a key file is re-read every time, so a
-    /// rotated key is picked up without a restart.
-    pub fn credentials(&self) -> Result<Credentials, ApiError> {
-        match &self.key {
-            None => Ok(Credentials(None)),
-            Some(ApiKey::Inline(key)) => Ok(Credentials(Some(key.clone()))),
-            Some(ApiKey::File(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ApiError::fatal(
-                        FailureReason::Unauthorized,
-                        format!("cannot read the API key file {}: {e}", path.display()),
-                    )
-                })?;
-                let key = text.trim();
-                if key.is_empty() {
-                    return Err(ApiError::fatal(
-                        FailureReason::Unauthorized,
-                        format!("the API key file {} is empty", path.display()),
-                    ));
+    /// Opens the session of one poll: reads the key. A key file is
+    /// re-read every time, so a rotated key is picked up without a
+    /// restart, and never blocks (see [`key::read_key_file`]); when it
+    /// cannot be used, the poll goes on with the last key read, the
+    /// problem is counted ([`ClientRecorder::key_file_error`]) and warned
+    /// about once per cause.
+    ///
+    /// # Errors
+    ///
+    /// `unauthorized`: the key file cannot be used and no key was ever
+    /// read from it.
+    pub fn session(&self) -> Result<Session<'_>, ApiError> {
+        let key = match &self.key {
+            None => None,
+            Some(ApiKey::Inline(key)) => Some(key.clone()),
+            Some(ApiKey::File(path)) => Some(self.read_key_file(path)?),
+        };
+        Ok(Session { client: self, key })
+    }
+
+    fn read_key_file(&self, path: &std::path::Path) -> Result<SecretString, ApiError> {
+        let read = key::read_key_file(path);
+        let mut state = self.key_file.lock().unwrap_or_else(PoisonError::into_inner);
+        let problem = match read {
+            Ok(key) => {
+                if state.warned.take().is_some() {
+                    tracing::info!(file = %path.display(), "the API key file is readable again");
                 }
-                Ok(Credentials(Some(SecretString::from(key.to_owned()))))
+                state.last_key = Some(key.clone());
+                return Ok(key);
             }
+            Err(problem) => problem,
+        };
+        self.recorder.key_file_error();
+        let message = format!("the API key file {} {problem}", path.display());
+        if let Some(last) = state.last_key.clone() {
+            if state.warned.as_ref() != Some(&problem) {
+                tracing::warn!(file = %path.display(), problem = %problem,
+                    "the API key file cannot be used; polling goes on with the last key read from it");
+                state.warned = Some(problem);
+            }
+            return Ok(last);
         }
-    }
-
-    /// `GET` one JSON document, retrying what is worth retrying.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        credentials: &Credentials,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-    ) -> Result<T, ApiError> {
-        self.fetch(credentials, endpoint, query, None).await
-    }
-
-    /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
-    /// sent takes one from it, and no retry is sent once it is spent (the
-    /// last answer's error is returned). Check [`Allowance::left`] first: a
-    /// call with nothing left sends nothing and fails as `rate_limited`.
-    pub async fn get_json_within<T: DeserializeOwned>(
-        &self,
-        credentials: &Credentials,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-        allowance: &Allowance,
-    ) -> Result<T, ApiError> {
-        self.fetch(credentials, endpoint, query, Some(allowance))
-            .await
+        Err(ApiError::fatal(FailureReason::Unauthorized, message))
     }
 
     async fn fetch<T: DeserializeOwned>(
         &self,
-        credentials: &Credentials,
+        key: Option<&SecretString>,
         endpoint: &Endpoint,
         query: &[(&str, &str)],
         allowance: Option<&Allowance>,
@@ -200,7 +271,10 @@ impl ArizeClient {
             .with_max_delay(Duration::from_secs(30))
             .with_max_times(self.max_retries as usize)
             .with_jitter();
-        let mut body = (|| self.attempt(credentials, endpoint.template, &url, allowance))
+        let Answer {
+            mut body,
+            content_type,
+        } = (|| self.attempt(key, endpoint.path, &url, allowance))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &ApiError| e.retryable && allowance.is_none_or(|a| a.left() > 0))
@@ -209,13 +283,15 @@ impl ArizeClient {
                 // how long to wait before a retry, never whether to retry.
                 let next = next?;
                 match e.retry_after {
-                    Some(wait) if wait > MAX_RETRY_AFTER => None,
+                    // Not waited for within the poll: too long, or (capped)
+                    // lasting until the next poll's start anyway.
+                    Some(wait) if wait > MAX_RETRY_AFTER || wait >= self.retry_after_cap => None,
                     Some(wait) => Some(wait),
                     None => Some(next),
                 }
             })
             .notify(|e: &ApiError, wait: Duration| {
-                tracing::warn!(endpoint = endpoint.template, error = %e, retry_in = ?wait, "API request failed; retrying");
+                tracing::warn!(endpoint = endpoint.template(), error = %e, retry_in = ?wait, "API request failed; retrying");
             })
             .await?;
         // A UTF-8 byte order mark may start a body (RFC 8259 lets a parser
@@ -234,19 +310,68 @@ impl ArizeClient {
         if replace_lone_surrogates(&mut body) {
             if let Ok(value) = serde_json::from_slice(&body) {
                 tracing::warn!(
-                    endpoint = endpoint.template,
+                    endpoint = endpoint.template(),
                     "the answer holds lone UTF-16 surrogate escapes; read them as U+FFFD"
                 );
                 return Ok(value);
             }
         }
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            // Not JSON at all: a captive portal, a maintenance page, a proxy.
+            return Err(ApiError::fatal(
+                FailureReason::Decode,
+                format!(
+                    "{} answered a body that is not JSON (Content-Type: {}): {}",
+                    endpoint.template(),
+                    content_type.as_deref().unwrap_or("none"),
+                    excerpt(&body, key)
+                ),
+            ));
+        }
         Err(ApiError::fatal(
             FailureReason::Decode,
             format!(
                 "{} answered a body that is not the expected JSON: {error}",
-                endpoint.template
+                endpoint.template()
             ),
         ))
+    }
+
+    /// Reads a 2xx body under the size cap, or turns any other status
+    /// into an error.
+    async fn read_answer(
+        &self,
+        mut response: Response,
+        template: &str,
+        key: Option<&SecretString>,
+    ) -> Result<Answer, ApiError> {
+        let status = response.status();
+        if !status.is_success() {
+            return Err(self.status_error(response, template, key).await);
+        }
+        let content_type = content_type(&response);
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |n| n.min(MAX_BODY_BYTES as u64) as usize),
+        );
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, template))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::fatal(
+                    FailureReason::Decode,
+                    format!(
+                        "{template} answered a body larger than {} MiB",
+                        MAX_BODY_BYTES >> 20
+                    ),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer { body, content_type })
     }
 
     fn url(&self, endpoint: &Endpoint, query: &[(&str, &str)]) -> Url {
@@ -264,11 +389,12 @@ impl ArizeClient {
     /// and returns the body of a 2xx answer.
     async fn attempt(
         &self,
-        credentials: &Credentials,
-        template: &'static str,
+        key: Option<&SecretString>,
+        path: ApiPath,
         url: &Url,
         allowance: Option<&Allowance>,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Answer, ApiError> {
+        let template = path.as_str();
         // A Retry-After from an earlier answer, perhaps of an earlier poll.
         if let Some(left) = self.budget.held_for() {
             if left > MAX_RETRY_AFTER {
@@ -282,9 +408,8 @@ impl ArizeClient {
             }
             tokio::time::sleep(left).await;
         }
-        self.budget.acquire().await;
         let mut request = self.http.get(url.clone());
-        if let Some(key) = &credentials.0 {
+        if let Some(key) = key {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
                 .map_err(|_| {
                     ApiError::fatal(
@@ -301,11 +426,14 @@ impl ArizeClient {
                 format!("{template} not called: the requests allowed for it are spent"),
             ));
         }
+        // Only a request that will be sent takes a token of the rate budget:
+        // one refused above costs the budget nothing.
+        self.budget.acquire().await;
         let started = Instant::now();
         let result = match request.send().await {
             Ok(response) => {
                 let status = response.status();
-                let outcome = read_answer(response, template).await;
+                let outcome = self.read_answer(response, template, key).await;
                 // A 2xx whose body never arrived whole is counted by why.
                 let code = match &outcome {
                     Err(e)
@@ -315,16 +443,17 @@ impl ArizeClient {
                                 FailureReason::Timeout | FailureReason::Transport
                             ) =>
                     {
-                        e.reason.as_str()
+                        RequestCode::Failed(e.reason)
                     }
-                    _ => status.as_str(),
+                    _ => RequestCode::Status(status),
                 };
-                self.record(template, code, started);
+                self.recorder.request(path, code, started.elapsed());
                 outcome
             }
             Err(e) => {
                 let error = transport_error(&e, template);
-                self.record(template, error.reason.as_str(), started);
+                self.recorder
+                    .request(path, RequestCode::Failed(error.reason), started.elapsed());
                 Err(error)
             }
         };
@@ -336,47 +465,6 @@ impl ArizeClient {
         }
         result
     }
-
-    fn record(&self, template: &str, code: &str, started: Instant) {
-        self.metrics
-            .requests
-            .with_label_values(&[template, code])
-            .inc();
-        self.metrics
-            .duration
-            .with_label_values(&[template])
-            .observe(started.elapsed().as_secs_f64());
-    }
-}
-
-/// Reads a 2xx body under the size cap, or turns any other status into an error.
-async fn read_answer(mut response: Response, template: &str) -> Result<Vec<u8>, ApiError> {
-    let status = response.status();
-    if !status.is_success() {
-        return Err(status_error(response, template).await);
-    }
-    let mut body = Vec::with_capacity(
-        response
-            .content_length()
-            .map_or(0, |n| n.min(MAX_BODY_BYTES as u64) as usize),
-    );
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(&e, template))?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::fatal(
-                FailureReason::Decode,
-                format!(
-                    "{template} answered a body larger than {} MiB",
-                    MAX_BODY_BYTES >> 20
-                ),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The problem details (RFC 9457) worth logging.
@@ -386,53 +474,136 @@ struct Problem {
     detail: Option<String>,
 }
 
-async fn status_error(response: Response, template: &str) -> ApiError {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    // Where a redirect pointed (never followed), for the log line.
-    let location = response.headers().get(LOCATION).map(|v| {
+/// A 2xx answer's body and its `Content-Type`.
+struct Answer {
+    body: Vec<u8>,
+    content_type: Option<String>,
+}
+
+/// The `Content-Type` of `response`, at most 128 characters, for a log line.
+fn content_type(response: &Response) -> Option<String> {
+    response.headers().get(CONTENT_TYPE).map(|v| {
         String::from_utf8_lossy(v.as_bytes())
             .chars()
-            .take(512)
-            .collect::<String>()
-    });
-    // Only a small error body is read: enough for the problem's title and detail.
-    let body = read_prefix(response, 64 * 1024).await;
-    let problem: Option<Problem> = serde_json::from_slice(&body).ok();
-    let mut message = format!("{template} answered HTTP {}", status.as_u16());
-    if let Some(reason) = status.canonical_reason() {
-        message = format!("{message} {reason}");
-    }
-    if status.is_redirection() {
-        match location {
-            Some(location) => message.push_str(&format!(
-                ", redirecting to {location:?}; redirects are never followed (set --api-url to the final address)"
-            )),
-            None => message.push_str("; redirects are never followed"),
-        }
-    }
-    if let Some(Problem { title, detail }) = problem {
-        for part in [title, detail].into_iter().flatten() {
-            message.push_str(": ");
-            message.push_str(&part);
-        }
-    }
-    let reason = FailureReason::from_status(status.as_u16());
-    let retryable = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    let mut error = if retryable {
-        ApiError::transient(reason, message)
+            .take(128)
+            .collect()
+    })
+}
+
+/// The characters of a body's start quoted in a log line.
+const EXCERPT_CHARS: usize = 120;
+
+/// The start of `body`, escaped and quoted, with the key masked: enough
+/// to recognise a captive portal or a proxy's page, never a line break.
+fn excerpt(body: &[u8], key: Option<&SecretString>) -> String {
+    // The key is masked before the cut, so that no part of it is shown.
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let masked = key::mask(&text, key);
+    let start: String = masked.chars().take(EXCERPT_CHARS).collect();
+    let more = if masked.chars().nth(EXCERPT_CHARS).is_some() {
+        "..."
     } else {
-        ApiError::fatal(reason, message)
+        ""
     };
-    error.retry_after = retry_after;
-    error.status = Some(status.as_u16());
-    error
+    format!("{start:?}{more}")
+}
+
+impl ArizeClient {
+    /// The error for a final answer that is not 2xx: its status, the
+    /// problem's title and detail (the key masked), or the start of a body
+    /// that is not JSON; its `Retry-After`, at most the poll interval.
+    async fn status_error(
+        &self,
+        response: Response,
+        template: &str,
+        key: Option<&SecretString>,
+    ) -> ApiError {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| self.retry_after(v, template));
+        // Where a redirect pointed (never followed), for the log line.
+        let location = response.headers().get(LOCATION).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect::<String>()
+        });
+        let content_type = content_type(&response);
+        // Only a small error body is read: enough for the problem's title and detail.
+        let body = read_prefix(response, 64 * 1024).await;
+        let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+        let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+        let mut message = format!("{template} answered HTTP {}", status.as_u16());
+        if let Some(reason) = status.canonical_reason() {
+            message = format!("{message} {reason}");
+        }
+        if status.is_redirection() {
+            match location {
+                Some(location) => message.push_str(&format!(
+                    ", redirecting to {location:?}; redirects are never followed (set --api-url to the final address)"
+                )),
+                None => message.push_str("; redirects are never followed"),
+            }
+        }
+        if let Some(Problem { title, detail }) = problem {
+            for part in [title, detail].into_iter().flatten() {
+                message.push_str(": ");
+                message.push_str(&key::mask(&part, key));
+            }
+        } else if !is_json && !body.is_empty() {
+            message.push_str(&format!(
+                ", a body that is not JSON (Content-Type: {}): {}",
+                content_type.as_deref().unwrap_or("none"),
+                excerpt(&body, key)
+            ));
+        }
+        let mut reason = FailureReason::from_status(status.as_u16());
+        // A 401 or 403 page that is not JSON comes from a proxy or a
+        // firewall, not from the API: the key is not what was refused.
+        if reason == FailureReason::Unauthorized && !is_json && !body.is_empty() {
+            reason = FailureReason::ClientError;
+        }
+        let retryable = status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        let mut error = if retryable {
+            ApiError::transient(reason, message)
+        } else {
+            ApiError::fatal(reason, message)
+        };
+        error.retry_after = retry_after;
+        error.status = Some(status.as_u16());
+        error
+    }
+
+    /// A `Retry-After` header as a wait, at most the poll interval (a
+    /// longer one is cut to it, and logged): any value, however absurd,
+    /// neither crashes the exporter nor stops it for longer than that.
+    /// An unreadable or negative value is ignored.
+    fn retry_after(&self, value: &HeaderValue, template: &str) -> Option<Duration> {
+        let shown = || {
+            String::from_utf8_lossy(value.as_bytes())
+                .chars()
+                .take(64)
+                .collect::<String>()
+        };
+        let Some(wait) = value.to_str().ok().and_then(parse_retry_after) else {
+            tracing::debug!(endpoint = template, retry_after = ?shown(), "ignoring a Retry-After that is not a number of seconds or an HTTP date");
+            return None;
+        };
+        if wait > self.retry_after_cap {
+            tracing::warn!(
+                endpoint = template,
+                retry_after = ?shown(),
+                capped_to = %humantime::format_duration(self.retry_after_cap),
+                "the API asked to wait beyond the next poll (Retry-After); capped to the poll interval"
+            );
+            return Some(self.retry_after_cap);
+        }
+        Some(wait)
+    }
 }
 
 async fn read_prefix(mut response: Response, limit: usize) -> Vec<u8> {

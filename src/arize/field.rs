@@ -367,7 +367,10 @@ impl Time {
 }
 
 /// Reports each mistyped or unreadable field once per item and field, not
-/// on every poll: the same bad value comes back every time.
+/// on every poll: the same bad value comes back every time. Items without
+/// an id share one entry. The owner forgets the items that are gone (see
+/// [`FieldWarnings::keep_only`]), so the memory is bounded by the items
+/// present, not by every item ever seen.
 #[derive(Default)]
 pub struct FieldWarnings {
     warned: HashMap<String, HashSet<&'static str>>,
@@ -446,6 +449,31 @@ impl FieldWarnings {
                 "a field the API sent is unusable"
             );
         }
+    }
+
+    /// Forgets every item whose id is not among `present` (ids of the
+    /// items of a complete listing; `None` for an item without an id): an
+    /// item that comes back later is warned about again. Costs one lookup
+    /// per present item in the (small) set of items warned about.
+    pub fn keep_only<'a>(&mut self, present: impl IntoIterator<Item = Option<&'a str>>) {
+        if self.warned.is_empty() {
+            return;
+        }
+        let mut kept = HashMap::new();
+        for id in present {
+            if let Some((key, fields)) = self.warned.remove_entry(id.unwrap_or_default()) {
+                kept.insert(key, fields);
+            }
+            if self.warned.is_empty() {
+                break;
+            }
+        }
+        self.warned = kept;
+    }
+
+    /// How many items have a warning remembered.
+    pub fn items(&self) -> usize {
+        self.warned.len()
     }
 
     /// How many (item, field) pairs were reported.
@@ -535,6 +563,36 @@ mod tests {
             warnings.time(Some("b"), "x", text("9999-12-31T23:59:59Z")),
             Time::At(t) if t > 2.5e11
         ));
+    }
+
+    #[test]
+    fn gone_items_are_forgotten_and_warned_about_again_when_back() {
+        let mut warnings = FieldWarnings::default();
+        let bad = || Field::<bool>::Mistyped(JsonKind::String);
+        // Ids churn: each poll lists two new items with a bad field.
+        for poll in 0..1000 {
+            let ids = [format!("a{poll}"), format!("b{poll}")];
+            for id in &ids {
+                warnings.take(Some(id), "is_continuous", bad());
+            }
+            warnings.take(None, "is_continuous", bad());
+            let mut present: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
+            present.push(None);
+            warnings.keep_only(present);
+            assert!(warnings.items() <= 3, "poll {poll}: {}", warnings.items());
+        }
+        assert_eq!(warnings.items(), 3);
+        // `a999` goes, comes back with the same bad field: warned again.
+        warnings.keep_only([Some("b999")]);
+        assert_eq!((warnings.items(), warnings.reported()), (1, 1));
+        warnings.take(Some("a999"), "is_continuous", bad());
+        assert_eq!(
+            warnings.reported(),
+            2,
+            "the returning item is reported again"
+        );
+        warnings.take(Some("b999"), "is_continuous", bad());
+        assert_eq!(warnings.reported(), 2, "a present item is not");
     }
 
     #[test]

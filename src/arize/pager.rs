@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::client::{ArizeClient, Credentials, Endpoint};
+use super::client::{Endpoint, Session};
 use super::error::{ApiError, FailureReason};
 use super::field::Object;
 
@@ -60,8 +60,7 @@ const MAX_PAGES: usize = 100_000;
 /// still stops at the page that failed), so a large account is never held
 /// twice in memory (raw and processed).
 pub async fn for_each_page<P>(
-    client: &ArizeClient,
-    credentials: &Credentials,
+    session: &Session<'_>,
     endpoint: &Endpoint,
     filters: &[(&str, &str)],
     page_size: u32,
@@ -84,7 +83,7 @@ where
             query.push(("cursor", cursor));
         }
         // A page is an object: see [`Object`].
-        let fetch = client.get_json::<Object<P>>(credentials, endpoint, &query);
+        let fetch = session.get_json::<Object<P>>(endpoint, &query);
         let Object(page) = match pending.take() {
             Some(items) => tokio::join!(fetch, async { on_page(items) }).0?,
             None => fetch.await?,
@@ -130,6 +129,9 @@ pub fn next_cursor(
 fn pagination_error(endpoint: &Endpoint, what: &str) -> ApiError {
     ApiError::fatal(
         FailureReason::Pagination,
-        format!("{}: {what}; stopping instead of looping", endpoint.template),
+        format!(
+            "{}: {what}; stopping instead of looping",
+            endpoint.template()
+        ),
     )
 }

@@ -15,14 +15,15 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
-use super::client::{Allowance, ArizeClient, Credentials, Endpoint};
+use super::client::{Allowance, Endpoint, Session};
 use super::error::ApiError;
 use super::field::{self, Capped, Element, Field, Time};
 use super::pager::{self, Page, Pagination};
+use super::report::ApiPath;
 
 /// The path template of the endpoint, as the `endpoint` metric label
 /// (never the id).
-pub const PATH: &str = "/v2/tasks/{task_id}/runs";
+pub const PATH: &str = ApiPath::TaskRuns.as_str();
 
 /// `limit` of every runs request: enough runs for the run interval.
 pub const PAGE_SIZE: u32 = 20;
@@ -41,7 +42,7 @@ pub const MAX_STATUS_BYTES: usize = 64;
 /// `GET /v2/tasks/{task_id}/runs` for `task_id`, which the client
 /// percent-encodes as one path segment (ids may hold `/`, `+`, `=`).
 pub fn endpoint(task_id: &str) -> Endpoint {
-    Endpoint::new(PATH, ["v2", "tasks", task_id, "runs"])
+    Endpoint::new(ApiPath::TaskRuns, ["v2", "tasks", task_id, "runs"])
 }
 
 /// A page of the endpoint: `{"task_runs": [...], "pagination": {...}}`.
@@ -173,8 +174,7 @@ pub enum ReadError {
 /// [`MAX_PAGES`] pages (a repeated or missing cursor fails the read as
 /// `pagination`). Returns every run read, in no particular order.
 pub async fn read_newest(
-    client: &ArizeClient,
-    credentials: &Credentials,
+    session: &Session<'_>,
     task_id: &str,
     allowance: &Allowance,
 ) -> Result<Vec<TaskRun>, ReadError> {
@@ -191,11 +191,19 @@ pub async fn read_newest(
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor));
         }
-        let page: RunPage = client
-            .get_json_within(credentials, &endpoint, &query, allowance)
+        let page: RunPage = session
+            .get_json_within(&endpoint, &query, allowance)
             .await
             .map_err(ReadError::Api)?;
-        let (items, pagination) = page.into_parts();
+        let (mut items, pagination) = page.into_parts();
+        for run in &mut items {
+            // Free text from the API: it may echo the key.
+            if let Field::Value(reason) = &mut run.failure_reason {
+                if let std::borrow::Cow::Owned(masked) = session.mask(&reason.text) {
+                    reason.text = masked;
+                }
+            }
+        }
         let enough = pages == 0 && newest_first(&items);
         runs.extend(items);
         if !pagination.has_more || enough {
@@ -250,7 +258,7 @@ mod tests {
     #[test]
     fn the_id_is_one_segment_and_the_template_never_holds_it() {
         let e = endpoint("a/b+c=");
-        assert_eq!(e.template, "/v2/tasks/{task_id}/runs");
+        assert_eq!(e.template(), "/v2/tasks/{task_id}/runs");
         assert_eq!(e.segments, ["v2", "tasks", "a/b+c=", "runs"]);
     }
 

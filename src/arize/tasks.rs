@@ -11,17 +11,52 @@ use serde::Deserialize;
 
 use super::field::{self, Count, Element, Field};
 
-use super::client::{ArizeClient, Credentials, Endpoint};
+use super::client::{Endpoint, Session};
 use super::error::ApiError;
 use super::pager::{self, Page, Pagination};
-use crate::config::{SpaceFilter, TaskFilters};
+use super::report::ApiPath;
+
+/// One space filter (`--space-id`, `--space-name`); each one is polled on
+/// its own and labels what it finds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpaceFilter {
+    /// Sent as `space_id`.
+    Id(String),
+    /// A substring of the space name, sent as `space_name`.
+    Name(String),
+}
+
+impl SpaceFilter {
+    /// The value of the `space` label on what this filter found: the id or
+    /// the name given.
+    pub fn label(&self) -> &str {
+        match self {
+            SpaceFilter::Id(value) | SpaceFilter::Name(value) => value,
+        }
+    }
+}
+
+/// Which tasks are polled: the query of `GET /v2/tasks` (see [`query`]).
+/// Each value is 1 to 255 characters, as the configuration checks.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilters {
+    /// In the order given across `--space-id` and `--space-name`; empty:
+    /// every space the key sees, in one listing.
+    pub spaces: Vec<SpaceFilter>,
+    /// `name`: a case-insensitive substring of the task name.
+    pub name: Option<String>,
+    pub project_id: Option<String>,
+    pub dataset_id: Option<String>,
+    /// `type`, upper-case, as the current SDKs send it.
+    pub task_type: Option<String>,
+}
 
 /// The path template of the endpoint, as the `endpoint` metric label.
-pub const PATH: &str = "/v2/tasks";
+pub const PATH: &str = ApiPath::Tasks.as_str();
 
 /// `GET /v2/tasks`.
 pub fn endpoint() -> Endpoint {
-    Endpoint::new(PATH, ["v2", "tasks"])
+    Endpoint::new(ApiPath::Tasks, ["v2", "tasks"])
 }
 
 /// The query parameters for `filters`, narrowed to one space filter when
@@ -54,16 +89,14 @@ pub fn query<'a>(
 /// all spaces), `page_size` tasks a page, each page handed to `on_page` in
 /// order (see [`pager::for_each_page`]).
 pub async fn for_each_page(
-    client: &ArizeClient,
-    credentials: &Credentials,
+    session: &Session<'_>,
     filters: &TaskFilters,
     space: Option<&SpaceFilter>,
     page_size: u32,
     on_page: impl FnMut(Vec<Task>),
 ) -> Result<(), ApiError> {
     pager::for_each_page::<TaskPage>(
-        client,
-        credentials,
+        session,
         &endpoint(),
         &query(filters, space),
         page_size,

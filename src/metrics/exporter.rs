@@ -1,12 +1,16 @@
 //! The exporter's own metrics, kept in a prometheus crate registry: poll
 //! outcomes, API requests, build information and the process collector.
+//! The label values are chosen here only, from the vocabulary the reporting
+//! modules define ([`ApiPath`], [`RequestCode`], [`FailureReason`]).
+
+use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::arize::{FailureReason, RequestMetrics};
+use crate::arize::{ApiPath, ClientRecorder, FailureReason, RequestCode};
 
 /// Poll durations, in seconds: a poll of one small page on a nearby API
 /// takes about a millisecond, a very large account minutes; the buckets
@@ -22,18 +26,42 @@ const REQUEST_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-/// The registry and the handles the poller and the client update.
+/// The registry and the handles the poller and the client update, through
+/// the methods below and [`ClientRecorder`].
 pub struct ExporterMetrics {
     registry: Registry,
-    pub polls: IntCounterVec,
-    pub poll_errors: IntCounterVec,
-    pub poll_duration: Histogram,
-    pub api: RequestMetrics,
+    /// `arize_exporter_polls_total{outcome}`.
+    polls: IntCounterVec,
+    /// `arize_exporter_poll_errors_total{reason}`.
+    poll_errors: IntCounterVec,
+    /// `arize_exporter_poll_duration_seconds`.
+    poll_duration: Histogram,
+    /// `arize_exporter_api_requests_total{endpoint, code}`.
+    requests: IntCounterVec,
+    /// `arize_exporter_api_request_duration_seconds{endpoint}`.
+    request_duration: HistogramVec,
     /// `arize_exporter_task_run_errors_total{reason}`: failed run reads.
-    pub task_run_errors: IntCounterVec,
+    task_run_errors: IntCounterVec,
     /// `arize_exporter_task_runs_backlog`: tasks whose runs were due but
     /// not read in the last poll.
-    pub task_runs_backlog: IntGauge,
+    task_runs_backlog: IntGauge,
+    /// `arize_exporter_api_key_file_errors_total`.
+    key_file_errors: IntCounter,
+}
+
+impl ClientRecorder for ExporterMetrics {
+    fn request(&self, path: ApiPath, code: RequestCode, elapsed: Duration) {
+        self.requests
+            .with_label_values(&[path.as_str(), code.as_str()])
+            .inc();
+        self.request_duration
+            .with_label_values(&[path.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn key_file_error(&self) {
+        self.key_file_errors.inc();
+    }
 }
 
 impl ExporterMetrics {
@@ -101,6 +129,11 @@ impl ExporterMetrics {
             "Tasks whose runs were due (they ran since their runs were read, or the newest run read was in progress) but were not read in the last complete poll, for --max-run-requests-per-poll or a rate limit; they go first next poll.",
         )
         .expect("static metric definition");
+        let key_file_errors = IntCounter::new(
+            "arize_exporter_api_key_file_errors_total",
+            "Polls for which --api-key-file could not be used (unreadable, empty, larger than 64 KiB, or not a regular file: a FIFO, a device, a directory); the poll went on with the last key read.",
+        )
+        .expect("static metric definition");
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("ARIZE_EXPORTER_REVISION")])
             .set(1);
@@ -122,6 +155,7 @@ impl ExporterMetrics {
             Box::new(build_info),
             Box::new(task_run_errors.clone()),
             Box::new(task_runs_backlog.clone()),
+            Box::new(key_file_errors.clone()),
             Box::new(ProcessMetrics::new()),
         ] {
             registry
@@ -133,13 +167,38 @@ impl ExporterMetrics {
             polls,
             poll_errors,
             poll_duration,
-            api: RequestMetrics {
-                requests,
-                duration: request_duration,
-            },
+            requests,
+            request_duration,
             task_run_errors,
             task_runs_backlog,
+            key_file_errors,
         }
+    }
+
+    /// A poll completed after `elapsed`.
+    pub fn poll_succeeded(&self, elapsed: Duration) {
+        self.poll_duration.observe(elapsed.as_secs_f64());
+        self.polls.with_label_values(&["success"]).inc();
+    }
+
+    /// A poll failed for `reason` after `elapsed`.
+    pub fn poll_failed(&self, reason: FailureReason, elapsed: Duration) {
+        self.poll_duration.observe(elapsed.as_secs_f64());
+        self.polls.with_label_values(&["failure"]).inc();
+        self.poll_errors.with_label_values(&[reason.as_str()]).inc();
+    }
+
+    /// A read of one task's runs failed for `reason` (the poll went on).
+    pub fn task_run_failed(&self, reason: FailureReason) {
+        self.task_run_errors
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    /// `tasks` tasks whose runs were due were left for the next poll.
+    pub fn set_task_runs_backlog(&self, tasks: usize) {
+        self.task_runs_backlog
+            .set(i64::try_from(tasks).unwrap_or(i64::MAX));
     }
 
     /// Appends the registry's families in the text format.

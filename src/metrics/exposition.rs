@@ -16,7 +16,8 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
-use crate::config::{ExpositionSettings, Staleness};
+use crate::metrics::ExpositionSettings;
+use crate::snapshot::Staleness;
 use crate::snapshot::{unix_seconds, Fixed, RunFixed, TaskSeries};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};

@@ -3,6 +3,8 @@
 
 pub mod exporter;
 pub mod exposition;
+pub mod settings;
 
 pub use exporter::ExporterMetrics;
 pub use exposition::Exposition;
+pub use settings::ExpositionSettings;

@@ -22,7 +22,7 @@ use axum::response::Html;
 use time::OffsetDateTime;
 
 use super::AppState;
-use crate::config::Staleness;
+use crate::snapshot::Staleness;
 use crate::snapshot::{unix_seconds, Mode, TaskRecord};
 use crate::state::PollOutcome;
 

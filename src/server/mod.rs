@@ -15,8 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::config::ExpositionSettings;
-use crate::metrics::{ExporterMetrics, Exposition};
+use crate::metrics::{ExporterMetrics, Exposition, ExpositionSettings};
 use crate::state::SharedState;
 use crate::text_format as text;
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use super::runs::{RunFixed, RunRecord};
 use super::{last_run_stale, zero_per_known_type, Fixed, Mode, TaskRecord, KNOWN_TASK_TYPES};
-use crate::config::Staleness;
+use crate::snapshot::Staleness;
 
 /// Where a task's text is, and what a scrape computes from: 64 bytes, so
 /// that a walk over 100k rows for a family whose series most tasks lack

@@ -9,9 +9,70 @@
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
+
+/// A `--web.listen-address` value, parsed once at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// `:PORT`: every interface of both families (IPv4 only where the host
+    /// has no IPv6).
+    AllInterfaces { port: u16 },
+    /// `IP:PORT` (an IPv6 address in brackets): exactly that address.
+    Ip(SocketAddr),
+    /// `NAME:PORT`: every address the host name resolves to, resolved when
+    /// the listener is bound.
+    Host { host: String, port: u16 },
+}
+
+impl fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddress::AllInterfaces { port } => write!(f, ":{port}"),
+            ListenAddress::Ip(addr) => write!(f, "{addr}"),
+            ListenAddress::Host { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+impl FromStr for ListenAddress {
+    /// One line naming the value and the accepted shapes.
+    type Err = String;
+
+    /// `:PORT`, `IP:PORT`, `[IPV6]:PORT` or `NAME:PORT` (a host name of
+    /// letters, digits, `-` and `.`), surrounding whitespace ignored.
+    fn from_str(value: &str) -> Result<ListenAddress, String> {
+        let bad = || {
+            format!(
+                "'{value}' is not host:port (e.g. :10841, 0.0.0.0:10841, [::]:10841, localhost:10841)"
+            )
+        };
+        let value = value.trim();
+        // Like the Prometheus exporters, ":10841" means every interface.
+        if let Some(port) = value.strip_prefix(':') {
+            return port
+                .parse()
+                .map(|port| ListenAddress::AllInterfaces { port })
+                .map_err(|_| bad());
+        }
+        if let Ok(addr) = value.parse::<SocketAddr>() {
+            return Ok(ListenAddress::Ip(addr));
+        }
+        let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+        let port = port.parse().map_err(|_| bad())?;
+        // A host name: letters, digits, '-' and '.' (an IPv6 address needs brackets).
+        let name = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+        if host.is_empty() || !host.chars().all(name) {
+            return Err(bad());
+        }
+        Ok(ListenAddress::Host {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
 
 /// A listen address that cannot be used. One line.
 #[derive(Debug)]
@@ -32,70 +93,54 @@ const BACKLOG: i32 = 1024;
 
 /// Binds every address in `addresses` (values of `--web.listen-address`),
 /// in order, and logs each socket address actually bound (with the real
-/// port when the port was 0). Needs a Tokio runtime. Errors: an address
-/// that does not parse or resolve, or a bind failure (port in use, no
-/// permission).
-pub async fn bind(addresses: &[impl AsRef<str>]) -> Result<Vec<TcpListener>, BindError> {
+/// port when the port was 0). Needs a Tokio runtime. Errors: a name that
+/// does not resolve, or a bind failure (port in use, no permission).
+pub async fn bind(addresses: &[ListenAddress]) -> Result<Vec<TcpListener>, BindError> {
     let mut listeners = Vec::new();
     for address in addresses {
-        let address = address.as_ref();
         let error = |reason: String| BindError {
-            address: address.to_owned(),
+            address: address.to_string(),
             reason,
         };
-        let (host, port) = split(address).ok_or_else(|| {
-            error("expected HOST:PORT, [IPV6]:PORT or :PORT with a port from 0 to 65535".into())
-        })?;
-        let bound = if host.is_empty() {
-            vec![bind_any(port).map_err(|e| error(e.to_string()))?]
-        } else if let Ok(ip) = host.parse() {
-            vec![bind_one(SocketAddr::new(ip, port)).map_err(|e| error(e.to_string()))?]
-        } else {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|e| error(format!("cannot resolve {host:?}: {e}")))?
-                .collect();
-            let mut bound = Vec::new();
-            let mut last_error = None;
-            for addr in dedup(resolved) {
-                match bind_one(addr) {
-                    Ok(listener) => bound.push(listener),
-                    // A name may resolve to a family the host lacks
-                    // (`localhost` to ::1 without IPv6): skip that one.
-                    Err(e) if family_unavailable(&e) => last_error = Some(e),
-                    Err(e) => return Err(error(format!("{addr}: {e}"))),
+        let bound = match address {
+            ListenAddress::AllInterfaces { port } => {
+                vec![bind_any(*port).map_err(|e| error(e.to_string()))?]
+            }
+            ListenAddress::Ip(addr) => vec![bind_one(*addr).map_err(|e| error(e.to_string()))?],
+            ListenAddress::Host { host, port } => {
+                let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), *port))
+                    .await
+                    .map_err(|e| error(format!("cannot resolve {host:?}: {e}")))?
+                    .collect();
+                let mut bound = Vec::new();
+                let mut last_error = None;
+                for addr in dedup(resolved) {
+                    match bind_one(addr) {
+                        Ok(listener) => bound.push(listener),
+                        // A name may resolve to a family the host lacks
+                        // (`localhost` to ::1 without IPv6): skip that one.
+                        Err(e) if family_unavailable(&e) => last_error = Some(e),
+                        Err(e) => return Err(error(format!("{addr}: {e}"))),
+                    }
                 }
+                if bound.is_empty() {
+                    return Err(error(last_error.map_or_else(
+                        || format!("{host:?} resolves to no address"),
+                        |e| e.to_string(),
+                    )));
+                }
+                bound
             }
-            if bound.is_empty() {
-                return Err(error(last_error.map_or_else(
-                    || format!("{host:?} resolves to no address"),
-                    |e| e.to_string(),
-                )));
-            }
-            bound
         };
         for listener in bound {
             let listener = TcpListener::from_std(listener).map_err(|e| error(e.to_string()))?;
             if let Ok(local) = listener.local_addr() {
-                tracing::info!(address = %local, requested = address, "listening");
+                tracing::info!(address = %local, requested = %address, "listening");
             }
             listeners.push(listener);
         }
     }
     Ok(listeners)
-}
-
-/// `host:port`, `[v6]:port` or `:port` into host (without brackets) and
-/// port.
-fn split(address: &str) -> Option<(&str, u16)> {
-    let (host, port) = address.rsplit_once(':')?;
-    let port = port.parse().ok()?;
-    let host = match host.strip_prefix('[') {
-        Some(inner) => inner.strip_suffix(']')?,
-        None if host.contains(':') => return None,
-        None => host,
-    };
-    Some((host, port))
 }
 
 fn dedup(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
@@ -152,32 +197,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splitting_addresses() {
-        assert_eq!(split(":10841"), Some(("", 10841)));
-        assert_eq!(split("0.0.0.0:80"), Some(("0.0.0.0", 80)));
-        assert_eq!(split("[::]:80"), Some(("::", 80)));
-        assert_eq!(split("[::1]:0"), Some(("::1", 0)));
-        assert_eq!(split("localhost:10841"), Some(("localhost", 10841)));
-        for bad in ["10841", ":", ":65536", "::1:80", "[::1:80", "host:port", ""] {
-            assert_eq!(split(bad), None, "{bad:?}");
+    fn addresses_parse_once_into_their_kind() {
+        let parse = |s: &str| s.parse::<ListenAddress>();
+        assert_eq!(
+            parse(":10841"),
+            Ok(ListenAddress::AllInterfaces { port: 10841 })
+        );
+        assert_eq!(
+            parse("0.0.0.0:80"),
+            Ok(ListenAddress::Ip("0.0.0.0:80".parse().unwrap()))
+        );
+        assert_eq!(
+            parse("[::1]:0"),
+            Ok(ListenAddress::Ip("[::1]:0".parse().unwrap()))
+        );
+        assert_eq!(
+            parse(" localhost:10841 "),
+            Ok(ListenAddress::Host {
+                host: "localhost".into(),
+                port: 10841
+            })
+        );
+        for shown in [
+            ":10841",
+            "0.0.0.0:80",
+            "[::]:80",
+            "[::1]:0",
+            "localhost:10841",
+        ] {
+            assert_eq!(parse(shown).unwrap().to_string(), shown);
+        }
+        for bad in [
+            "10841",
+            ":",
+            ":65536",
+            "::1:80",
+            "[::1:80",
+            "host:port",
+            "",
+            "nonsense",
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert!(
+                error.contains(&format!("'{bad}'")) && !error.contains('\n'),
+                "{bad:?}: {error}"
+            );
         }
     }
 
     #[tokio::test]
-    async fn bad_addresses_are_one_line_errors() {
-        let error = bind(&["nonsense"]).await.unwrap_err().to_string();
-        assert!(
-            error.contains("\"nonsense\"") && !error.contains('\n'),
-            "{error}"
-        );
-    }
-
-    #[tokio::test]
     async fn port_zero_reports_the_real_port_and_a_port_in_use_is_an_error() {
-        let listeners = bind(&["127.0.0.1:0"]).await.unwrap();
+        let listeners = bind(&["127.0.0.1:0".parse().unwrap()]).await.unwrap();
         let port = listeners[0].local_addr().unwrap().port();
         assert_ne!(port, 0);
-        let error = bind(&[format!("127.0.0.1:{port}")])
+        let error = bind(&[format!("127.0.0.1:{port}").parse().unwrap()])
             .await
             .unwrap_err()
             .to_string();

@@ -25,7 +25,7 @@ use axum::http::{HeaderName, HeaderValue};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 pub use config::WebConfigError;
-pub use listen::{bind, BindError};
+pub use listen::{bind, BindError, ListenAddress};
 pub use serve::serve;
 
 use auth::{AuthCache, Users};

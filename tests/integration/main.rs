@@ -11,6 +11,7 @@
 mod support;
 
 mod accept_header;
+mod api_client;
 mod binary;
 mod binary_web;
 mod dashboard;

@@ -494,7 +494,13 @@ async fn retry_after_as_an_http_date_is_honoured() {
 
 #[tokio::test]
 async fn a_long_retry_after_fails_the_poll_and_holds_back_the_next() {
-    let mut h = Harness::new(vec![te("a", "a")], &["--max-retries", "3"]).await;
+    // Retry-After is honoured up to the next poll's start at most: with
+    // polls 5 minutes apart, 5 of the 10 minutes asked for.
+    let mut h = Harness::new(
+        vec![te("a", "a")],
+        &["--max-retries", "3", "--poll-interval", "5m"],
+    )
+    .await;
     h.sim.push(Scripted::Problem {
         status: 429,
         title: "Too Many Requests".into(),

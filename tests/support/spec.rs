@@ -67,6 +67,7 @@ pub const SPEC_FAMILIES: &[Family] = &[
     own("arize_exporter_task_runs_backlog", "gauge"),
     own("arize_exporter_task_run_errors_total", "counter"),
     own("arize_exporter_poll_interval_seconds", "gauge"),
+    own("arize_exporter_api_key_file_errors_total", "counter"),
     own("arize_exporter_build_info", "gauge"),
 ];
 

@@ -55,7 +55,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(web: WebConfigHandle, addresses: &[&str], max_requests: usize) -> Server {
-        let listeners = bind(addresses).await.expect("bind");
+        let addresses: Vec<_> = addresses
+            .iter()
+            .map(|a| a.parse().expect("a listen address"))
+            .collect();
+        let listeners = bind(&addresses).await.expect("bind");
         let addrs = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
         let gate = Arc::new(Semaphore::new(0));
         let (stop, stopped) = oneshot::channel::<()>();
