@@ -184,6 +184,17 @@ impl SimRun {
         self
     }
 
+    /// Set `data_start_time` and `data_end_time`, the data window the run
+    /// evaluated (`None`: null, as for `RUN_EXPERIMENT` runs).
+    pub fn with_data_window(
+        mut self,
+        start: Option<OffsetDateTime>,
+        end: Option<OffsetDateTime>,
+    ) -> SimRun {
+        (self.data_start_time, self.data_end_time) = (start, end);
+        self
+    }
+
     /// Set one field of the served JSON to any value (applied after every
     /// other field: e.g. `num_errors` as a string, `status` as a number).
     pub fn with_field(mut self, key: &str, value: Value) -> SimRun {
@@ -384,8 +395,14 @@ pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
                 },
             );
         } else {
-            run.data_start_time = Some(started - step);
-            run.data_end_time = Some(started);
+            // The window ends when the run started, or `data_lag` earlier.
+            let lag = task
+                .data_lag
+                .and_then(|lag| time::Duration::try_from(lag).ok())
+                .unwrap_or(time::Duration::ZERO);
+            let end = started.checked_sub(lag).unwrap_or(started);
+            run.data_start_time = Some(end.checked_sub(step).unwrap_or(end));
+            run.data_end_time = Some(end);
         }
         run.created_by_user_id.clone_from(&user);
         runs.push(run);

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::*;
 
+mod names;
 mod runs;
 
 thread_local! {
@@ -475,6 +476,8 @@ async fn set_tasks_replaces_the_task_set() {
             newest_run_varies: false,
             newest_counts: None,
             runs: None,
+            data_lag: None,
+            names: TaskNames::default(),
         },
     ]);
     let body = get(&sim, &[]).await.json();
@@ -624,7 +627,7 @@ fn mode(task: &Value) -> bool {
 async fn demo_tasks_are_realistic_and_valid() {
     let start = now();
     let demo = demo_tasks(start);
-    assert!((10..=14).contains(&demo.len()));
+    assert!((10..=16).contains(&demo.len()));
 
     let sim = Simulator::start(demo.clone()).await.unwrap();
     let (ids, pages) = all_ids(&sim, &[("limit", "5")]).await;
