@@ -131,8 +131,7 @@ mod task;
 mod tests;
 
 pub use names::{
-    names_of, organization_id, SimDataset, SimNames, SimProject, SimSpace, TaskNames,
-    PROJECT_TYPES,
+    names_of, organization_id, SimDataset, SimNames, SimProject, SimSpace, TaskNames, PROJECT_TYPES,
 };
 
 pub use runs::{

@@ -42,7 +42,9 @@ fn apply(mut obj: Map<String, Value>, overrides: &Overrides) -> Value {
 }
 
 fn text(value: &Option<String>) -> Value {
-    value.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+    value
+        .as_ref()
+        .map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
 /// A date in 2025 picked from `id` (creation times of names).
@@ -273,8 +275,7 @@ fn default_name(kind: &str, id: &str) -> String {
 /// this; [`crate::Simulator::set_names`] replaces it.
 pub fn names_of(tasks: &[SimTask]) -> SimNames {
     let mut names = SimNames::default();
-    let (mut spaces, mut projects, mut datasets) =
-        (HashSet::new(), HashSet::new(), HashSet::new());
+    let (mut spaces, mut projects, mut datasets) = (HashSet::new(), HashSet::new(), HashSet::new());
     for task in tasks {
         if spaces.insert(task.space_id.as_str()) {
             names
@@ -473,11 +474,23 @@ pub(crate) async fn list_names(
     let pagination = pagination(change, next, &query, resource);
     match serde_json::to_value(pagination) {
         Ok(value) => body.insert("pagination".to_owned(), value),
-        Err(error) => return Err(problem(500, "Internal Server Error", &error.to_string(), None)),
+        Err(error) => {
+            return Err(problem(
+                500,
+                "Internal Server Error",
+                &error.to_string(),
+                None,
+            ))
+        }
     };
     match serde_json::to_vec(&body) {
         Ok(bytes) => Ok(raw(200, "application/json", bytes)),
-        Err(error) => Err(problem(500, "Internal Server Error", &error.to_string(), None)),
+        Err(error) => Err(problem(
+            500,
+            "Internal Server Error",
+            &error.to_string(),
+            None,
+        )),
     }
 }
 

@@ -709,8 +709,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
 ///
 /// Names: the project-based tasks of a space share a project, and the
 /// dataset-based ones a dataset, per block of [`GENERATED_TASKS_PER_NAME`]
-/// consecutive tasks of that space (about `n / 4` projects and datasets
-/// together, each named and in its tasks' space); project types cycle
+/// consecutive tasks of that space (about `n / 10` projects and as many
+/// datasets, each named and in its tasks' space); project types cycle
 /// through [`crate::PROJECT_TYPES`] and null.
 pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
     const TYPES: [&str; 3] = ["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"];
@@ -772,8 +772,12 @@ pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
                     &format!("{space_name} Dataset {block:05}"),
                 )
             } else {
-                let project_type = [Some("APPLICATION"), Some("HARNESS"), Some("EXPERIMENT"), None]
-                    [block % 4];
+                let project_type = [
+                    Some("APPLICATION"),
+                    Some("HARNESS"),
+                    Some("EXPERIMENT"),
+                    None,
+                ][block % 4];
                 task.with_project(
                     &opaque_id("Model", 1_000_000 + block as u64),
                     &format!("{space_name} Project {block:05}"),
@@ -786,7 +790,7 @@ pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
 
 /// Tasks of one space that share a project (or dataset) in
 /// [`generated_tasks`]: each block of this many tasks of a space.
-pub const GENERATED_TASKS_PER_NAME: usize = 4;
+pub const GENERATED_TASKS_PER_NAME: usize = 10;
 
 /// A base64 id in the style of Arize's (`T25saW5lVGFzazo0NTpxUndY` is
 /// `OnlineTask:45:qRwX`).

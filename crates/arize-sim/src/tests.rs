@@ -413,7 +413,7 @@ async fn repeat_cursor_and_more_without_cursor() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_all_requests_are_recorded() {
     let sim = Simulator::start(numbered(1)).await.unwrap();
-    get_with(&sim, "/v2/spaces", &[("limit", "5")], Some("k"))
+    get_with(&sim, "/v2/monitors", &[("limit", "5")], Some("k"))
         .await
         .assert_problem(404);
     get_with(&sim, "/", &[], None).await.assert_problem(404);
@@ -435,7 +435,7 @@ async fn unknown_paths_are_404_and_all_requests_are_recorded() {
     assert_eq!(
         paths,
         [
-            "/v2/spaces",
+            "/v2/monitors",
             "/",
             "/v2/tasks",
             "/v2/tasks/abc/runs",
