@@ -233,7 +233,7 @@ pub struct SimNames {
 }
 
 /// The names a task contributes to [`names_of`] (set with
-/// [`SimTask::in_project`], [`SimTask::in_dataset`],
+/// [`SimTask::with_project`], [`SimTask::with_dataset`],
 /// [`SimTask::with_project_type`], [`SimTask::with_unlisted_names`]).
 #[derive(Clone, Debug, Default)]
 pub struct TaskNames {
