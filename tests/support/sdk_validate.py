@@ -1,10 +1,13 @@
 """Validates API answers with the official Arize SDK's generated models.
 
-Usage: sdk_validate.py tasks|runs FILE...
+Usage: sdk_validate.py tasks|runs|spaces|projects|datasets FILE...
 
-Each FILE holds one JSON page of `GET /v2/tasks` (`tasks`, checked with
-`ListTasksResponse`) or of `GET /v2/tasks/{id}/runs` (`runs`, checked with
-`ListTaskRunsResponse`). Prints one line per page the SDK refuses
+Each FILE holds one JSON page of the endpoint KIND names, checked with the
+SDK's model of that answer: `GET /v2/tasks` (`tasks`, `ListTasksResponse`),
+`GET /v2/tasks/{id}/runs` (`runs`, `ListTaskRunsResponse`), `GET /v2/spaces`
+(`spaces`, `ListSpacesResponse`), `GET /v2/projects` (`projects`,
+`ListProjectsResponse`), `GET /v2/datasets` (`datasets`,
+`ListDatasetsResponse`). Prints one line per page the SDK refuses
 (`FILE: reason`) and exits 1 if there was any; exits 2 on bad usage.
 
 Run it under $ARIZE_TEST_TOOLS/bin/arize-sdk-python (scripts/tools/arize-sdk.sh),
@@ -38,16 +41,23 @@ def register_namespaces():
         sys.modules[name] = module
 
 
+# KIND -> (module of arize._generated.api_client.models, model class)
+MODELS = {
+    "tasks": ("list_tasks_response", "ListTasksResponse"),
+    "runs": ("list_task_runs_response", "ListTaskRunsResponse"),
+    "spaces": ("list_spaces_response", "ListSpacesResponse"),
+    "projects": ("list_projects_response", "ListProjectsResponse"),
+    "datasets": ("list_datasets_response", "ListDatasetsResponse"),
+}
+
+
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("tasks", "runs"):
-        print("usage: sdk_validate.py tasks|runs FILE...", file=sys.stderr)
+    if len(argv) < 3 or argv[1] not in MODELS:
+        print("usage: sdk_validate.py %s FILE..." % "|".join(MODELS), file=sys.stderr)
         return 2
     register_namespaces()
-    models = "arize._generated.api_client.models."
-    if argv[1] == "tasks":
-        model = importlib.import_module(models + "list_tasks_response").ListTasksResponse
-    else:
-        model = importlib.import_module(models + "list_task_runs_response").ListTaskRunsResponse
+    module, name = MODELS[argv[1]]
+    model = getattr(importlib.import_module("arize._generated.api_client.models." + module), name)
     failures = 0
     for path in argv[2:]:
         with open(path, encoding="utf-8") as f:

@@ -70,7 +70,7 @@ async fn headless_chromium_shows_the_demo_page() {
     // Serialised by the browser from its DOM: text is unescaped where
     // HTML allows it (the apostrophes of the reason).
     assert!(
-        dom.contains("<p class=\"summary\" id=\"summary\">1 stale, 1 never run, 1 failing — of 13 tasks (8 continuous).</p>"),
+        dom.contains("<p class=\"summary\" id=\"summary\">1 stale, 1 never run, 1 failing — of 15 tasks (9 continuous).</p>"),
         "{dom}"
     );
     assert!(dom.contains("<strong>Demo mode:</strong>"), "{dom}");

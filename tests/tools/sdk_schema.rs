@@ -1,6 +1,7 @@
 //! The reference client: every page the simulator serves must load with the
 //! official Arize SDK's generated models (`ListTasksResponse`,
-//! `ListTaskRunsResponse` of the `arize` wheel, run by
+//! `ListTaskRunsResponse`, `ListSpacesResponse`, `ListProjectsResponse`,
+//! `ListDatasetsResponse` of the `arize` wheel, run by
 //! tests/support/sdk_validate.py), so the simulator cannot drift from the
 //! API's schema. Tasks crafted off schema on purpose (`with_field`, the
 //! lower-case shapes of the docs page) are for tolerance tests and are not
@@ -11,8 +12,8 @@ use crate::support;
 use std::time::Duration;
 
 use arize_sim::{
-    demo_tasks, generated_tasks, RunOrder, SimRun, SimTask, Simulator, EXPERIMENT_TYPES,
-    RUN_STATUSES,
+    demo_tasks, generated_tasks, RunOrder, SimDataset, SimNames, SimProject, SimRun, SimSpace,
+    SimTask, Simulator, DEMO_SPACES, EXPERIMENT_TYPES, PROJECT_TYPES, RUN_STATUSES,
 };
 use serde_json::{json, Value};
 use support::tools::*;
@@ -23,7 +24,8 @@ const VALIDATOR: &str = "tests/support/sdk_validate.py";
 const MAX_PAGES: usize = 10_000;
 
 /// The pages the SDK refuses, as the validator's lines (`FILE: reason`).
-/// `kind` is `tasks` or `runs`; each page is `(label, JSON text)`.
+/// `kind` is `tasks`, `runs`, `spaces`, `projects` or `datasets`; each page
+/// is `(label, JSON text)`.
 fn sdk_refusals(kind: &str, pages: &[(String, String)]) -> Vec<String> {
     assert!(!pages.is_empty(), "no {kind} pages to validate");
     let dir = TempDir::new("sdk");
@@ -340,5 +342,112 @@ async fn the_sdk_check_refuses_a_runs_page_off_schema() {
         ],
         "{refusals:#?}"
     );
+    sim.shutdown().await;
+}
+
+/// The names endpoints, as `(path, list key = validator kind)`.
+const NAME_LISTS: [(&str, &str); 3] = [
+    ("/v2/spaces", "spaces"),
+    ("/v2/projects", "projects"),
+    ("/v2/datasets", "datasets"),
+];
+
+#[tokio::test]
+async fn every_names_page_the_simulator_serves_fits_the_sdk() {
+    let now = OffsetDateTime::now_utc();
+    let mut tasks = demo_tasks(now);
+    tasks.extend(generated_tasks(300, now));
+    tasks.extend(every_kind_of_task(now));
+    let sim = Simulator::start(tasks).await.expect("simulator starts");
+    let names = sim.names();
+    let client = reqwest::Client::new();
+    let mut refusals = Vec::new();
+    for (path, kind) in NAME_LISTS {
+        // Small pages, so that every listing spans several.
+        let limit = if kind == "spaces" { 2 } else { 7 };
+        let (mut pages, items) = all_pages(&client, &sim, path, kind, limit).await;
+        let want = match kind {
+            "spaces" => names.spaces.len(),
+            "projects" => names.projects.len(),
+            _ => names.datasets.len(),
+        };
+        assert_eq!(items.len(), want, "{path}: every item served once");
+        assert!(pages.len() > 1, "{path}: {} pages", pages.len());
+        if kind == "projects" {
+            // Every project type of the SDK's enum, and untyped projects.
+            for ty in PROJECT_TYPES {
+                assert!(items.iter().any(|p| p["project_type"] == ty), "{ty}");
+            }
+            assert!(items.iter().any(|p| p["project_type"].is_null()));
+        }
+        // Filtered listings too: one space by id, another by name.
+        if kind != "spaces" {
+            let by_id = format!("{path}?space_id={}", DEMO_SPACES[0].0);
+            let (more, _) = all_pages(&client, &sim, &by_id, kind, 3).await;
+            pages.extend(more);
+            let by_name = format!("{path}?space_name=research");
+            let (more, items) = all_pages(&client, &sim, &by_name, kind, 50).await;
+            assert!(!items.is_empty(), "{by_name}");
+            pages.extend(more);
+        }
+        refusals.extend(sdk_refusals(kind, &labelled(kind, pages)));
+    }
+    assert!(
+        refusals.is_empty(),
+        "the SDK refuses:\n{}",
+        refusals.join("\n")
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sdk_check_refuses_a_names_page_off_schema() {
+    let space = SimSpace::new("s", "Space");
+    let project = SimProject::new("p", "Project", "s");
+    let dataset = SimDataset::new("d", "Dataset", "s");
+    // Per kind: the well-formed item, then items the SDK must refuse.
+    let spaces = [
+        space.clone(),
+        space.clone().with_field("is_private", json!("no")),
+        space.clone().with_field("id", json!(7)),
+    ];
+    let projects = [
+        project.clone(),
+        project.clone().with_project_type(Some("LLM")),
+        project.clone().with_field("created_at", json!("yesterday")),
+    ];
+    let datasets = [
+        dataset.clone(),
+        dataset.clone().with_field("versions", json!({"v1": true})),
+        dataset.clone().with_field("name", json!(["a"])),
+    ];
+    let sim = Simulator::start(Vec::new())
+        .await
+        .expect("simulator starts");
+    let client = reqwest::Client::new();
+    for (path, kind) in NAME_LISTS {
+        let mut pages = Vec::new();
+        for i in 0..3 {
+            sim.set_names(SimNames {
+                spaces: spaces[i..=i].to_vec(),
+                projects: projects[i..=i].to_vec(),
+                datasets: datasets[i..=i].to_vec(),
+            });
+            let (texts, items) = all_pages(&client, &sim, path, kind, 50).await;
+            assert_eq!(items.len(), 1);
+            pages.extend(labelled(&format!("case{i}"), texts));
+        }
+        let refusals = sdk_refusals(kind, &pages);
+        let refused: Vec<&str> = refusals
+            .iter()
+            .filter_map(|line| line.split(": ").next())
+            .filter_map(|file| file.rsplit('/').next())
+            .collect();
+        assert_eq!(
+            refused,
+            ["case1-0000.json", "case2-0000.json"],
+            "{kind}: {refusals:#?}"
+        );
+    }
     sim.shutdown().await;
 }

@@ -132,8 +132,14 @@ pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
                 },
             );
         } else {
-            run.data_start_time = Some(started - step);
-            run.data_end_time = Some(started);
+            // The window ends when the run started, or `data_lag` earlier.
+            let lag = task
+                .data_lag
+                .and_then(|lag| time::Duration::try_from(lag).ok())
+                .unwrap_or(time::Duration::ZERO);
+            let end = started.checked_sub(lag).unwrap_or(started);
+            run.data_start_time = Some(end.checked_sub(step).unwrap_or(end));
+            run.data_end_time = Some(end);
         }
         run.created_by_user_id.clone_from(&user);
         runs.push(run);

@@ -22,6 +22,14 @@
 //!   are null). `task_id` is one path segment, percent-decoded (ids may hold
 //!   `/`, `+`, `=`: send `/` as `%2F`). An unknown task id is a 404
 //!   problem+json.
+//! - `GET /v2/spaces` (filters `name`, a case-insensitive substring, and
+//!   `org_id`), `GET /v2/projects` (filters `space_id`, `space_name`,
+//!   `name`, `project_type`) and `GET /v2/datasets` (filters `space_id`,
+//!   `space_name`, `name`): `limit`, `cursor` as for tasks; answer
+//!   `{"spaces"|"projects"|"datasets":[...],"pagination":{...}}` with the
+//!   items of [`SimSpace`], [`SimProject`], [`SimDataset`]. A `space_id` /
+//!   `space_name` filter that matches no space is a 404 problem+json, as
+//!   the API answers for a space that does not exist or is not readable.
 //! - Bad parameters are 400, other paths 404, other methods 405, all as RFC
 //!   9457 problem+json (`status`, `title`, `detail`, `type`).
 //!
@@ -31,6 +39,20 @@
 //! the set between polls. A task [`SimTask::running_every`] a period has its
 //! `last_run_at` advanced to now (rounded down to the period) whenever it is
 //! served.
+//!
+//! Evaluators are served with `evaluator_version_id` null (the latest
+//! version runs) unless [`SimTask::with_pinned_evaluators`] or
+//! [`SimTask::with_evaluator`] pins one.
+//!
+//! # Names
+//! The names endpoints list a [`SimNames`] catalogue: by default
+//! [`names_of`] the task set (each task's space; its `project_id` and
+//! `dataset_id` as a project and a dataset in that space, named with
+//! [`SimTask::with_project`] / [`SimTask::with_dataset`], else a name
+//! derived from the id; [`SimTask::with_unlisted_names`] keeps a task's
+//! out), recomputed by [`Simulator::set_tasks`]. [`Simulator::set_names`]
+//! replaces it (a project renamed or gone, an item off schema with
+//! `with_field`), [`Simulator::names`] reads it.
 //!
 //! # Runs
 //! A task's runs are, by priority:
@@ -48,7 +70,10 @@
 //!    ([`cadence_of`]). About 1 run in 25 is `FAILED` and 1 in 50
 //!    `CANCELLED` (with a `failure_reason`), the rest `COMPLETED` with item
 //!    counts; [`SimTask::with_newest_run`] fixes the newest run's status and
-//!    reason. `RUN_EXPERIMENT` runs carry `experiment_id` and no data window.
+//!    reason. Every run carries a data window (`data_start_time`,
+//!    `data_end_time`) one cadence long, ending when the run started, or
+//!    [`SimTask::with_data_lag`] earlier; `RUN_EXPERIMENT` runs carry
+//!    `experiment_id` and no data window.
 //!    Deterministic from the task id and `last_run_at`; run ids stay the
 //!    same as a running task's history moves forward.
 //!
@@ -56,7 +81,7 @@
 //! fields filled as the API fills them for it), the shorthands
 //! [`SimRun::completed`], [`SimRun::failed`], [`SimRun::cancelled`],
 //! [`SimRun::running`], [`SimRun::pending`], and `with_id`, `with_counts`,
-//! `with_times`, `with_failure_reason` (any length), `with_field` (any JSON
+//! `with_times`, `with_data_window`, `with_failure_reason` (any length), `with_field` (any JSON
 //! value, e.g. a mistyped count), `without_field`. Runs given without an id
 //! get one derived from the task id and their position.
 //!
@@ -76,7 +101,10 @@
 //! Scripted answers ([`Scripted`]: a problem with optional `Retry-After`, a
 //! raw body such as non-JSON or [`Scripted::json`] with a wrong envelope, a
 //! delay, a cursor loop with [`Scripted::RepeatCursor`], `has_more` without
-//! a cursor) are queued FIFO per path family, one popped per request:
+//! a cursor) are queued FIFO per [`Endpoint`], one popped per request:
+//! - [`Simulator::push_to`]`(endpoint, answer)`: requests to that endpoint
+//!   only (e.g. `push_to(Endpoint::Projects, Scripted::problem(403, ..))`);
+//!   [`Simulator::pending_scripted_for`] counts what is left;
 //! - [`Simulator::push`]: requests to `/v2/tasks` only;
 //! - [`Simulator::push_task_runs`]: the runs requests of one task only
 //!   (taken first);
@@ -92,10 +120,13 @@
 //! [`MAX_RECORDED_REQUESTS`]; [`Simulator::request_count`] counts all):
 //! [`RecordedRequest::path`] is the raw path, still percent-encoded as
 //! sent; [`RecordedRequest::runs_task_id`] gives a runs request's decoded
-//! task id; `query` is decoded.
+//! task id; [`RecordedRequest::endpoint`] its [`Endpoint`]; `query` is
+//! decoded. [`Simulator::request_count_for`] counts every request to one
+//! endpoint (e.g. to prove names are read once per refresh, not per poll).
 
 mod encode;
 mod history;
+mod names;
 mod runs;
 mod task;
 #[cfg(test)]
@@ -103,10 +134,11 @@ mod tests;
 
 pub use encode::rfc3339_millis;
 pub use history::cadence_of;
+pub use names::{names_of, organization_id, SimDataset, SimNames, SimProject, SimSpace};
 pub use runs::{RunOrder, SimRun, CANCELLED_REASON, FAILED_REASON, HISTORY_RUNS, RUN_STATUSES};
 pub use task::{
-    demo_tasks, generated_tasks, SimTask, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME, DEMO_SPACES,
-    EXPERIMENT_TYPES,
+    demo_tasks, generated_tasks, SimTask, TaskNames, DEFAULT_SPACE_ID, DEFAULT_SPACE_NAME,
+    DEMO_DATA_LAG, DEMO_SPACES, EXPERIMENT_TYPES, GENERATED_TASKS_PER_NAME, PROJECT_TYPES,
 };
 
 use std::borrow::Cow;
@@ -141,7 +173,76 @@ pub const MAX_LIMIT: usize = 100;
 /// Longest accepted `name` / `space_name` filter, in characters.
 pub const MAX_FILTER_CHARS: usize = 255;
 
-/// A scripted answer, queued with [`Simulator::push`].
+/// An endpoint of the simulated API: the unit of scripted answers
+/// ([`Simulator::push_to`]) and of per-endpoint request counts
+/// ([`Simulator::request_count_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `GET /v2/tasks`
+    Tasks,
+    /// `GET /v2/tasks/{task_id}/runs` (every task)
+    Runs,
+    /// `GET /v2/spaces`
+    Spaces,
+    /// `GET /v2/projects`
+    Projects,
+    /// `GET /v2/datasets`
+    Datasets,
+}
+
+impl Endpoint {
+    /// Every endpoint, in declaration order.
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Tasks,
+        Endpoint::Runs,
+        Endpoint::Spaces,
+        Endpoint::Projects,
+        Endpoint::Datasets,
+    ];
+
+    /// The path template, as the exporter's `endpoint` label writes it
+    /// (`/v2/tasks/{task_id}/runs` for runs).
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Tasks => "/v2/tasks",
+            Endpoint::Runs => "/v2/tasks/{task_id}/runs",
+            Endpoint::Spaces => "/v2/spaces",
+            Endpoint::Projects => "/v2/projects",
+            Endpoint::Datasets => "/v2/datasets",
+        }
+    }
+
+    /// The endpoint a request path (as sent, still percent-encoded) goes
+    /// to; `None` for any other path.
+    pub fn of_path(path: &str) -> Option<Endpoint> {
+        match path {
+            "/v2/tasks" => Some(Endpoint::Tasks),
+            "/v2/spaces" => Some(Endpoint::Spaces),
+            "/v2/projects" => Some(Endpoint::Projects),
+            "/v2/datasets" => Some(Endpoint::Datasets),
+            _ => runs_path_task_id(path).map(|_| Endpoint::Runs),
+        }
+    }
+
+    /// The list key of the answer, also the resource of its cursors.
+    fn resource(self) -> &'static str {
+        match self {
+            Endpoint::Tasks => TASKS_RESOURCE,
+            Endpoint::Runs => RUNS_RESOURCE,
+            Endpoint::Spaces => "spaces",
+            Endpoint::Projects => "projects",
+            Endpoint::Datasets => "datasets",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A scripted answer, queued with [`Simulator::push_to`] (or
+/// [`Simulator::push`], [`Simulator::push_runs`],
+/// [`Simulator::push_task_runs`]).
 #[derive(Clone, Debug)]
 pub enum Scripted {
     /// Answer with this status and an RFC 9457 problem+json body
@@ -220,6 +321,12 @@ impl RecordedRequest {
     pub fn runs_task_id(&self) -> Option<String> {
         runs_path_task_id(&self.path)
     }
+
+    /// The endpoint the request went to (`None`: a path the API does not
+    /// have).
+    pub fn endpoint(&self) -> Option<Endpoint> {
+        Endpoint::of_path(&self.path)
+    }
 }
 
 /// The simulated API. Serves until [`Simulator::shutdown`] or drop.
@@ -232,17 +339,21 @@ pub struct Simulator {
 
 struct Shared {
     tasks: ArcSwap<Vec<SimTask>>,
-    script: Mutex<VecDeque<Scripted>>,
+    /// What the names endpoints list.
+    names: ArcSwap<SimNames>,
+    /// Scripted answers per endpoint ([`Endpoint::index`]); the runs queue
+    /// serves any task's runs requests.
+    scripts: [Mutex<VecDeque<Scripted>>; Endpoint::ALL.len()],
     key: Mutex<Option<String>>,
     requests: Mutex<VecDeque<RecordedRequest>>,
     count: AtomicUsize,
+    /// Requests per endpoint ([`Endpoint::index`]), all of them.
+    counts: [AtomicUsize; Endpoint::ALL.len()],
     /// Server-side cap on the page size, below what `limit` asks for.
     page_cap: AtomicUsize,
     /// Task id -> position in `tasks` (checked on use: the two are swapped
     /// one after the other).
     index: ArcSwap<HashMap<String, usize>>,
-    /// Scripted answers for any runs request.
-    runs_script: Mutex<VecDeque<Scripted>>,
     /// The order of runs for tasks without their own.
     run_order: Mutex<RunOrder>,
     /// Per-task run controls, by task id.
@@ -267,6 +378,18 @@ fn index_of(tasks: &[SimTask]) -> HashMap<String, usize> {
 }
 
 impl Shared {
+    /// The next scripted answer queued for `endpoint`, if any.
+    fn pop_scripted(&self, endpoint: Endpoint) -> Option<Scripted> {
+        self.scripts
+            .get(endpoint.index())
+            .and_then(|queue| lock(queue).pop_front())
+    }
+
+    /// Largest page the server answers (see [`Simulator::cap_page_size`]).
+    fn page_cap(&self) -> usize {
+        self.page_cap.load(Ordering::SeqCst)
+    }
+
     /// The task with this id, if the current set has one.
     fn find_task(&self, id: &str) -> Option<SimTask> {
         let tasks = self.tasks.load();
@@ -311,14 +434,15 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             index: ArcSwap::from_pointee(index_of(&tasks)),
+            names: ArcSwap::from_pointee(names_of(&tasks)),
             tasks: ArcSwap::from_pointee(tasks),
-            runs_script: Mutex::new(VecDeque::new()),
             run_order: Mutex::new(RunOrder::default()),
             task_runs: Mutex::new(HashMap::new()),
-            script: Mutex::new(VecDeque::new()),
+            scripts: Default::default(),
             key: Mutex::new(None),
             requests: Mutex::new(VecDeque::new()),
             count: AtomicUsize::new(0),
+            counts: Default::default(),
             page_cap: AtomicUsize::new(MAX_LIMIT),
         });
         let app = router(shared.clone());
@@ -350,10 +474,61 @@ impl Simulator {
 
     /// Replace the task set (tasks added/deleted/changed between polls).
     /// Cursors already handed out stay valid (they are positions in the set).
+    /// The names endpoints then list [`names_of`] the new set (call
+    /// [`Simulator::set_names`] after this to serve other names).
     pub fn set_tasks(&self, tasks: Vec<SimTask>) {
         let index = index_of(&tasks);
+        let names = names_of(&tasks);
         self.shared.tasks.store(Arc::new(tasks));
         self.shared.index.store(Arc::new(index));
+        self.shared.names.store(Arc::new(names));
+    }
+
+    /// Replace what `/v2/spaces`, `/v2/projects` and `/v2/datasets` list
+    /// (e.g. [`names_of`] the tasks with a project removed or renamed),
+    /// until the next [`Simulator::set_tasks`]. Cursors handed out stay
+    /// valid (positions in each list).
+    pub fn set_names(&self, names: SimNames) {
+        self.shared.names.store(Arc::new(names));
+    }
+
+    /// What the names endpoints list now.
+    pub fn names(&self) -> Arc<SimNames> {
+        self.shared.names.load_full()
+    }
+
+    /// Queue a scripted answer for `endpoint` (FIFO): each request to it
+    /// pops the next one and answers with it instead (or, for
+    /// [`Scripted::Delay`], [`Scripted::RepeatCursor`] and
+    /// [`Scripted::MoreWithoutCursor`], changes the normal answer); an empty
+    /// queue answers normally. E.g. a 403 on every `/v2/projects` read, or
+    /// one 500 then recovery. [`Endpoint::Runs`] is the queue of any task's
+    /// runs requests ([`Simulator::push_runs`]); a task's own queue
+    /// ([`Simulator::push_task_runs`]) comes first. Requests refused for
+    /// their key ([`Simulator::require_key`]) pop nothing.
+    pub fn push_to(&self, endpoint: Endpoint, answer: Scripted) {
+        if let Some(queue) = self.shared.scripts.get(endpoint.index()) {
+            lock(queue).push_back(answer);
+        }
+    }
+
+    /// Number of scripted answers queued for `endpoint` not yet used (for
+    /// [`Endpoint::Runs`], the shared queue only; see
+    /// [`Simulator::pending_runs_scripted`]).
+    pub fn pending_scripted_for(&self, endpoint: Endpoint) -> usize {
+        self.shared
+            .scripts
+            .get(endpoint.index())
+            .map_or(0, |queue| lock(queue).len())
+    }
+
+    /// Number of requests received so far for `endpoint` (all of them,
+    /// refused ones included; not limited to the recorded ones).
+    pub fn request_count_for(&self, endpoint: Endpoint) -> usize {
+        self.shared
+            .counts
+            .get(endpoint.index())
+            .map_or(0, |count| count.load(Ordering::SeqCst))
     }
 
     /// The current task set.
@@ -366,19 +541,19 @@ impl Simulator {
     /// normally. Requests refused for their key (see
     /// [`Simulator::require_key`]) pop nothing.
     pub fn push(&self, answer: Scripted) {
-        lock(&self.shared.script).push_back(answer);
+        self.push_to(Endpoint::Tasks, answer);
     }
 
     /// Number of scripted answers not yet used (of [`Simulator::push`]).
     pub fn pending_scripted(&self) -> usize {
-        lock(&self.shared.script).len()
+        self.pending_scripted_for(Endpoint::Tasks)
     }
 
     /// Queue a scripted answer for runs requests of any task (FIFO). A runs
     /// request first pops its task's own queue ([`Simulator::push_task_runs`]),
     /// else this one, else answers normally. Never used by `/v2/tasks`.
     pub fn push_runs(&self, answer: Scripted) {
-        lock(&self.shared.runs_script).push_back(answer);
+        self.push_to(Endpoint::Runs, answer);
     }
 
     /// Queue a scripted answer for the runs requests of the task `task_id`
@@ -395,7 +570,7 @@ impl Simulator {
     /// Number of scripted runs answers not yet used (all tasks and the
     /// shared queue).
     pub fn pending_runs_scripted(&self) -> usize {
-        lock(&self.shared.runs_script).len()
+        self.pending_scripted_for(Endpoint::Runs)
             + lock(&self.shared.task_runs)
                 .values()
                 .map(|c| c.script.len())
@@ -507,9 +682,9 @@ impl Simulator {
         lock(&self.shared.requests).iter().cloned().collect()
     }
 
-    /// Serve at most `cap` tasks per page whatever `limit` asks (as a
-    /// server may): demo mode uses it so that its dozen tasks span several
-    /// pages, as a real account does.
+    /// Serve at most `cap` items per page of `/v2/tasks` and of the names
+    /// endpoints whatever `limit` asks (as a server may): demo mode uses it
+    /// so that its dozen tasks span several pages, as a real account does.
     pub fn cap_page_size(&self, cap: usize) {
         self.shared
             .page_cap
@@ -567,6 +742,18 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v2/tasks/{task_id}/runs",
             get(list_runs).fallback(method_not_allowed),
         )
+        .route(
+            "/v2/spaces",
+            get(names::list_spaces).fallback(method_not_allowed),
+        )
+        .route(
+            "/v2/projects",
+            get(names::list_projects).fallback(method_not_allowed),
+        )
+        .route(
+            "/v2/datasets",
+            get(names::list_datasets).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -600,8 +787,12 @@ async fn record_and_authorize(
         if requests.len() >= MAX_RECORDED_REQUESTS {
             requests.pop_front();
         }
+        let endpoint = recorded.endpoint();
         requests.push_back(recorded);
         shared.count.fetch_add(1, Ordering::SeqCst);
+        if let Some(count) = endpoint.and_then(|e| shared.counts.get(e.index())) {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
     }
     if !authorized {
         return problem(
@@ -654,7 +845,7 @@ struct TasksPage<'a> {
 const TASKS_RESOURCE: &str = "tasks";
 
 async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let scripted = lock(&shared.script).pop_front();
+    let scripted = shared.pop_scripted(Endpoint::Tasks);
     let pagination_override = match play(scripted).await {
         Ok(change) => change,
         Err(answer) => return answer,
@@ -670,7 +861,7 @@ async fn list_tasks(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         Err(refused) => return refused.into_response(),
     };
 
-    let limit = limit.min(shared.page_cap.load(Ordering::SeqCst));
+    let limit = limit.min(shared.page_cap());
     let tasks = shared.tasks.load_full();
     let now = OffsetDateTime::now_utc();
     let (page, next) = paginate(&tasks, start, limit, |task| filter.matches(task));
@@ -771,7 +962,7 @@ async fn list_runs(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
         let own = lock(&shared.task_runs)
             .get_mut(&task_id)
             .and_then(|control| control.script.pop_front());
-        own.or_else(|| lock(&shared.runs_script).pop_front())
+        own.or_else(|| shared.pop_scripted(Endpoint::Runs))
     };
     let pagination_override = match play(scripted).await {
         Ok(change) => change,

@@ -181,6 +181,17 @@ impl SimRun {
         self
     }
 
+    /// Set `data_start_time` and `data_end_time`, the data window the run
+    /// evaluated (`None`: null, as for `RUN_EXPERIMENT` runs).
+    pub fn with_data_window(
+        mut self,
+        start: Option<OffsetDateTime>,
+        end: Option<OffsetDateTime>,
+    ) -> SimRun {
+        (self.data_start_time, self.data_end_time) = (start, end);
+        self
+    }
+
     /// Set one field of the served JSON to any value (applied after every
     /// other field: e.g. `num_errors` as a string, `status` as a number).
     pub fn with_field(mut self, key: &str, value: Value) -> SimRun {

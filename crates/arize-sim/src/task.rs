@@ -26,6 +26,31 @@ pub const DEMO_SPACES: [(&str, &str); 2] = [
     ("U3BhY2U6MjpzVGdC", "Staging"),
 ];
 
+/// How far behind the data of the demo's lagging task ("Order Assistant
+/// Groundedness") is: its runs' data windows end this long before each
+/// run started.
+pub const DEMO_DATA_LAG: Duration = Duration::from_secs(4 * 3600);
+
+/// The values of the SDK's `ProjectType` enum (a project's `project_type`
+/// may also be null: an untyped project).
+pub const PROJECT_TYPES: [&str; 3] = ["APPLICATION", "HARNESS", "EXPERIMENT"];
+
+/// The names a task contributes to [`crate::names_of`] (set with
+/// [`SimTask::with_project`], [`SimTask::with_dataset`],
+/// [`SimTask::with_project_type`], [`SimTask::with_unlisted_names`]).
+#[derive(Clone, Debug, Default)]
+pub struct TaskNames {
+    /// Name of the task's project (`None`: one derived from its id).
+    pub project_name: Option<String>,
+    /// Name of the task's dataset (`None`: one derived from its id).
+    pub dataset_name: Option<String>,
+    /// `project_type` of the task's project (`None`: null).
+    pub project_type: Option<String>,
+    /// Neither the task's project nor its dataset is listed (deleted, or
+    /// the key may not read it): the task's names are unknown.
+    pub unlisted: bool,
+}
+
 /// A task as the simulator holds it.
 #[derive(Clone, Debug)]
 pub struct SimTask {
@@ -58,6 +83,11 @@ pub struct SimTask {
     /// Explicit runs instead of the generated history. Set with
     /// [`SimTask::with_runs`].
     pub runs: Option<Arc<Vec<SimRun>>>,
+    /// How far the data windows of the generated runs end before each run
+    /// started (an evaluation backlog). Set with [`SimTask::with_data_lag`].
+    pub data_lag: Option<Duration>,
+    /// What the task adds to the names endpoints ([`crate::names_of`]).
+    pub names: TaskNames,
 }
 
 impl SimTask {
@@ -122,7 +152,8 @@ impl SimTask {
         let evaluator = json!({
             "evaluator_id": opaque_id("Evaluator", h >> 3),
             "evaluator_name": evaluator_name,
-            "evaluator_version_id": opaque_id("EvaluatorVersion", h >> 5),
+            // Not pinned: the evaluator's latest version runs.
+            "evaluator_version_id": null,
             "query_filter": null,
             "column_mappings": mappings,
             "query_mappings": null,
@@ -155,6 +186,11 @@ impl SimTask {
             newest_run_varies: false,
             newest_counts: None,
             runs: None,
+            data_lag: None,
+            names: TaskNames {
+                project_type: Some(PROJECT_TYPES[0].to_owned()),
+                ..TaskNames::default()
+            },
         };
         if dataset_based {
             let experiment_type = EXPERIMENT_TYPES
@@ -283,6 +319,96 @@ impl SimTask {
         self
     }
 
+    /// Make the generated runs' data windows end `lag` before each run
+    /// started (instead of at its start): a task that runs on time over
+    /// old data. `RUN_EXPERIMENT` runs still carry no window.
+    pub fn with_data_lag(mut self, lag: Duration) -> SimTask {
+        self.data_lag = Some(lag);
+        self
+    }
+
+    /// Set the task's `project_id` to `id`, listed by `/v2/projects` as
+    /// `name` in the task's space ([`crate::names_of`]).
+    pub fn with_project(mut self, id: &str, name: &str) -> SimTask {
+        self.names.project_name = Some(name.to_owned());
+        self.with_field("project_id", Value::String(id.to_owned()))
+    }
+
+    /// Set the task's `dataset_id` to `id`, listed by `/v2/datasets` as
+    /// `name` in the task's space.
+    pub fn with_dataset(mut self, id: &str, name: &str) -> SimTask {
+        self.names.dataset_name = Some(name.to_owned());
+        self.with_field("dataset_id", Value::String(id.to_owned()))
+    }
+
+    /// The `project_type` of the task's project (one of
+    /// [`crate::PROJECT_TYPES`]; `None`: an untyped project, served null).
+    pub fn with_project_type(mut self, project_type: Option<&str>) -> SimTask {
+        self.names.project_type = project_type.map(str::to_owned);
+        self
+    }
+
+    /// Keep the task's project and dataset out of `/v2/projects` and
+    /// `/v2/datasets` (deleted, or not readable with the key): its names
+    /// are unknown.
+    pub fn with_unlisted_names(mut self) -> SimTask {
+        self.names.unlisted = true;
+        self
+    }
+
+    /// Pin every evaluator of the task to a version: `evaluator_version_id`
+    /// set (an id derived from the evaluator's), instead of null.
+    pub fn with_pinned_evaluators(mut self) -> SimTask {
+        if let Some(evaluators) = self
+            .json
+            .get_mut("evaluators")
+            .and_then(Value::as_array_mut)
+        {
+            for evaluator in evaluators.iter_mut().filter_map(Value::as_object_mut) {
+                let id = evaluator
+                    .get("evaluator_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let version = opaque_id("EvaluatorVersion", fnv1a(id.as_bytes()) >> 5);
+                evaluator.insert("evaluator_version_id".into(), Value::String(version));
+            }
+        }
+        self
+    }
+
+    /// Add one evaluator named `name` (an id derived from the task id and
+    /// the name; the mappings of the task's first evaluator), pinned to a
+    /// version if `pinned`, else running its latest version.
+    pub fn with_evaluator(mut self, name: &str, pinned: bool) -> SimTask {
+        let seed = fnv1a(format!("{}/{name}", self.id().unwrap_or("")).as_bytes());
+        if let Some(evaluators) = self
+            .json
+            .get_mut("evaluators")
+            .and_then(Value::as_array_mut)
+        {
+            let mut evaluator = evaluators
+                .first()
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            evaluator.insert(
+                "evaluator_id".into(),
+                Value::String(opaque_id("Evaluator", seed >> 3)),
+            );
+            evaluator.insert("evaluator_name".into(), Value::String(name.to_owned()));
+            evaluator.insert(
+                "evaluator_version_id".into(),
+                if pinned {
+                    Value::String(opaque_id("EvaluatorVersion", seed >> 5))
+                } else {
+                    Value::Null
+                },
+            );
+            evaluators.push(Value::Object(evaluator));
+        }
+        self
+    }
+
     /// Move the task to another space.
     pub fn in_space(mut self, id: &str, name: &str) -> SimTask {
         id.clone_into(&mut self.space_id);
@@ -377,7 +503,20 @@ pub(crate) fn round_down(now: OffsetDateTime, period: Duration) -> OffsetDateTim
 ///   the one stale task, its last run fixed 3 hours before `now`;
 /// - two tasks never ran: a one-off one, and a continuous one created 3
 ///   hours before `now` (old enough for a never-run alert);
-/// - "Support Bot's Tone Check" is trace-shaped (`query_filters`).
+/// - "Support Bot's Tone Check" is trace-shaped (`query_filters`);
+/// - "Order Assistant Groundedness" (every 5 min) runs on time, but its
+///   runs' data windows end [`DEMO_DATA_LAG`] before each run started
+///   (evaluation lag);
+/// - "Contract Summaries Backfill" (one-off, so never stale): its newest
+///   run is `RUNNING`, started 3 hours before `now` (stuck past
+///   `--stale-after`);
+/// - "Customer Support QA Correctness" has a second evaluator, pinned to
+///   a version (`evaluator_version_id` set; null everywhere else).
+///
+/// Names ([`crate::names_of`]): every task's project or dataset is named
+/// and lies in the task's space, several tasks sharing one, except
+/// "Backfill Hallucination Audit", whose project `/v2/projects` does not
+/// list (empty name labels).
 pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
     let [(prod_id, prod), (stg_id, stg)] = DEMO_SPACES;
     let now = round_down(now, Duration::from_millis(1));
@@ -390,6 +529,9 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
     const CE: &str = "CODE_EVALUATION";
     const RE: &str = "RUN_EXPERIMENT";
     let three_hours_ago = Value::String(rfc3339_millis(now - time::Duration::hours(3)));
+    let project = |n: u64| opaque_id("Model", n);
+    let dataset = |n: u64| opaque_id("Dataset", n);
+    let support_chatbot = (project(101), "Support Chatbot");
     vec![
         t(
             "OnlineTask",
@@ -400,6 +542,7 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(5),
         )
         .in_space(prod_id, prod)
+        .with_project(&support_chatbot.0, support_chatbot.1)
         .running_every(min(5)),
         t(
             "OnlineTask",
@@ -410,6 +553,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(60),
         )
         .in_space(prod_id, prod)
+        .with_project(&support_chatbot.0, support_chatbot.1)
+        .with_evaluator("Answer Completeness", true)
         .running_every(min(60))
         // Completed, but 13 % of its items failed: a high error ratio.
         .with_newest_run("COMPLETED", None)
@@ -424,6 +569,7 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(5),
         )
         .in_space(prod_id, prod)
+        .with_project(&support_chatbot.0, support_chatbot.1)
         .running_every(min(5))
         .with_newest_run("FAILED", Some(FAILED_REASON)),
         // The stale one: continuous, but its last run stays 3 hours old.
@@ -436,13 +582,29 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(180),
         )
         .in_space(prod_id, prod)
+        .with_project(&project(102), "Knowledge Base Search")
         .with_run_cadence(min(15)),
         t("OnlineTask", 60, "JSON Output Validity", CE, true, ago(1))
             .in_space(prod_id, prod)
+            .with_project(&project(103), "Order Extraction API")
             .running_every(min(1)),
+        // On time, over data 4 hours old: evaluation lag.
+        t(
+            "OnlineTask",
+            81,
+            "Order Assistant Groundedness",
+            TE,
+            true,
+            ago(5),
+        )
+        .in_space(prod_id, prod)
+        .with_project(&project(104), "Order Assistant")
+        .running_every(min(5))
+        .with_data_lag(DEMO_DATA_LAG),
         // A run in progress.
         t("OnlineTask", 63, "PII Leak Detector", CE, true, ago(10))
             .in_space(stg_id, stg)
+            .with_project(&project(111), "PII Redaction Service")
             .running_every(min(10))
             .with_newest_run("RUNNING", None),
         t(
@@ -454,13 +616,18 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(6 * 60),
         )
         .in_space(stg_id, stg)
+        .with_project(&project(112), "Support Bot v2")
+        .with_project_type(Some("HARNESS"))
         .running_every(min(6 * 60))
         .trace_shaped(),
         // Continuous but never ran since it was created, 3 hours ago.
         t("OnlineTask", 75, "Agent Trajectory Eval", TE, true, None)
             .with_field("created_at", three_hours_ago.clone())
             .with_field("updated_at", three_hours_ago)
-            .in_space(stg_id, stg),
+            .in_space(stg_id, stg)
+            .with_project(&project(113), "Travel Agent Sessions")
+            // An untyped project (project_type null).
+            .with_project_type(None),
         t(
             "OnlineTask",
             70,
@@ -469,7 +636,9 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             false,
             ago(5 * 24 * 60),
         )
-        .in_space(prod_id, prod),
+        .in_space(prod_id, prod)
+        // Its project is not listed: names unknown.
+        .with_unlisted_names(),
         // Cancelled: nothing was left to evaluate.
         t(
             "OnlineTask",
@@ -480,7 +649,20 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(2 * 24 * 60),
         )
         .in_space(stg_id, stg)
+        .with_project(&project(114), "Research Assistant")
         .with_newest_run("CANCELLED", Some(CANCELLED_REASON)),
+        // Stuck: one-off, its newest run still running after 3 hours.
+        t(
+            "OnlineTask",
+            84,
+            "Contract Summaries Backfill",
+            TE,
+            false,
+            ago(3 * 60),
+        )
+        .in_space(stg_id, stg)
+        .with_project(&project(115), "Contract Summarizer")
+        .with_newest_run("RUNNING", None),
         t(
             "OfflineTask",
             12,
@@ -490,7 +672,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             ago(24 * 60),
         )
         .on_dataset()
-        .in_space(prod_id, prod),
+        .in_space(prod_id, prod)
+        .with_dataset(&dataset(201), "Golden Set v3"),
         t(
             "OfflineTask",
             14,
@@ -499,7 +682,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             false,
             ago(9 * 60),
         )
-        .in_space(prod_id, prod),
+        .in_space(prod_id, prod)
+        .with_dataset(&dataset(202), "Nightly Prompt Suite"),
         // The one-off never-run one.
         t(
             "OfflineTask",
@@ -509,7 +693,8 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
             false,
             None,
         )
-        .in_space(stg_id, stg),
+        .in_space(stg_id, stg)
+        .with_dataset(&dataset(211), "GPT-4.1 Upgrade Eval Set"),
     ]
 }
 
@@ -518,6 +703,12 @@ pub fn demo_tasks(now: OffsetDateTime) -> Vec<SimTask> {
 /// `Production`, `space-2` / `Staging`, `space-3` / `Research`; every
 /// seventh task never ran; a fifth of the project-based ones are
 /// trace-shaped ([`SimTask::trace_shaped`]). None keeps running (their JSON is static).
+///
+/// Names: the project-based tasks of a space share a project, and the
+/// dataset-based ones a dataset, per block of [`GENERATED_TASKS_PER_NAME`]
+/// consecutive tasks of that space (about `n / 10` projects and as many
+/// datasets, each named and in its tasks' space); project types cycle
+/// through [`crate::PROJECT_TYPES`] and null.
 pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
     const TYPES: [&str; 3] = ["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"];
     const SPACES: [(&str, &str); 3] = [
@@ -566,7 +757,34 @@ pub fn generated_tasks(n: usize, now: OffsetDateTime) -> Vec<SimTask> {
             } else {
                 task
             };
-            task.in_space(space_id, space_name)
+            // The task is the k-th of its space (three of every nine
+            // consecutive tasks are); blocks of GENERATED_TASKS_PER_NAME of
+            // those share a name, numbered across spaces.
+            let k = (i / 9) * 3 + i % 3;
+            let block = (k / GENERATED_TASKS_PER_NAME) * SPACES.len() + (i / 3) % SPACES.len();
+            let task = task.in_space(space_id, space_name);
+            if dataset_based {
+                task.with_dataset(
+                    &opaque_id("Dataset", 1_000_000 + block as u64),
+                    &format!("{space_name} Dataset {block:05}"),
+                )
+            } else {
+                let project_type = [
+                    Some("APPLICATION"),
+                    Some("HARNESS"),
+                    Some("EXPERIMENT"),
+                    None,
+                ][block % 4];
+                task.with_project(
+                    &opaque_id("Model", 1_000_000 + block as u64),
+                    &format!("{space_name} Project {block:05}"),
+                )
+                .with_project_type(project_type)
+            }
         })
         .collect()
 }
+
+/// Tasks of one space that share a project (or dataset) in
+/// [`generated_tasks`]: each block of this many tasks of a space.
+pub const GENERATED_TASKS_PER_NAME: usize = 10;

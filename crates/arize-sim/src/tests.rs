@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::*;
 
+mod names;
 mod runs;
 
 thread_local! {
@@ -412,7 +413,7 @@ async fn repeat_cursor_and_more_without_cursor() {
 #[tokio::test]
 async fn unknown_paths_are_404_and_all_requests_are_recorded() {
     let sim = Simulator::start(numbered(1)).await.unwrap();
-    get_with(&sim, "/v2/spaces", &[("limit", "5")], Some("k"))
+    get_with(&sim, "/v2/monitors", &[("limit", "5")], Some("k"))
         .await
         .assert_problem(404);
     get_with(&sim, "/", &[], None).await.assert_problem(404);
@@ -434,7 +435,7 @@ async fn unknown_paths_are_404_and_all_requests_are_recorded() {
     assert_eq!(
         paths,
         [
-            "/v2/spaces",
+            "/v2/monitors",
             "/",
             "/v2/tasks",
             "/v2/tasks/abc/runs",
@@ -475,6 +476,8 @@ async fn set_tasks_replaces_the_task_set() {
             newest_run_varies: false,
             newest_counts: None,
             runs: None,
+            data_lag: None,
+            names: TaskNames::default(),
         },
     ]);
     let body = get(&sim, &[]).await.json();
@@ -624,7 +627,7 @@ fn mode(task: &Value) -> bool {
 async fn demo_tasks_are_realistic_and_valid() {
     let start = now();
     let demo = demo_tasks(start);
-    assert!((10..=14).contains(&demo.len()));
+    assert!((10..=16).contains(&demo.len()));
 
     let sim = Simulator::start(demo.clone()).await.unwrap();
     let (ids, pages) = all_ids(&sim, &[("limit", "5")]).await;
