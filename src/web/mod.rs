@@ -26,7 +26,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 pub use config::WebConfigError;
 pub use listen::{bind, BindError};
-pub use serve::serve;
+pub use serve::{serve, serve_with, Timeouts};
 
 use auth::{AuthCache, Users};
 

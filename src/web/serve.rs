@@ -25,10 +25,37 @@ use tokio_rustls::TlsAcceptor;
 
 use super::{WebConfig, WebConfigHandle};
 
-/// A client that has not finished its TLS handshake by then is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that has not sent its request head by then is dropped.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may hold a connection or a request slot without
+/// doing its part. [`Timeouts::default`] is what the exporter uses; tests
+/// and benchmarks may shorten them with [`serve_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From accept to the first complete request head: the TLS handshake
+    /// and the HTTP/1-or-2 detection included (default 10 s).
+    pub head: Duration,
+    /// A keep-alive connection with no request in flight is closed after
+    /// this long (default 90 s: longer than a 1-minute scrape interval, so
+    /// Prometheus keeps its connection between scrapes).
+    pub idle: Duration,
+    /// A response whose bytes the client has not taken for this long (a
+    /// scraper that stopped reading) is aborted and its connection closed,
+    /// which frees its `--web.max-requests` slot (default 30 s).
+    pub write: Duration,
+    /// After the shutdown signal, requests in flight get this long to
+    /// finish before `serve` returns anyway (default 10 s).
+    pub grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            head: Duration::from_secs(10),
+            idle: Duration::from_secs(90),
+            write: Duration::from_secs(30),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Paths that stay open without credentials: kubelet probes cannot send
 /// them.
@@ -39,6 +66,7 @@ struct Shared {
     web: WebConfigHandle,
     /// `None`: no cap on concurrent requests.
     slots: Option<Arc<Semaphore>>,
+    timeouts: Timeouts,
 }
 
 /// Serves `router` on every listener (from [`super::bind`]) until
@@ -52,13 +80,36 @@ struct Shared {
 /// until its whole body has been written; 0: no cap), then basic auth
 /// (401 with `WWW-Authenticate: Basic`; `/healthz` and `/readyz` stay
 /// open), then the router. The configured headers go on every answer.
-/// Accepted sockets get `TCP_NODELAY`. Errors: none today (a failed
-/// accept is logged and retried); the `Result` leaves room.
+/// `/healthz` and `/readyz` never count against `max_requests`: a kubelet
+/// probe must not fail because scrapers are slow. Every connection is held
+/// to [`Timeouts::default`]. Accepted sockets get `TCP_NODELAY`. Errors:
+/// none today (a failed accept is logged and retried); the `Result` leaves
+/// room.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     router: Router,
     web: WebConfigHandle,
     max_requests: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(
+        listeners,
+        router,
+        web,
+        max_requests,
+        Timeouts::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with other [`Timeouts`] (tests use short ones).
+pub async fn serve_with(
+    listeners: Vec<TcpListener>,
+    router: Router,
+    web: WebConfigHandle,
+    max_requests: usize,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = (max_requests > 0)
@@ -69,7 +120,12 @@ pub async fn serve(
         max_requests,
         "serving"
     );
-    let shared = Arc::new(Shared { router, web, slots });
+    let shared = Arc::new(Shared {
+        router,
+        web,
+        slots,
+        timeouts,
+    });
     // Stops with `serve`, even when `serve` itself is dropped.
     let _reloader = AbortOnDrop(shared.web.spawn_reloader());
     let graceful = Arc::new(GracefulShutdown::new());
@@ -136,11 +192,12 @@ async fn accept_loop(
         let shared = shared.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let stream = WriteDeadline::new(stream, shared.timeouts.write);
             match &config.tls {
                 None => serve_connection(TokioIo::new(stream), false, shared, watcher).await,
                 Some(tls) => {
                     let accept = TlsAcceptor::from(tls.clone()).accept(stream);
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+                    match tokio::time::timeout(shared.timeouts.head, accept).await {
                         Ok(Ok(stream)) => {
                             serve_connection(TokioIo::new(stream), config.http2, shared, watcher)
                                 .await
@@ -162,7 +219,7 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(shared.timeouts.head);
     builder.http2().timer(TokioTimer::new());
     if !http2 {
         builder = builder.http1_only();
@@ -177,6 +234,103 @@ where
     }
 }
 
+/// A connection's socket that fails a write (and with it the connection)
+/// when the peer has taken no byte for `limit`: a scraper that stopped
+/// reading cannot hold its response, its request slot and its memory
+/// forever. Below TLS, so that TLS records count as progress too.
+struct WriteDeadline<T> {
+    io: T,
+    limit: Duration,
+    /// Armed at the first write that could not proceed since the last one
+    /// that did.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(io: T, limit: Duration) -> Self {
+        Self {
+            io,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// After a write that returned `Pending`: `Pending` again until the
+    /// limit, then a `TimedOut` error. The timer wakes the task, so the
+    /// error is returned even if the socket never becomes writable.
+    fn check_stalled<R>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<R>> {
+        let limit = self.limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client took no byte of the response for too long",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progress<R>(
+        &mut self,
+        poll: Poll<std::io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<R>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.check_stalled(cx),
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress(poll, cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.progress(poll, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_flush(cx);
+        self.progress(poll, cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.progress(poll, cx)
+    }
+}
+
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<CountedBody> {
     let config = shared.web.current();
     if config.rate.as_ref().is_some_and(|rate| !rate.allow()) {
@@ -186,8 +340,11 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Cou
             "Too Many Requests\n",
         );
     }
+    let probe = OPEN_PATHS.contains(&request.uri().path());
     let permit = match &shared.slots {
         None => None,
+        // A kubelet probe must not fail because scrapers are slow.
+        Some(_) if probe => None,
         Some(slots) => match slots.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
             Err(_) => {
@@ -200,8 +357,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Cou
         },
     };
     if let Some(users) = &config.users {
-        let path = request.uri().path();
-        if !OPEN_PATHS.contains(&path)
+        if !probe
             && !shared
                 .web
                 .cache()
