@@ -206,3 +206,231 @@ async fn scrapers_that_stop_reading_lose_their_slots_and_never_lock_out_the_prob
         assert!(ended, "a stalled scraper's connection is still open");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Connections that say nothing
+// ---------------------------------------------------------------------------
+
+/// A CA and a server certificate for `127.0.0.1`, made once.
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let pki = Pki::new("web-faults-pki", "web-faults-ca");
+        pki.issue(
+            "server",
+            "localhost",
+            "DNS:localhost,IP:127.0.0.1",
+            Usage::Server,
+        );
+        pki
+    })
+}
+
+/// A web configuration with TLS (and HTTP/2 on, the default) plus `extra`.
+fn tls_config(label: &str, extra: &str) -> (TempDir, WebConfigHandle) {
+    let dir = TempDir::new(label);
+    pki().copy_to(&dir.0, &["server.crt", "server.key"]);
+    let path = dir.write(
+        "web.yml",
+        &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}"),
+    );
+    let web = WebConfigHandle::load(&path).expect("valid web configuration");
+    (dir, web)
+}
+
+/// A TLS client trusting the test CA, offering `alpn`.
+fn tls_connector(alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(pki().path("ca.crt")).expect("ca.crt");
+    for cert in rustls_pemfile_certs(&ca) {
+        roots.add(cert).expect("CA certificate");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .expect("PEM certificates")
+}
+
+/// Whether the server closes the connection (end of stream, or an error
+/// such as a reset) within `limit`, reading and discarding what it sends.
+async fn closed_within<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, limit: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut sink = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Short bounds: the first request head within 1 s, 2 s of keep-alive.
+fn short_bounds() -> Timeouts {
+    timeouts(1, 2, 30)
+}
+
+/// How long a test waits for the server to close: well past the bounds
+/// above, well short of the defaults (or of forever).
+const CLOSE_LIMIT: Duration = Duration::from_secs(6);
+
+#[tokio::test]
+async fn a_plain_connection_that_sends_nothing_is_closed() {
+    let server = Server::start(WebConfigHandle::none(), 0, short_bounds()).await;
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    assert!(closed_within(&mut silent, CLOSE_LIMIT).await);
+    // Half a request head is not a request head either.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut slow, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(closed_within(&mut slow, CLOSE_LIMIT).await);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start(WebConfigHandle::none(), 0, short_bounds()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"ok\n") {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert_ne!(n, 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    assert!(closed_within(&mut stream, CLOSE_LIMIT).await);
+}
+
+#[tokio::test]
+async fn a_tls_client_that_never_finishes_its_handshake_is_closed() {
+    let (_dir, web) = tls_config("faults-handshake", "");
+    let server = Server::start(web, 0, short_bounds()).await;
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    assert!(closed_within(&mut silent, CLOSE_LIMIT).await);
+}
+
+#[tokio::test]
+async fn a_tls_client_that_goes_quiet_after_its_handshake_is_closed() {
+    // HTTP/2 on (the default): the server waits for the HTTP/2 preface or
+    // an HTTP/1 request line; with HTTP/2 off, for an HTTP/1 request line.
+    for (label, extra, alpn) in [
+        ("faults-quiet-h2", "", &[&b"h2"[..], b"http/1.1"][..]),
+        ("faults-quiet-h1-alpn", "", &[&b"http/1.1"[..]][..]),
+        ("faults-quiet-no-alpn", "", &[][..]),
+        (
+            "faults-quiet-http2-off",
+            "http_server_config:\n  http2: false\n",
+            &[&b"http/1.1"[..]][..],
+        ),
+    ] {
+        let (_dir, web) = tls_config(label, extra);
+        let server = Server::start(web, 0, short_bounds()).await;
+        let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = tls_connector(alpn)
+            .connect(name, tcp)
+            .await
+            .expect("the handshake completes");
+        assert!(
+            closed_within(&mut tls, CLOSE_LIMIT).await,
+            "{label}: a quiet TLS connection stays open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_http2_client_that_sends_only_its_preface_is_closed() {
+    use tokio::io::AsyncWriteExt;
+    let (_dir, web) = tls_config("faults-h2-preface", "");
+    let server = Server::start(web, 0, short_bounds()).await;
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tls_connector(&[b"h2"]).connect(name, tcp).await.unwrap();
+    // The connection preface and an empty SETTINGS frame, then nothing.
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    assert!(closed_within(&mut tls, CLOSE_LIMIT).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_scraper_that_stops_reading_loses_its_slot() {
+    let (_dir, web) = tls_config("faults-h2-stall", "");
+    let server = Server::start(web, 1, timeouts(10, 90, 2)).await;
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki().path("ca.crt")).unwrap()).unwrap();
+    let h2 = || {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca.clone())
+            .no_proxy()
+            .no_gzip()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    };
+    let url = |path: &str| format!("https://localhost:{}{path}", server.addr.port());
+    let stalled_client = h2();
+    // Headers arrive; the body is never read, so HTTP/2 flow control
+    // stops the server from sending more.
+    let stalled = stalled_client.get(url("/metrics")).send().await.unwrap();
+    assert_eq!(stalled.version(), reqwest::Version::HTTP_2);
+    let other = h2();
+    assert_eq!(status(&other, &url("/small")).await, Some(503));
+    assert_eq!(status(&other, &url("/healthz")).await, Some(200));
+    eventually(
+        Duration::from_secs(20),
+        "the stalled HTTP/2 scraper's slot to be freed",
+        || async { status(&other, &url("/small")).await == Some(200) },
+    )
+    .await;
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn a_second_request_head_sent_slowly_is_cut_at_the_head_bound() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Keep-alive lasts 30 s here; a head begun must still end within 1 s.
+    let server = Server::start(WebConfigHandle::none(), 0, timeouts(1, 30, 30)).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"ok\n") {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert_ne!(n, 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    // Still open after longer than the head bound: keep-alive is not a head.
+    assert!(
+        !closed_within(&mut stream, Duration::from_millis(1500)).await,
+        "an idle keep-alive connection was closed at the head bound"
+    );
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .expect("the idle connection is still open");
+    assert!(closed_within(&mut stream, CLOSE_LIMIT).await);
+}

@@ -6,6 +6,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::{WebConfig, WebConfigHandle};
@@ -37,9 +39,10 @@ pub struct Timeouts {
     /// this long (default 90 s: longer than a 1-minute scrape interval, so
     /// Prometheus keeps its connection between scrapes).
     pub idle: Duration,
-    /// A response whose bytes the client has not taken for this long (a
-    /// scraper that stopped reading) is aborted and its connection closed,
-    /// which frees its `--web.max-requests` slot (default 30 s).
+    /// A response that has made no progress for this long (no byte taken
+    /// by the client: a scraper that stopped reading, over HTTP/1 or
+    /// HTTP/2) is aborted and its connection closed, which frees its
+    /// `--web.max-requests` slot (default 30 s).
     pub write: Duration,
     /// After the shutdown signal, requests in flight get this long to
     /// finish before `serve` returns anyway (default 10 s).
@@ -192,15 +195,33 @@ async fn accept_loop(
         let shared = shared.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let stream = WriteDeadline::new(stream, shared.timeouts.write);
+            // The first request head is due this long after the accept,
+            // TLS handshake included.
+            let first_deadline = Instant::now() + shared.timeouts.head;
+            let activity = Arc::new(Activity::new());
+            let stream = Tracked {
+                io: stream,
+                activity: activity.clone(),
+            };
             match &config.tls {
-                None => serve_connection(TokioIo::new(stream), false, shared, watcher).await,
+                None => {
+                    serve_connection(stream, false, shared, watcher, activity, first_deadline).await
+                }
                 Some(tls) => {
                     let accept = TlsAcceptor::from(tls.clone()).accept(stream);
-                    match tokio::time::timeout(shared.timeouts.head, accept).await {
+                    match tokio::time::timeout_at(first_deadline, accept).await {
                         Ok(Ok(stream)) => {
-                            serve_connection(TokioIo::new(stream), config.http2, shared, watcher)
-                                .await
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                            activity.http1.store(!h2, Ordering::Relaxed);
+                            serve_connection(
+                                stream,
+                                config.http2,
+                                shared,
+                                watcher,
+                                activity,
+                                first_deadline,
+                            )
+                            .await
                         }
                         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                         Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -211,100 +232,242 @@ async fn accept_loop(
     }
 }
 
-async fn serve_connection<I>(io: TokioIo<I>, http2: bool, shared: Arc<Shared>, watcher: Watcher)
-where
+async fn serve_connection<I>(
+    io: I,
+    http2: bool,
+    shared: Arc<Shared>,
+    watcher: Watcher,
+    activity: Arc<Activity>,
+    first_deadline: Instant,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let timeouts = shared.timeouts;
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's own timer would also cut an idle keep-alive connection at
+    // the head bound: the watchdog bounds heads, hyper only the idle wait.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(shared.timeouts.head);
+        .header_read_timeout(timeouts.idle);
     builder.http2().timer(TokioTimer::new());
     if !http2 {
         builder = builder.http1_only();
     }
+    let in_service = activity.clone();
     let service = hyper::service::service_fn(move |request| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(shared, request).await) }
+        let in_flight = InFlight::start(in_service.clone());
+        async move { Ok::<_, Infallible>(handle(shared, request, in_flight).await) }
     });
-    let connection = builder.serve_connection(io, service).into_owned();
-    if let Err(error) = watcher.watch(connection).await {
-        tracing::debug!(%error, "connection ended with an error");
-    }
-}
-
-/// A connection's socket that fails a write (and with it the connection)
-/// when the peer has taken no byte for `limit`: a scraper that stopped
-/// reading cannot hold its response, its request slot and its memory
-/// forever. Below TLS, so that TLS records count as progress too.
-struct WriteDeadline<T> {
-    io: T,
-    limit: Duration,
-    /// Armed at the first write that could not proceed since the last one
-    /// that did.
-    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl<T> WriteDeadline<T> {
-    fn new(io: T, limit: Duration) -> Self {
-        Self {
-            io,
-            limit,
-            stalled: None,
-        }
-    }
-
-    /// After a write that returned `Pending`: `Pending` again until the
-    /// limit, then a `TimedOut` error. The timer wakes the task, so the
-    /// error is returned even if the socket never becomes writable.
-    fn check_stalled<R>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<R>> {
-        let limit = self.limit;
-        let timer = self
-            .stalled
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client took no byte of the response for too long",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn progress<R>(
-        &mut self,
-        poll: Poll<std::io::Result<R>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<R>> {
-        match poll {
-            Poll::Ready(result) => {
-                self.stalled = None;
-                Poll::Ready(result)
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let connection = watcher.watch(connection.into_owned());
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
             }
-            Poll::Pending => self.check_stalled(cx),
+        }
+        why = watchdog(&activity, first_deadline, timeouts) => {
+            tracing::debug!(why, "connection closed");
         }
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+/// What a connection's [`watchdog`] watches: its requests in flight and
+/// when it last moved a response forward.
+struct Activity {
+    /// Requests whose response is not entirely written yet.
+    in_flight: watch::Sender<usize>,
+    /// When a response last made progress (a frame taken from a body, or
+    /// bytes written to the socket), in milliseconds since `epoch`.
+    progress_ms: AtomicU64,
+    /// HTTP/1 only: when the first byte of the next request head arrived
+    /// on an idle connection, in milliseconds since `epoch`; [`NOT_YET`]
+    /// before. (HTTP/2 sends frames between requests, so it has no such
+    /// moment: idle HTTP/2 connections are held to the idle bound.)
+    head_started_ms: AtomicU64,
+    /// The connection speaks HTTP/1 (known after ALPN), so bytes between
+    /// requests start a request head.
+    http1: AtomicBool,
+    epoch: Instant,
+}
+
+const NOT_YET: u64 = u64::MAX;
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            in_flight: watch::Sender::new(0),
+            progress_ms: AtomicU64::new(0),
+            head_started_ms: AtomicU64::new(NOT_YET),
+            http1: AtomicBool::new(true),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        // Below NOT_YET for 584 million years.
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(NOT_YET - 1)
+    }
+
+    fn at(&self, ms: u64) -> Instant {
+        self.epoch + Duration::from_millis(ms)
+    }
+
+    fn progressed(&self) {
+        self.progress_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn last_progress(&self) -> Instant {
+        self.at(self.progress_ms.load(Ordering::Relaxed))
+    }
+
+    /// Bytes arrived: on an idle HTTP/1 connection, a request head begins.
+    fn bytes_read(&self) {
+        if self.http1.load(Ordering::Relaxed)
+            && self.head_started_ms.load(Ordering::Relaxed) == NOT_YET
+        {
+            let _ = self.head_started_ms.compare_exchange(
+                NOT_YET,
+                self.now_ms(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    fn head_started(&self) -> Option<Instant> {
+        let ms = self.head_started_ms.load(Ordering::Relaxed);
+        (ms != NOT_YET).then(|| self.at(ms))
+    }
+}
+
+/// Counts one request in flight on its connection from the moment its
+/// head is complete until its response body is dropped (entirely written,
+/// or abandoned).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.progressed();
+        activity.head_started_ms.store(NOT_YET, Ordering::Relaxed);
+        activity.in_flight.send_modify(|n| *n += 1);
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.progressed();
+        // Bytes read during the request (its body) start no next head.
+        self.0.head_started_ms.store(NOT_YET, Ordering::Relaxed);
+        self.0.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Resolves (and the caller closes the connection) when the client holds
+/// the connection without doing its part: no complete request head by
+/// `first_deadline` (the HTTP/2 preface and the HTTP/1-or-2 detection
+/// included), no new request for `idle` after the last response, an
+/// HTTP/1 request head begun on an idle connection and not complete
+/// within `head`, or a
+/// response in flight that has made no progress for `write` (a scraper
+/// that stopped reading, over HTTP/1 or HTTP/2 flow control alike). The
+/// result says which, for the debug log.
+async fn watchdog(
+    activity: &Activity,
+    first_deadline: Instant,
+    timeouts: Timeouts,
+) -> &'static str {
+    let mut changes = activity.in_flight.subscribe();
+    let mut idle_deadline = first_deadline;
+    let mut served_one = false;
+    loop {
+        let in_flight = *changes.borrow_and_update();
+        let changed = if in_flight == 0 {
+            let now = Instant::now();
+            if now >= idle_deadline {
+                return if served_one {
+                    "idle keep-alive connection"
+                } else {
+                    "no request head in time"
+                };
+            }
+            let mut wake = idle_deadline;
+            if served_one {
+                match activity.head_started() {
+                    Some(started) if now >= started + timeouts.head => {
+                        return "request head not complete in time";
+                    }
+                    Some(started) => wake = wake.min(started + timeouts.head),
+                    // Look again then: a head may have begun meanwhile.
+                    None => wake = wake.min(now + timeouts.head),
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => continue,
+                changed = changes.changed() => changed,
+            }
+        } else {
+            let stalled_at = activity.last_progress() + timeouts.write;
+            if Instant::now() >= stalled_at {
+                return "the client took no byte of the response for too long";
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(stalled_at) => continue,
+                changed = changes.changed() => changed,
+            }
+        };
+        if changed.is_err() {
+            // The connection's service is gone: hyper is ending it.
+            return std::future::pending().await;
+        }
+        served_one = true;
+        idle_deadline = Instant::now() + timeouts.idle;
+    }
+}
+
+/// A connection's socket, recording every write that moved bytes as
+/// progress of the responses in flight. Below TLS, so that TLS records
+/// count too.
+struct Tracked<T> {
+    io: T,
+    activity: Arc<Activity>,
+}
+
+impl<T> Tracked<T> {
+    fn record<R>(&self, poll: Poll<std::io::Result<R>>) -> Poll<std::io::Result<R>> {
+        if let Poll::Ready(Ok(_)) = &poll {
+            self.activity.progressed();
+        }
+        poll
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
+        }
+        poll
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.progress(poll, cx)
+        self.record(poll)
     }
 
     fn poll_write_vectored(
@@ -313,7 +476,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.progress(poll, cx)
+        self.record(poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -321,17 +484,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        let poll = Pin::new(&mut self.io).poll_flush(cx);
-        self.progress(poll, cx)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        let poll = Pin::new(&mut self.io).poll_shutdown(cx);
-        self.progress(poll, cx)
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<CountedBody> {
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+    in_flight: InFlight,
+) -> Response<CountedBody> {
     let config = shared.web.current();
     if config.rate.as_ref().is_some_and(|rate| !rate.allow()) {
         return refusal(
@@ -382,6 +547,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Cou
         CountedBody {
             body,
             _permit: permit,
+            in_flight: Some(in_flight),
         },
     )
 }
@@ -396,6 +562,7 @@ fn refusal(config: &WebConfig, status: StatusCode, text: &'static str) -> Respon
     let mut response = Response::new(CountedBody {
         body: Body::from(text),
         _permit: None,
+        in_flight: None,
     });
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -412,6 +579,8 @@ fn refusal(config: &WebConfig, status: StatusCode, text: &'static str) -> Respon
 struct CountedBody {
     body: Body,
     _permit: Option<OwnedSemaphorePermit>,
+    /// Every frame taken is progress for the connection's watchdog.
+    in_flight: Option<InFlight>,
 }
 
 impl http_body::Body for CountedBody {
@@ -422,7 +591,11 @@ impl http_body::Body for CountedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let poll = Pin::new(&mut self.body).poll_frame(cx);
+        if let (Poll::Ready(Some(_)), Some(in_flight)) = (&poll, &self.in_flight) {
+            in_flight.0.progressed();
+        }
+        poll
     }
 
     fn is_end_stream(&self) -> bool {
