@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("error: cannot start the async runtime: {e}"), 1),
     };
-    match runtime.block_on(app::run(settings)) {
+    let result = runtime.block_on(app::run(settings));
+    // Whatever still runs (a connection past the grace period, a blocking
+    // read) must not hold the exit.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(app::AppError::Config(line)) => fail(&line, 2),
         Err(e) => fail(&format!("error: {e}"), e.exit_code()),

@@ -261,6 +261,17 @@ impl WebConfigHandle {
         }
     }
 
+    /// Re-reads the file and the files it names now (SIGHUP), off the
+    /// async threads; installs a valid change and logs an invalid one as
+    /// the periodic check does. Returns whether a new configuration was
+    /// installed (`false` also without a file).
+    pub async fn reload_now(&self) -> bool {
+        let checker = self.clone();
+        tokio::task::spawn_blocking(move || checker.check_for_changes())
+            .await
+            .unwrap_or(false)
+    }
+
     /// Polls for changes every [`RELOAD_INTERVAL`] until the task is
     /// dropped or aborted. Polling (content hash of the file and of every
     /// file it names) rather than inotify: Kubernetes updates a mounted

@@ -74,7 +74,7 @@ struct Shared {
 
 /// Serves `router` on every listener (from [`super::bind`]) until
 /// `shutdown` resolves, then stops accepting and waits for the requests
-/// in flight to finish. While it runs, the web configuration file is
+/// in flight to finish, at most [`Timeouts::grace`]. While it runs, the web configuration file is
 /// re-checked every [`super::RELOAD_INTERVAL`]; each new connection uses
 /// the configuration then in force.
 ///
@@ -149,8 +149,18 @@ pub async fn serve_with(
         let _ = accept.await;
     }
     // Every accept loop has ended, so this is the last reference.
+    // Requests in flight get `grace` to finish; a client that never
+    // reads cannot keep the process alive past it.
     if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        graceful.shutdown().await;
+        if tokio::time::timeout(shared.timeouts.grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace = %humantime::format_duration(shared.timeouts.grace),
+                "requests still in flight at the end of the grace period are abandoned"
+            );
+        }
     }
     Ok(())
 }
