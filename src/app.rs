@@ -184,6 +184,7 @@ impl App {
             .iter()
             .map(ToString::to_string)
             .collect();
+        web::raise_open_files_limit();
         let listeners = web::bind(&addresses).await.map_err(|e| {
             AppError::Config(format!(
                 "error: {e} (--web.listen-address, alias --listen-address)"

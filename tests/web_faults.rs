@@ -434,3 +434,208 @@ async fn a_second_request_head_sent_slowly_is_cut_at_the_head_bound() {
         .expect("the idle connection is still open");
     assert!(closed_within(&mut stream, CLOSE_LIMIT).await);
 }
+
+// ---------------------------------------------------------------------------
+// Out of file descriptors (the real binary under `prlimit`)
+// ---------------------------------------------------------------------------
+
+/// The binary started by `prlimit --nofile=LIMITS` against `api_url`,
+/// with its stderr collected; killed on drop.
+struct Limited {
+    child: std::process::Child,
+    log: Arc<std::sync::Mutex<String>>,
+}
+
+impl Limited {
+    fn spawn(limits: &str, api_url: &str) -> Limited {
+        let nofile = format!("--nofile={limits}");
+        let mut child = std::process::Command::new("prlimit")
+            .arg(&nofile)
+            .arg(support::exporter::BIN)
+            .args([
+                "--api-url",
+                api_url,
+                "--api-key",
+                "k",
+                "--poll-interval",
+                "1h",
+            ])
+            .args(["--web.listen-address", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("prlimit (util-linux) runs the binary");
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let into = log.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Limited { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// The address of the "listening" log line, waiting up to 20 s.
+    async fn address(&self) -> SocketAddr {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let found = self.log().lines().find_map(|line| {
+                let rest = line.split_once("address=")?.1;
+                rest.split_whitespace().next()?.parse().ok()
+            });
+            if let Some(addr) = found {
+                return addr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no listening address: {}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn open_descriptors(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|dir| dir.count())
+            .unwrap_or(0)
+    }
+
+    /// `(soft, hard)` limit of open files, from `/proc/PID/limits`.
+    fn open_files_limit(&self) -> (String, String) {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.child.id()))
+            .expect("/proc/PID/limits");
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("a Max open files line");
+        let mut fields = line["Max open files".len()..].split_whitespace();
+        (
+            fields.next().unwrap_or_default().to_owned(),
+            fields.next().unwrap_or_default().to_owned(),
+        )
+    }
+}
+
+impl Drop for Limited {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test process itself holds a thousand connections: its own soft
+/// limit goes up to its hard limit, which it returns (the child's hard
+/// limit can be no higher without privileges).
+fn raise_own_limit() -> u64 {
+    arize_exporter::web::raise_open_files_limit();
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    limit.rlim_max
+}
+
+fn open_idle(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|i| TcpStream::connect(addr).unwrap_or_else(|e| panic!("connection {i} of {n}: {e}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_idle_connections_under_a_soft_limit_of_1024_leave_scrapes_answered() {
+    let hard = raise_own_limit();
+    assert!(
+        hard > 2048,
+        "this test needs a hard limit of open files above 2048"
+    );
+    let sim = arize_sim::Simulator::start(Vec::new()).await.unwrap();
+    let exporter = Limited::spawn(&format!("1024:{hard}"), &sim.base_url());
+    let addr = exporter.address().await;
+    let client = plain_client();
+    let url = format!("http://{addr}/metrics");
+    eventually(Duration::from_secs(20), "the exporter to serve", || async {
+        status(&client, &url).await == Some(200)
+    })
+    .await;
+    assert_eq!(
+        exporter.open_files_limit(),
+        (hard.to_string(), hard.to_string()),
+        "the soft limit was not raised to the hard limit"
+    );
+
+    let _idle = open_idle(addr, 1100);
+    // Every idle connection is accepted (more descriptors than the soft
+    // limit the process was started with), and scrapes still answer.
+    eventually(
+        Duration::from_secs(8),
+        "the exporter to accept all 1,100 connections",
+        || async { exporter.open_descriptors() > 1100 },
+    )
+    .await;
+    assert_eq!(status(&client, &url).await, Some(200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_descriptors_is_logged_rarely_and_accepting_resumes() {
+    raise_own_limit();
+    let sim = arize_sim::Simulator::start(Vec::new()).await.unwrap();
+    // A hard limit of 64: raising the soft limit cannot help here.
+    let exporter = Limited::spawn("64:64", &sim.base_url());
+    let addr = exporter.address().await;
+    let client = plain_client();
+    let url = format!("http://{addr}/metrics");
+    eventually(Duration::from_secs(20), "the exporter to serve", || async {
+        status(&client, &url).await == Some(200)
+    })
+    .await;
+
+    let idle = open_idle(addr, 100);
+    eventually(
+        Duration::from_secs(10),
+        "a failed accept to be logged",
+        || async { exporter.log().contains("cannot accept connections") },
+    )
+    .await;
+    // Out of descriptors for 2 more seconds: about 20 failed accepts, at
+    // most one warning line.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let warnings = exporter.log().matches("cannot accept connections").count();
+    assert!(
+        warnings <= 1,
+        "{warnings} warnings in 2 s:\n{}",
+        exporter.log()
+    );
+    assert!(
+        exporter.log().contains("Too many open files"),
+        "{}",
+        exporter.log()
+    );
+
+    // Descriptors free up: the listener takes connections again.
+    drop(idle);
+    eventually(
+        Duration::from_secs(20),
+        "scrapes to be answered again",
+        || async { status(&client, &url).await == Some(200) },
+    )
+    .await;
+}

@@ -25,7 +25,7 @@ use axum::http::{HeaderName, HeaderValue};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 pub use config::WebConfigError;
-pub use listen::{bind, BindError};
+pub use listen::{bind, raise_open_files_limit, BindError};
 pub use serve::{serve, serve_with, Timeouts};
 
 use auth::{AuthCache, Users};

@@ -175,12 +175,48 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// At most one warning about failed accepts this often.
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Failed accepts of one listener, logged at most once every
+/// [`ACCEPT_WARNING_INTERVAL`] with how many were not logged.
+#[derive(Default)]
+struct AcceptFailures {
+    last_warning: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AcceptFailures {
+    fn failed(&mut self, error: &std::io::Error) {
+        let now = Instant::now();
+        if self
+            .last_warning
+            .is_some_and(|last| now < last + ACCEPT_WARNING_INTERVAL)
+        {
+            self.unlogged = self.unlogged.saturating_add(1);
+            return;
+        }
+        let out_of_descriptors = matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+        tracing::warn!(
+            %error,
+            out_of_descriptors,
+            failed_since_last_warning = self.unlogged,
+            "cannot accept connections; retrying"
+        );
+        self.last_warning = Some(now);
+        self.unlogged = 0;
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut failures = AcceptFailures::default();
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => return,
@@ -189,9 +225,11 @@ async fn accept_loop(
         let stream = match accepted {
             Ok((stream, _peer)) => stream,
             Err(error) => {
-                // Out of file descriptors and the like: do not spin.
-                tracing::warn!(%error, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Out of file descriptors and the like: the listener stays
+                // readable, so do not spin; the connections waiting are
+                // taken once descriptors free up.
+                failures.failed(&error);
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
