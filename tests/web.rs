@@ -249,8 +249,16 @@ async fn tls_is_served_and_plain_http_refused() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
+    // Refused with Go's readable 400, not served.
     let answer = fetch(&plain, &server.http("/metrics"), None).await;
-    assert!(answer.is_err(), "plain HTTP answered: {answer:?}");
+    assert_eq!(
+        answer,
+        Ok((
+            400,
+            "Client sent an HTTP request to an HTTPS server.\n".into()
+        )),
+        "plain HTTP to the TLS listener"
+    );
     // HTTP/2 by ALPN by default.
     let response = client(Identity::None)
         .get(server.https("/"))

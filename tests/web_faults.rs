@@ -639,3 +639,55 @@ async fn out_of_descriptors_is_logged_rarely_and_accepting_resumes() {
     )
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Plain HTTP to a TLS listener
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn plain_http_to_the_tls_listener_gets_a_readable_400() {
+    let (_dir, web) = tls_config("faults-plain-to-tls", "");
+    let server = Server::start(web, 0, Timeouts::default()).await;
+    let addr = server.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: exporter\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).map(|_| answer)
+    })
+    .await
+    .unwrap()
+    .expect("an answer, then the end of the stream");
+    assert_eq!(
+        answer,
+        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    );
+
+    // Neither TLS nor HTTP: closed without an answer.
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"\x00\x01\x02\x03\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.is_empty(), "{answer:?}");
+
+    // TLS on the same listener still works.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tls_connector(&[b"http/1.1"])
+        .connect(name, tcp)
+        .await
+        .expect("a TLS handshake");
+}

@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
@@ -175,6 +175,42 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The first byte of a TLS record carrying a handshake message.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// What Go's servers answer to plain HTTP on a TLS listener.
+const PLAIN_HTTP_ANSWER: &[u8] =
+    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+/// The first byte the client sent, without taking it; `None` when the
+/// connection closed or failed first.
+async fn first_byte(stream: &TcpStream) -> Option<u8> {
+    let mut byte = [0u8; 1];
+    match stream.peek(&mut byte).await {
+        Ok(1) => Some(byte[0]),
+        _ => None,
+    }
+}
+
+/// Plain HTTP on a TLS listener (the first byte is a method's letter,
+/// not a TLS record): a readable 400 instead of a TLS alert, as Go's
+/// servers answer, then the connection is closed.
+async fn answer_plain_http(mut stream: TcpStream, deadline: Instant) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let answer = async {
+        stream.write_all(PLAIN_HTTP_ANSWER).await?;
+        stream.shutdown().await?;
+        // Closing with the request unread would reset the connection,
+        // and the client could lose the answer: read it first.
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    };
+    if let Ok(Err(error)) = tokio::time::timeout_at(deadline, answer).await {
+        tracing::debug!(%error, "cannot answer plain HTTP on the TLS listener");
+    }
+}
+
 /// Pause after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// At most one warning about failed accepts this often.
@@ -246,6 +282,16 @@ async fn accept_loop(
             // The first request head is due this long after the accept,
             // TLS handshake included.
             let first_deadline = Instant::now() + shared.timeouts.head;
+            if config.tls.is_some() {
+                match tokio::time::timeout_at(first_deadline, first_byte(&stream)).await {
+                    Ok(Some(TLS_HANDSHAKE)) => {}
+                    Ok(Some(byte)) if byte.is_ascii_uppercase() => {
+                        return answer_plain_http(stream, first_deadline).await;
+                    }
+                    // Neither TLS nor HTTP, closed, or nothing in time.
+                    _ => return,
+                }
+            }
             let activity = Arc::new(Activity::new());
             let stream = Tracked {
                 io: stream,
