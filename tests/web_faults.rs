@@ -691,3 +691,50 @@ async fn plain_http_to_the_tls_listener_gets_a_readable_400() {
         .await
         .expect("a TLS handshake");
 }
+
+// ---------------------------------------------------------------------------
+// A slow bcrypt hash (the toolkit's tests use cost 18)
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_with_a_slow_hash_delays_neither_the_start_nor_other_users() {
+    let dir = TempDir::new("faults-bcrypt");
+    let fast = bcrypt::hash("fast-password", 4).unwrap();
+    // Well-formed cost 18, relabelled from cost 4 (computing a real one
+    // takes as long as checking it): no password matches it.
+    let slow = bcrypt::hash("slow-password", 4)
+        .unwrap()
+        .replacen("$04$", "$18$", 1);
+    let config = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  slow: '{slow}'\n  fast: '{fast}'\n"),
+    );
+    let sim = arize_sim::Simulator::start(Vec::new()).await.unwrap();
+    let config_arg = config.display().to_string();
+    let args = support::exporter::args_for(
+        &sim.base_url(),
+        &["--poll-interval", "1h", "--web.config.file", &config_arg],
+    );
+    let args: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+    let mut p = support::exporter::Process::spawn(&args, &[]);
+    // Serving while nobody has paid for a cost-18 hash yet.
+    p.wait_serving().await;
+
+    // The slow user's check runs on; the other user does not wait for it.
+    let client = plain_client();
+    let slow_login = tokio::spawn({
+        let request = client
+            .get(p.url("/metrics"))
+            .basic_auth("slow", Some("slow-password"));
+        async move { request.send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = client
+        .get(p.url("/metrics"))
+        .basic_auth("fast", Some("fast-password"))
+        .send()
+        .await
+        .expect("the other user is answered while the slow check runs");
+    assert_eq!(response.status(), 200);
+    slow_login.abort();
+}
