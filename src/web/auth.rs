@@ -99,7 +99,7 @@ fn bcrypt_slots() -> usize {
 pub(crate) struct AuthCache {
     keys: (RandomState, RandomState),
     verified: Mutex<HashMap<String, Vec<u128>>>,
-    bcrypt_gate: tokio::sync::Semaphore,
+    bcrypt_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for AuthCache {
@@ -107,7 +107,7 @@ impl Default for AuthCache {
         Self {
             keys: (RandomState::new(), RandomState::new()),
             verified: Mutex::new(HashMap::new()),
-            bcrypt_gate: tokio::sync::Semaphore::new(bcrypt_slots()),
+            bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(bcrypt_slots())),
         }
     }
 }
@@ -154,11 +154,14 @@ impl AuthCache {
                 return true;
             }
         }
-        let Ok(_turn) = self.bcrypt_gate.acquire().await else {
+        let Ok(turn) = self.bcrypt_gate.clone().acquire_owned().await else {
             return false;
         };
         let (password_owned, hash_owned) = (password.to_vec(), hash.to_owned());
+        // The slot goes with the check: a client that leaves does not free
+        // it while bcrypt still runs.
         let matches = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             bcrypt::verify(password_owned, &hash_owned).unwrap_or(false)
         })
         .await
