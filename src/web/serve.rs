@@ -373,6 +373,8 @@ async fn serve_connection<I>(
 struct Activity {
     /// Requests whose response is not entirely written yet.
     in_flight: watch::Sender<usize>,
+    /// Requests received so far.
+    requests: AtomicU64,
     /// When a response last made progress (a frame taken from a body, or
     /// bytes written to the socket), in milliseconds since `epoch`.
     progress_ms: AtomicU64,
@@ -393,6 +395,7 @@ impl Activity {
     fn new() -> Self {
         Self {
             in_flight: watch::Sender::new(0),
+            requests: AtomicU64::new(0),
             progress_ms: AtomicU64::new(0),
             head_started_ms: AtomicU64::new(NOT_YET),
             http1: AtomicBool::new(true),
@@ -446,6 +449,7 @@ impl InFlight {
     fn start(activity: Arc<Activity>) -> Self {
         activity.progressed();
         activity.head_started_ms.store(NOT_YET, Ordering::Relaxed);
+        activity.requests.fetch_add(1, Ordering::Relaxed);
         activity.in_flight.send_modify(|n| *n += 1);
         Self(activity)
     }
@@ -475,50 +479,46 @@ async fn watchdog(
     timeouts: Timeouts,
 ) -> &'static str {
     let mut changes = activity.in_flight.subscribe();
-    let mut idle_deadline = first_deadline;
-    let mut served_one = false;
     loop {
+        // Everything is read afresh each time: a request may have come and
+        // gone before the first look.
         let in_flight = *changes.borrow_and_update();
-        let changed = if in_flight == 0 {
-            let now = Instant::now();
-            if now >= idle_deadline {
-                return if served_one {
-                    "idle keep-alive connection"
-                } else {
-                    "no request head in time"
-                };
-            }
-            let mut wake = idle_deadline;
-            if served_one {
-                match activity.head_started() {
-                    Some(started) if now >= started + timeouts.head => {
-                        return "request head not complete in time";
-                    }
-                    Some(started) => wake = wake.min(started + timeouts.head),
-                    // Look again then: a head may have begun meanwhile.
-                    None => wake = wake.min(now + timeouts.head),
-                }
-            }
-            tokio::select! {
-                () = tokio::time::sleep_until(wake) => continue,
-                changed = changes.changed() => changed,
-            }
-        } else {
+        let now = Instant::now();
+        let wake = if in_flight > 0 {
             let stalled_at = activity.last_progress() + timeouts.write;
-            if Instant::now() >= stalled_at {
+            if now >= stalled_at {
                 return "the client took no byte of the response for too long";
             }
-            tokio::select! {
-                () = tokio::time::sleep_until(stalled_at) => continue,
-                changed = changes.changed() => changed,
+            stalled_at
+        } else if activity.requests.load(Ordering::Relaxed) == 0 {
+            if now >= first_deadline {
+                return "no request head in time";
+            }
+            first_deadline
+        } else {
+            // The last response ended at the last progress.
+            let idle_deadline = activity.last_progress() + timeouts.idle;
+            if now >= idle_deadline {
+                return "idle keep-alive connection";
+            }
+            match activity.head_started() {
+                Some(started) if now >= started + timeouts.head => {
+                    return "request head not complete in time";
+                }
+                Some(started) => idle_deadline.min(started + timeouts.head),
+                // Look again then: a head may have begun meanwhile.
+                None => idle_deadline.min(now + timeouts.head),
             }
         };
-        if changed.is_err() {
-            // The connection's service is gone: hyper is ending it.
-            return std::future::pending().await;
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {}
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    // The connection's service is gone: hyper is ending it.
+                    return std::future::pending().await;
+                }
+            }
         }
-        served_one = true;
-        idle_deadline = Instant::now() + timeouts.idle;
     }
 }
 
