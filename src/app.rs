@@ -262,9 +262,10 @@ impl Reloader {
 /// a second signal ends it at once), reloading on SIGHUP.
 pub async fn run(settings: Settings) -> Result<(), AppError> {
     let once = settings.once;
+    // Installed first: a SIGHUP while the app is built must not end it.
+    let signals = (!once).then(Signals::install);
     let mut app = App::build(settings).await?;
-    if !once {
-        let mut signals = Signals::install();
+    if let Some(mut signals) = signals {
         let reloader = app.reloader();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = app.serve(async {
