@@ -803,6 +803,20 @@ async fn verify_client_cert_if_given_without_a_client_ca_uses_the_system_roots()
     );
 }
 
+#[tokio::test]
+async fn require_and_verify_without_a_client_ca_uses_the_system_roots() {
+    let (_dir, server) = client_auth_server(
+        "faults-require-verify",
+        "  client_auth_type: RequireAndVerifyClientCert\n",
+    )
+    .await;
+    // A certificate is required, and the private test CA is no system root.
+    for identity in [None, Some("client"), Some("pinned")] {
+        let answer = fetch_as(&server, identity).await;
+        assert!(answer.is_err(), "{identity:?}: {answer:?}");
+    }
+}
+
 #[test]
 fn a_curve_list_with_nothing_rustls_offers_is_refused_clearly() {
     // web_config_noAuth_someCurves.good.yml names only CurveP521, which

@@ -404,22 +404,17 @@ pub(crate) fn build(
         }
         ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert => {
             let optional = names.client_auth == ClientAuth::VerifyClientCertIfGiven;
-            let (roots, pinned) = match roots {
-                Some(roots) => roots,
-                // As Go: without a client CA, the system's roots.
-                None if optional => (system_roots(), Vec::new()),
-                None => {
-                    return Err(WebConfigError::new(format!(
-                    "tls_server_config: client_auth_type {:?} needs client_ca_file or client_ca",
-                    names.client_auth
-                )))
-                }
-            };
+            // As Go: without a client CA, the system's roots.
+            let (roots, pinned) = roots.unwrap_or_else(|| (system_roots(), Vec::new()));
             if roots.is_empty() {
                 tracing::warn!(
-                    "tls_server_config: VerifyClientCertIfGiven without a client CA and no system root certificates: every client certificate presented is refused"
+                    client_auth_type = ?names.client_auth,
+                    "tls_server_config: no client CA and no system root certificates: every client certificate presented is refused"
                 );
-                Some(Arc::new(NoTrustedRoots { algorithms }))
+                Some(Arc::new(NoTrustedRoots {
+                    mandatory: !optional,
+                    algorithms,
+                }))
             } else {
                 let builder = WebPkiClientVerifier::builder_with_provider(roots, provider.clone());
                 let builder = if optional {
@@ -581,17 +576,18 @@ impl ClientCertVerifier for PinnedSelfSigned {
     }
 }
 
-/// `VerifyClientCertIfGiven` with no client CA and no system roots: a
-/// client without a certificate is served, any certificate presented is
-/// refused (as Go does with an empty pool).
+/// A verifying mode with no client CA and no system roots: any
+/// certificate presented is refused (as Go does with an empty pool); with
+/// `VerifyClientCertIfGiven`, a client without one is served.
 #[derive(Debug)]
 struct NoTrustedRoots {
+    mandatory: bool,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
 impl ClientCertVerifier for NoTrustedRoots {
     fn client_auth_mandatory(&self) -> bool {
-        false
+        self.mandatory
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
