@@ -1,7 +1,10 @@
 //! Clients that do not do their part, against `arize_exporter::web` on real
-//! sockets: scrapers that stop reading, connections that say nothing (plain
-//! and TLS), plain HTTP sent to a TLS listener. The bounds are shortened
-//! with `serve_with` so that each test takes seconds.
+//! sockets: scrapers that stop reading (HTTP/1 and HTTP/2), connections that
+//! say nothing (plain and TLS), plain HTTP sent to a TLS listener; the real
+//! binary out of file descriptors (under `prlimit`) and with a slow bcrypt
+//! hash; and the exporter-toolkit's test files that Go's TLS library
+//! accepts, with a real TLS client. The bounds are shortened with
+//! `serve_with` so that each test takes seconds.
 
 mod support;
 

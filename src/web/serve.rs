@@ -1,7 +1,8 @@
 //! The connection loop: TLS per connection from the configuration in
 //! force, HTTP/1.1 or HTTP/2, then for each request the rate limit, the
 //! concurrency cap, basic auth and the configured headers around the
-//! router.
+//! router. Every connection is held to [`Timeouts`] by a watchdog, so that
+//! no client can hold a descriptor, a request slot or the shutdown forever.
 
 use std::convert::Infallible;
 use std::future::Future;
