@@ -16,6 +16,7 @@ use crate::config::{Settings, Target};
 use crate::metrics::{ExporterMetrics, Exposition};
 use crate::poller::Poller;
 use crate::server::{self, AppState};
+use crate::signals::{Request, Signals};
 use crate::state::SharedState;
 use crate::web::{self, BindError, WebConfigError, WebConfigHandle};
 
@@ -158,6 +159,15 @@ impl App {
         )
     }
 
+    /// What SIGHUP reloads: the web configuration and, through a poll at
+    /// once, the API key file. Take it before [`App::serve`].
+    pub fn reloader(&self) -> Reloader {
+        Reloader {
+            web: self.web.clone(),
+            poll_now: self.poller.poll_now_handle(),
+        }
+    }
+
     /// The HTTP routes.
     pub fn router(&self) -> Router {
         server::router(self.server.clone())
@@ -172,6 +182,7 @@ impl App {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
+        web::raise_open_files_limit();
         let listeners = web::bind(&self.settings.web.listen_addresses)
             .await
             .map_err(AppError::Listen)?;
@@ -221,13 +232,69 @@ impl App {
     }
 }
 
+/// What SIGHUP reloads (see [`App::reloader`]); cheap to clone.
+#[derive(Clone)]
+pub struct Reloader {
+    web: WebConfigHandle,
+    poll_now: Arc<tokio::sync::Notify>,
+}
+
+impl Reloader {
+    /// Re-reads the web configuration file now and starts a poll, which
+    /// re-reads the API key file; logs that it did.
+    pub async fn reload(&self) {
+        self.poll_now.notify_one();
+        let changed = self.web.reload_now().await;
+        tracing::info!(
+            web_config = %self.web.path().map(|p| p.display().to_string()).unwrap_or_default(),
+            web_config_changed = changed,
+            "SIGHUP: web configuration re-read; polling now, which re-reads the API key file"
+        );
+    }
+}
+
 /// What the binary does: with `--once`, one poll and the exposition on
-/// stdout; otherwise poll and serve until SIGTERM or SIGINT.
+/// stdout; otherwise poll and serve until SIGTERM or SIGINT (gracefully;
+/// a second signal ends it at once), reloading on SIGHUP.
 pub async fn run(settings: Settings) -> Result<(), AppError> {
     let once = settings.once;
+    // Installed first: a SIGHUP while the app is built must not end it.
+    let signals = (!once).then(Signals::install);
     let mut app = App::build(settings).await?;
-    if !once {
-        return app.serve(shutdown_signal()).await;
+    if let Some(mut signals) = signals {
+        let reloader = app.reloader();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = app.serve(async {
+            let _ = stopped.await;
+        });
+        let signalled = async move {
+            let mut stop = Some(stop);
+            loop {
+                match signals.next().await {
+                    Request::Reload => {
+                        let reloader = reloader.clone();
+                        tokio::spawn(async move { reloader.reload().await });
+                    }
+                    Request::Stop(name) => match stop.take() {
+                        Some(stop) => {
+                            tracing::info!(
+                                signal = name,
+                                "shutting down: requests in flight may finish; a second signal ends at once"
+                            );
+                            let _ = stop.send(());
+                        }
+                        None => {
+                            tracing::warn!(signal = name, "second signal: exiting now");
+                            return;
+                        }
+                    },
+                }
+            }
+        };
+        return tokio::select! {
+            served = serving => served,
+            () = signalled => Ok(()),
+        };
     }
     app.poll_once().await.map_err(AppError::Poll)?;
     let mut stdout = std::io::stdout().lock();
@@ -239,34 +306,5 @@ pub async fn run(settings: Settings) -> Result<(), AppError> {
         // The reader went away (`--once | head`): that is its choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(AppError::Stdout),
-    }
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received; shutting down"),
-        () = terminate => tracing::info!("SIGTERM received; shutting down"),
     }
 }

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod poller;
 pub mod server;
+pub mod signals;
 pub mod snapshot;
 pub mod state;
 pub mod text_format;

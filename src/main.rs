@@ -22,7 +22,11 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}"), 1),
     };
-    match runtime.block_on(app::run(settings)) {
+    let result = runtime.block_on(app::run(settings));
+    // Whatever still runs (a connection past the grace period, a blocking
+    // read) must not hold the exit.
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&chain(&e), e.exit_code()),
     }

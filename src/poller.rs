@@ -58,6 +58,9 @@ pub struct Poller {
     previous: Option<Arc<TaskSnapshot>>,
     /// Whether the previous poll succeeded; `None` before the first.
     last_success: Option<bool>,
+    /// Wakes [`Poller::run`] for a poll now (SIGHUP: the key file is
+    /// re-read at the start of every poll).
+    poll_now: Arc<tokio::sync::Notify>,
 }
 
 impl Poller {
@@ -81,7 +84,15 @@ impl Poller {
             warnings: FieldWarnings::default(),
             previous: None,
             last_success: None,
+            poll_now: Arc::default(),
         }
+    }
+
+    /// A handle that starts a poll at once when notified (`notify_one`),
+    /// or right after the poll in progress: the API key file is re-read
+    /// at the start of every poll.
+    pub fn poll_now_handle(&self) -> Arc<tokio::sync::Notify> {
+        self.poll_now.clone()
     }
 
     /// Runs [`Poller::run`] on a thread of its own, with a single-threaded
@@ -130,7 +141,10 @@ impl Poller {
                         "poll failed; no poll has completed yet, so no task data is served");
                 }
             }
-            tokio::time::sleep_until(started + self.interval).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(started + self.interval) => {}
+                () = self.poll_now.notified() => {}
+            }
         }
     }
 

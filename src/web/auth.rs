@@ -5,8 +5,9 @@
 //! scraper sending the same credentials every 15 s pays bcrypt once. An
 //! unknown user costs one bcrypt check against a dummy hash of the same
 //! cost, so timing does not tell which users exist. bcrypt runs on the
-//! blocking pool, one check at a time (as the toolkit does), so a flood of
-//! wrong passwords costs at most one core.
+//! blocking pool, a few checks at a time (one per core, at least two), so
+//! a flood of wrong passwords is bounded and one user's slow hash does not
+//! make the others wait.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
@@ -68,26 +69,32 @@ fn bcrypt_cost(hash: &str) -> Option<u32> {
     (version_ok && hash.len() == 60 && (4..=31).contains(&cost)).then_some(cost)
 }
 
-/// One dummy hash per cost for the life of the process (making one costs
-/// a bcrypt run; reloads should not pay it again).
+/// A well-formed hash of the given cost that no password matches, made
+/// without paying that cost: a real hash at the lowest cost (4), relabelled.
+/// Checking a password against it runs bcrypt at `cost` like a real user's
+/// hash would, and fails. Computing a real one at cost 18 took 19 s before
+/// anything listened.
 fn dummy_hash(cost: u32) -> Result<Arc<str>, WebConfigError> {
-    static DUMMIES: OnceLock<Mutex<HashMap<u32, Arc<str>>>> = OnceLock::new();
-    let dummies = DUMMIES.get_or_init(Default::default);
-    if let Some(hash) = dummies
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&cost)
-    {
-        return Ok(hash.clone());
-    }
-    let parts = bcrypt::hash_with_salt(DUMMY_PASSWORD, cost, [0x5a; 16])
-        .map_err(|_| WebConfigError::new("basic_auth_users: cannot prepare bcrypt"))?;
-    let hash: Arc<str> = parts.format_for_version(bcrypt::Version::TwoB).into();
-    dummies
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(cost, hash.clone());
-    Ok(hash)
+    static LOWEST: OnceLock<Option<String>> = OnceLock::new();
+    let lowest = LOWEST
+        .get_or_init(|| {
+            bcrypt::hash_with_salt(DUMMY_PASSWORD, 4, [0x5a; 16])
+                .ok()
+                .map(|parts| parts.format_for_version(bcrypt::Version::TwoB))
+        })
+        .as_deref()
+        .ok_or_else(|| WebConfigError::new("basic_auth_users: cannot prepare bcrypt"))?;
+    // "$2b$04$" + 53 characters of salt and digest.
+    let rest = lowest.get(7..).unwrap_or_default();
+    Ok(format!("$2b${cost:02}${rest}").into())
+}
+
+/// bcrypt checks run at once: one per core, at least two, so that one
+/// user's slow hash does not make every other user wait.
+fn bcrypt_slots() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, std::num::NonZeroUsize::get)
+        .clamp(2, 16)
 }
 
 /// Verified credentials, shared by every configuration generation so that
@@ -96,7 +103,7 @@ fn dummy_hash(cost: u32) -> Result<Arc<str>, WebConfigError> {
 pub(crate) struct AuthCache {
     keys: (RandomState, RandomState),
     verified: Mutex<HashMap<String, Vec<u128>>>,
-    bcrypt_gate: tokio::sync::Semaphore,
+    bcrypt_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for AuthCache {
@@ -104,7 +111,7 @@ impl Default for AuthCache {
         Self {
             keys: (RandomState::new(), RandomState::new()),
             verified: Mutex::new(HashMap::new()),
-            bcrypt_gate: tokio::sync::Semaphore::new(1),
+            bcrypt_gate: Arc::new(tokio::sync::Semaphore::new(bcrypt_slots())),
         }
     }
 }
@@ -151,11 +158,14 @@ impl AuthCache {
                 return true;
             }
         }
-        let Ok(_turn) = self.bcrypt_gate.acquire().await else {
+        let Ok(turn) = self.bcrypt_gate.clone().acquire_owned().await else {
             return false;
         };
         let (password_owned, hash_owned) = (password.to_vec(), hash.to_owned());
+        // The slot goes with the check: a client that leaves does not free
+        // it while bcrypt still runs.
         let matches = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             bcrypt::verify(password_owned, &hash_owned).unwrap_or(false)
         })
         .await
@@ -340,5 +350,15 @@ mod tests {
         }
         assert_eq!(cache.remembered("mallory"), 0);
         assert!(cache.authorize(&users, Some(&basic("alice", "one"))).await);
+    }
+
+    #[test]
+    fn a_dummy_hash_of_a_high_cost_is_made_without_paying_it() {
+        // Cost 31 would take days to compute: made at once, well-formed.
+        let dummy = dummy_hash(31).unwrap();
+        assert_eq!(bcrypt_cost(&dummy), Some(31));
+        let low = dummy_hash(5).unwrap();
+        assert_eq!(low.len(), 60);
+        assert!(!bcrypt::verify(DUMMY_PASSWORD, &low).unwrap());
     }
 }

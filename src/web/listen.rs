@@ -143,6 +143,47 @@ pub async fn bind(addresses: &[ListenAddress]) -> Result<Vec<TcpListener>, BindE
     Ok(listeners)
 }
 
+/// Raises the soft limit of open files to the hard limit, as Go's runtime
+/// does at start: the soft limit is often 1024, which a thousand idle
+/// connections exhaust. Logs the change at debug level; a failure is
+/// logged and otherwise ignored (the exporter runs with what it has).
+pub fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            tracing::debug!(error = %io::Error::last_os_error(), "cannot read the limit of open files");
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            tracing::debug!(
+                from = limit.rlim_cur,
+                to = limit.rlim_max,
+                "raised the soft limit of open files to the hard limit"
+            );
+        } else {
+            tracing::debug!(
+                error = %io::Error::last_os_error(),
+                soft = limit.rlim_cur,
+                hard = limit.rlim_max,
+                "cannot raise the soft limit of open files"
+            );
+        }
+    }
+}
+
 fn dedup(mut addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     let mut seen = Vec::with_capacity(addrs.len());
     addrs.retain(|a| {

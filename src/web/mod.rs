@@ -25,8 +25,8 @@ use axum::http::{HeaderName, HeaderValue};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 pub use config::WebConfigError;
-pub use listen::{bind, BindError, ListenAddress};
-pub use serve::serve;
+pub use listen::{bind, raise_open_files_limit, BindError, ListenAddress};
+pub use serve::{serve, serve_with, Timeouts};
 
 use auth::{AuthCache, Users};
 
@@ -259,6 +259,17 @@ impl WebConfigHandle {
                 false
             }
         }
+    }
+
+    /// Re-reads the file and the files it names now (SIGHUP), off the
+    /// async threads; installs a valid change and logs an invalid one as
+    /// the periodic check does. Returns whether a new configuration was
+    /// installed (`false` also without a file).
+    pub async fn reload_now(&self) -> bool {
+        let checker = self.clone();
+        tokio::task::spawn_blocking(move || checker.check_for_changes())
+            .await
+            .unwrap_or(false)
     }
 
     /// Polls for changes every [`RELOAD_INTERVAL`] until the task is

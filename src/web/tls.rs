@@ -69,12 +69,13 @@ const CIPHER_SUITES: &[(&str, Option<CipherSuite>)] = &[
 ];
 
 /// Go's curve names the toolkit accepts and the rustls group for each
-/// (`ring` has no P-521).
+/// (`ring` has neither P-521 nor the post-quantum hybrid).
 const CURVES: &[(&str, Option<NamedGroup>)] = &[
     ("CurveP256", Some(NamedGroup::secp256r1)),
     ("CurveP384", Some(NamedGroup::secp384r1)),
     ("CurveP521", None),
     ("X25519", Some(NamedGroup::X25519)),
+    ("X25519MLKEM768", None),
 ];
 
 /// Go's `client_auth_type` values (`RequireClientCert` is the toolkit's
@@ -209,20 +210,31 @@ fn check_names(raw: &RawTls) -> Result<Names, WebConfigError> {
     let curves = match &raw.curve_preferences {
         Some(names) if !names.is_empty() => {
             let mut groups = Vec::with_capacity(names.len());
+            let mut left_out = Vec::new();
             for name in names {
                 match CURVES.iter().find(|(go, _)| go == name) {
                     None => {
                         return Err(WebConfigError::new(format!(
-                            "tls_server_config: unknown curve {name:?} (allowed: CurveP256, CurveP384, X25519)"
+                            "tls_server_config: unknown curve {name:?} (allowed: CurveP256, CurveP384, CurveP521, X25519, X25519MLKEM768)"
                         )))
                     }
-                    Some((_, None)) => {
-                        return Err(WebConfigError::new(format!(
-                            "tls_server_config: curve {name} is not offered by rustls"
-                        )))
-                    }
+                    Some((_, None)) => left_out.push(name.as_str()),
                     Some((_, Some(group))) => groups.push(*group),
                 }
+            }
+            // As Go keeps the curves it has: only a list with none left
+            // is an error.
+            if groups.is_empty() {
+                return Err(WebConfigError::new(format!(
+                    "tls_server_config: none of curve_preferences is offered by rustls ({}); add CurveP256, CurveP384 or X25519",
+                    left_out.join(", ")
+                )));
+            }
+            if !left_out.is_empty() && tls_on {
+                tracing::warn!(
+                    left_out = %left_out.join(","),
+                    "tls_server_config: curve_preferences names curves rustls does not offer; they are left out"
+                );
             }
             Some(groups)
         }
@@ -352,17 +364,19 @@ pub(crate) fn build(
             "tls_server_config: a client CA is configured without a client_auth_type",
         ));
     }
+    // The client CAs, and their certificates as given (for PinnedSelfSigned).
     let roots = match &ca_pem {
         Some((field, pem)) => {
             let mut store = RootCertStore::empty();
-            for cert in load_certs(field, pem)? {
-                store.add(cert).map_err(|_| {
+            let certs = load_certs(field, pem)?;
+            for cert in &certs {
+                store.add(cert.clone()).map_err(|_| {
                     WebConfigError::new(format!(
                         "tls_server_config: {field} holds a certificate that cannot be a CA"
                     ))
                 })?;
             }
-            Some(Arc::new(store))
+            Some((Arc::new(store), certs))
         }
         None => None,
     };
@@ -389,21 +403,30 @@ pub(crate) fn build(
             }))
         }
         ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert => {
-            let Some(roots) = roots else {
-                return Err(WebConfigError::new(format!(
-                    "tls_server_config: client_auth_type {:?} needs client_ca_file or client_ca",
-                    names.client_auth
-                )));
-            };
-            let builder = WebPkiClientVerifier::builder_with_provider(roots, provider.clone());
-            let builder = if names.client_auth == ClientAuth::VerifyClientCertIfGiven {
-                builder.allow_unauthenticated()
+            let optional = names.client_auth == ClientAuth::VerifyClientCertIfGiven;
+            // As Go: without a client CA, the system's roots.
+            let (roots, pinned) = roots.unwrap_or_else(|| (system_roots(), Vec::new()));
+            if roots.is_empty() {
+                tracing::warn!(
+                    client_auth_type = ?names.client_auth,
+                    "tls_server_config: no client CA and no system root certificates: every client certificate presented is refused"
+                );
+                Some(Arc::new(NoTrustedRoots {
+                    mandatory: !optional,
+                    algorithms,
+                }))
             } else {
-                builder
-            };
-            Some(builder.build().map_err(|error| {
-                WebConfigError::new(format!("tls_server_config: client CA: {error}"))
-            })?)
+                let builder = WebPkiClientVerifier::builder_with_provider(roots, provider.clone());
+                let builder = if optional {
+                    builder.allow_unauthenticated()
+                } else {
+                    builder
+                };
+                let inner = builder.build().map_err(|error| {
+                    WebConfigError::new(format!("tls_server_config: client CA: {error}"))
+                })?;
+                Some(Arc::new(PinnedSelfSigned { inner, pinned }))
+            }
         }
     };
     let verifier = match (verifier, sans) {
@@ -430,6 +453,179 @@ pub(crate) fn build(
         vec![b"http/1.1".to_vec()]
     };
     Ok(Some(Arc::new(config)))
+}
+
+/// The system's root certificates (`SSL_CERT_FILE`/`SSL_CERT_DIR`, or the
+/// platform's store); what cannot be read or parsed is left out.
+fn system_roots() -> Arc<RootCertStore> {
+    let found = rustls_native_certs::load_native_certs();
+    if !found.errors.is_empty() {
+        tracing::debug!(
+            errors = found.errors.len(),
+            "some system root certificates cannot be read"
+        );
+    }
+    let mut store = RootCertStore::empty();
+    let (_added, _ignored) = store.add_parsable_certificates(found.certs);
+    Arc::new(store)
+}
+
+/// Verifying modes over webpki, plus what Go accepts and webpki does not:
+/// a client certificate that is itself one of the configured client CAs
+/// (a self-signed certificate pinned in `client_ca_file`, which
+/// `openssl req -x509` marks `CA:TRUE`). webpki refuses it as
+/// `CaUsedAsEndEntity`; it is accepted when it is byte for byte one of the
+/// configured CA certificates, within its validity period and, if it
+/// names extended key usages, good for client authentication. Nothing
+/// else webpki refuses is accepted.
+#[derive(Debug)]
+struct PinnedSelfSigned {
+    inner: Arc<dyn ClientCertVerifier>,
+    /// The configured client CA certificates (empty with the system's roots).
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl PinnedSelfSigned {
+    fn accepts_pinned(&self, end_entity: &CertificateDer<'_>, now: UnixTime) -> bool {
+        if !self
+            .pinned
+            .iter()
+            .any(|ca| ca.as_ref() == end_entity.as_ref())
+        {
+            return false;
+        }
+        let Ok((_, parsed)) = x509_parser::parse_x509_certificate(end_entity.as_ref()) else {
+            return false;
+        };
+        let Ok(now) = i64::try_from(now.as_secs()) else {
+            return false;
+        };
+        let validity = parsed.validity();
+        if now < validity.not_before.timestamp() || now > validity.not_after.timestamp() {
+            return false;
+        }
+        match parsed.extended_key_usage() {
+            Ok(None) => true,
+            Ok(Some(eku)) => eku.value.client_auth || eku.value.any,
+            Err(_) => false,
+        }
+    }
+}
+
+fn is_ca_used_as_end_entity(error: &rustls::Error) -> bool {
+    match error {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
+        }
+        _ => false,
+    }
+}
+
+impl ClientCertVerifier for PinnedSelfSigned {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Err(error)
+                if is_ca_used_as_end_entity(&error) && self.accepts_pinned(end_entity, now) =>
+            {
+                Ok(ClientCertVerified::assertion())
+            }
+            result => result,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// A verifying mode with no client CA and no system roots: any
+/// certificate presented is refused (as Go does with an empty pool); with
+/// `VerifyClientCertIfGiven`, a client without one is served.
+#[derive(Debug)]
+struct NoTrustedRoots {
+    mandatory: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for NoTrustedRoots {
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
 }
 
 /// `RequestClientCert` / `RequireAnyClientCert`: any certificate is taken
@@ -672,7 +868,25 @@ mod tests {
         assert_eq!(groups, [NamedGroup::secp384r1, NamedGroup::X25519]);
         assert!(
             names_error("tls_server_config:\n  curve_preferences: [CurveP521]\n")
-                .contains("not offered by rustls")
+                .contains("none of curve_preferences is offered by rustls (CurveP521)")
+        );
+        // As Go: the curves it has are kept, the others left out.
+        let names = check_names(&tls(
+            "tls_server_config:\n  curve_preferences: [CurveP256, CurveP384, CurveP521, X25519, X25519MLKEM768]\n",
+        ))
+        .unwrap();
+        let groups: Vec<_> = provider(&names)
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1,
+                NamedGroup::X25519
+            ]
         );
         assert!(
             names_error("tls_server_config:\n  curve_preferences: [P256]\n")

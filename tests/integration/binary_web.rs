@@ -184,11 +184,14 @@ async fn max_requests_1_answers_503_while_a_body_is_still_streaming() {
         String::from_utf8_lossy(&start)
     );
 
-    let (status, _, body) = get(&p.url("/healthz")).await.unwrap();
+    let (status, _, body) = get(&p.url("/")).await.unwrap();
     assert_eq!(
         status, 503,
         "a second request while the first streams: {body}"
     );
+    // The kubelet's probes are never refused for the cap.
+    let (status, _, _) = get(&p.url("/healthz")).await.unwrap();
+    assert_eq!(status, 200, "/healthz while the only slot is taken");
 
     // Read the first to its end: it was whole, and the slot is free again.
     let reader = std::thread::spawn(move || {

@@ -21,4 +21,5 @@ mod drift;
 mod landing;
 mod polling;
 mod runs;
+mod signals;
 mod web;

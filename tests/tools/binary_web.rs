@@ -193,14 +193,21 @@ async fn tls_and_basic_auth_on_the_real_binary() {
         landing.body
     );
 
-    // TLS only: plain HTTP on the same port gets no HTTP answer.
+    // TLS only: plain HTTP on the same port gets Go's readable 400, not
+    // the endpoint.
     let plain = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let answer = fetch(&plain, &p.url("/healthz"), None).await;
-    assert!(answer.is_err(), "plain HTTP answered: {answer:?}");
+    assert!(
+        answer
+            .as_ref()
+            .is_ok_and(|a| a.status == 400
+                && a.body == "Client sent an HTTP request to an HTTPS server.\n"),
+        "plain HTTP answered: {answer:?}"
+    );
 
     // A user added while running is admitted without a restart; alice stays.
     dir.write(

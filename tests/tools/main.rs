@@ -27,3 +27,4 @@ mod release_workflow;
 mod rules;
 mod sdk_schema;
 mod web;
+mod web_faults;
