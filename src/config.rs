@@ -379,7 +379,16 @@ impl TryFrom<Cli> for Settings {
                     return Err(ConfigError::invalid("--api-key", "the API key is empty"));
                 }
                 (Some(key), _) => ApiKey::Inline(SecretString::from(key.trim().to_owned())),
-                (None, Some(path)) => ApiKey::File(path),
+                (None, Some(path)) => {
+                    // Readable at start (later failures keep the last key read).
+                    crate::arize::key::read_key_file(&path).map_err(|problem| {
+                        ConfigError::invalid(
+                            "--api-key-file",
+                            &format!("the file {} {problem}", path.display()),
+                        )
+                    })?;
+                    ApiKey::File(path)
+                }
                 (None, None) => {
                     return Err(ConfigError::invalid(
                         "--api-key",

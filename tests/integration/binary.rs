@@ -509,12 +509,25 @@ async fn the_key_file_is_re_read_before_every_poll() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_key_file_fails_the_poll_without_stopping_the_exporter() {
+async fn a_key_file_unusable_at_start_stops_the_exporter_naming_the_flag() {
     let dir = TempDir::new("absent-key");
     let sim = Simulator::start(tasks()).await.unwrap();
-    let key_path = dir.path("absent").display().to_string();
-    let args = api_args(&sim, &["--api-key-file", &key_path]);
-    let _p = assert_first_poll_unauthorized(&args).await;
+    let empty = dir.write("empty", "  \n");
+    for (path, cause) in [
+        (dir.path("absent").display().to_string(), "cannot be read"),
+        (empty.display().to_string(), "is empty"),
+        (dir.0.display().to_string(), "a directory"),
+    ] {
+        let args = api_args(&sim, &["--api-key-file", &path]);
+        let out = run_to_end(&refs(&args), &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", out.stderr);
+        let line = out.stderr.trim_end();
+        assert_eq!(line.lines().count(), 1, "one line: {line}");
+        assert!(
+            line.contains("'--api-key-file'") && line.contains(&path) && line.contains(cause),
+            "{line}"
+        );
+    }
     assert_eq!(sim.request_count(), 0, "no request without a key");
 }
 
