@@ -545,6 +545,13 @@ mod tests {
             last_run_at: last_run_ago.map(|ago| NOW - ago),
             last_run_unreadable: false,
             runs: None,
+            project_id: None,
+            dataset_id: None,
+            created_by_user_id: None,
+            sampling_rate: None,
+            evaluators: None,
+            created_at: None,
+            updated_at: None,
         }
     }
 

@@ -13,31 +13,6 @@ pub const WINDOW: usize = PAGE_SIZE as usize;
 /// Runs with a start time needed before the run interval is known.
 pub const RUNS_FOR_INTERVAL: usize = 3;
 
-/// A run value whose text is rendered once per poll: its index among the
-/// run values of the snapshot's series table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunFixed {
-    /// `num_successes` of the newest finished run.
-    Successes = 0,
-    /// `num_errors` of the newest finished run.
-    Errors,
-    /// `num_skipped` of the newest finished run.
-    Skipped,
-    /// `run_finished_at` - `run_started_at` of the newest finished run.
-    Duration,
-    /// `run_finished_at` of the newest finished run.
-    Finished,
-    /// `run_finished_at` of the newest completed run read.
-    LastSuccess,
-    /// The run interval.
-    Interval,
-}
-
-impl RunFixed {
-    /// How many there are.
-    pub const COUNT: usize = 7;
-}
-
 /// Finished runs first seen in one read, by status, in the order of
 /// [`RunStatus::FINISHED`] (completed, failed, cancelled).
 pub type NewFinished = [u64; 3];
@@ -295,15 +270,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text_format::SeriesParts;
     use serde_json::json;
-
-    /// The run text the series table renders for `record`.
-    fn rendered(record: &RunRecord) -> (String, SeriesParts<{ RunFixed::COUNT }>) {
-        let mut text = String::new();
-        let parts = super::super::series::write_runs(&mut text, record);
-        (text, parts)
-    }
 
     /// A run created at `t` seconds, started a second later, finished 90 s
     /// after that (unless in progress), with 10 successes, 1 error, 2 skipped.
@@ -347,10 +314,8 @@ mod tests {
         assert_eq!(finished.started_at, Some(3001.0));
         assert_eq!(finished.duration(), Some(90.0));
         assert_eq!(record.last_success_at, Some(2091.0));
-        let (text, parts) = rendered(&record);
-        assert_eq!(parts.labels(&text), r#"status="failed""#);
-        assert_eq!(parts.value(&text, RunFixed::Successes as usize), " 10\n");
-        assert_eq!(parts.value(&text, RunFixed::Finished as usize), " 3091\n");
+        assert_eq!(finished.successes, Some(10));
+        assert_eq!(finished.finished_at, Some(3091.0));
     }
 
     #[test]
@@ -376,8 +341,6 @@ mod tests {
             None,
         );
         assert_eq!(two.interval, None);
-        let (text, parts) = rendered(&two);
-        assert_eq!(parts.value(&text, RunFixed::Interval as usize), "");
         // Gaps 300, 300, 900 (one run missed): the median is 300.
         let runs = [0, 300, 600, 1500]
             .iter()
@@ -468,10 +431,7 @@ mod tests {
             "an unknown status is not finished"
         );
         assert_eq!(new, [0, 0, 0]);
-        let (text, parts) = rendered(&record);
-        assert_eq!(parts.labels(&text), r#"status="done_ish""#);
         let (empty, _) = read(vec![], None);
-        let (text, parts) = rendered(&empty);
-        assert_eq!((empty.newest_status, parts.labels(&text)), (None, ""));
+        assert_eq!(empty.newest_status, None);
     }
 }
