@@ -211,10 +211,7 @@ fn normalise(body: &str) -> String {
             out.push_str(line);
             continue;
         }
-        let name = text
-            .split(|c| c == '{' || c == ' ')
-            .next()
-            .unwrap_or_default();
+        let name = text.split(['{', ' ']).next().unwrap_or_default();
         let timing = histograms.iter().any(|h| {
             name.strip_prefix(h.as_str())
                 .is_some_and(|rest| rest == "_sum" || rest == "_bucket")

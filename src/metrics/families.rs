@@ -115,10 +115,17 @@ impl Family {
     }
 }
 
+/// A label of the per-task series: its name, and its value for a task
+/// (`None`: the label is left out).
+pub type TaskLabel = (&'static str, fn(&TaskRecord) -> Option<&str>);
+
+/// A label only `arize_task_info` has: its name, and its value for a task.
+pub type InfoLabel = (&'static str, fn(&TaskRecord) -> &str);
+
 /// The label set of every per-task series, in this order: name, and the
 /// value of a task (`None`: the label is left out, as `space` is without
 /// space filters). Only tasks with an id have series.
-pub const TASK_LABELS: [(&str, fn(&TaskRecord) -> Option<&str>); 5] = [
+pub const TASK_LABELS: [TaskLabel; 5] = [
     ("task_id", |t| t.id.as_deref()),
     ("task_name", |t| Some(&t.name)),
     ("task_type", |t| Some(&t.task_type)),
@@ -128,7 +135,7 @@ pub const TASK_LABELS: [(&str, fn(&TaskRecord) -> Option<&str>); 5] = [
 
 /// The labels only `arize_task_info` adds, in this order (empty when the
 /// task has no value).
-pub const INFO_LABELS: [(&str, fn(&TaskRecord) -> &str); 3] = [
+pub const INFO_LABELS: [InfoLabel; 3] = [
     ("project_id", |t| t.project_id.as_deref().unwrap_or("")),
     ("dataset_id", |t| t.dataset_id.as_deref().unwrap_or("")),
     ("created_by_user_id", |t| {
