@@ -16,7 +16,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
-use super::families::{Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE, SLOTS};
+use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE, SLOTS};
 use super::store::{SeriesStore, TaskSeries};
 use crate::config::{ExpositionSettings, Staleness};
 use crate::snapshot::unix_seconds;
@@ -50,7 +50,7 @@ fn fixed_per_poll(family: usize) -> bool {
 /// the ages): the fastest, as a scrape is on the clock.
 const GZIP_LEVEL: u32 = 1;
 
-/// gzip level of the segments kept with the snapshot, compressed once per
+/// gzip level of the segments kept with the store, compressed once per
 /// poll and held until the next: at 100k tasks with run data, level 2
 /// makes a 31 MB gzip body where level 1 made 37 MB, for about a fifth
 /// more CPU in the first gzip scrape after a poll.
@@ -63,7 +63,7 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// the deflate stream after the last segment.
 const DEFLATE_END: [u8; 2] = [0x03, 0x00];
 
-/// Bytes before the deflate data of a block kept in the snapshot's cache:
+/// Bytes before the deflate data of a block kept in the store (see [`SeriesStore::segments`]):
 /// the CRC-32 (4, little-endian) and length (8) of the text it compresses.
 const BLOCK_PREFIX: usize = 12;
 
@@ -78,7 +78,7 @@ struct Segment {
     /// Bytes of text so far.
     len: u64,
     /// The whole segment so far, when this scrape claimed the family's
-    /// block in the snapshot's cache: stored there once the segment ends.
+    /// segment in the store: stored there once the segment ends.
     stored: Option<Vec<u8>>,
 }
 
@@ -220,11 +220,12 @@ impl Exposition {
                     now: self.now,
                     staleness: &self.staleness,
                 };
+                let slot = SLOTS.get(family).copied().flatten().unwrap_or_default();
                 // At least one task after the header: a chunk ending between
                 // a header and its first series would have the next chunk
                 // write the header again.
                 while let Some(series) = table.get(task) {
-                    render_series(&mut out, family, &series, &at);
+                    render_series(&mut out, def, slot, &series, &at);
                     task += 1;
                     if out.len() >= self.chunk_bytes {
                         break;
@@ -387,27 +388,29 @@ impl Iterator for Exposition {
     }
 }
 
-/// Writes task `series`'s sample of family `family` (an index of
-/// [`FAMILIES`]), if it has one. Whether it has one is known from its rows
-/// before any of its text is read.
-fn render_series(out: &mut String, family: usize, series: &TaskSeries, at: &ScrapeContext) {
-    let (Some(def), Some(slot)) = (FAMILIES.get(family), SLOTS.get(family)) else {
-        return;
-    };
+/// Writes task `series`'s sample of family `def` (whose kept value, if
+/// any, is in `slot`), if it has one. Whether it has one is known from its
+/// rows before any of its text is read.
+fn render_series(
+    out: &mut String,
+    def: &Family,
+    slot: usize,
+    series: &TaskSeries,
+    at: &ScrapeContext,
+) {
     if !series.has_series() {
         return;
     }
-    let slot = slot.unwrap_or_default();
     let sample = match def.value {
         Value::One => Sample::Text(" 1\n"),
         Value::Task(_) if series.has_value(slot) => Sample::Text(series.value(slot)),
         Value::Run(_) if series.has_run_value(slot) => Sample::Text(series.run_value(slot)),
         Value::AtScrape { present, value, .. } => {
             let input = series.input();
-            if !present(&input) {
+            if !present(input) {
                 return;
             }
-            Sample::Number(value(&input, at))
+            Sample::Number(value(input, at))
         }
         _ => return,
     };

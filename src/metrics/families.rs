@@ -7,7 +7,7 @@
 //! *how* it is kept and written (once per poll, or at each scrape).
 
 use crate::config::Staleness;
-use crate::snapshot::{RunRecord, TaskRecord};
+use crate::snapshot::{Mode, RunRecord, TaskRecord};
 
 /// The Prometheus type of a family (every per-task family is a gauge today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,18 +36,48 @@ pub enum Labels {
     RunStatus,
 }
 
-/// What a scrape-time value is computed from: one task's row of the store.
+/// What a scrape-time value is computed from: one task's values, kept in
+/// its row of the store (times as Unix seconds, NaN when unknown, so that a
+/// row stays within a cache line).
 #[derive(Clone, Copy, Debug)]
 pub struct ScrapeInput {
+    last_run_at: f64,
+    run_interval: f64,
+    continuous: bool,
+    last_run_unreadable: bool,
+}
+
+impl ScrapeInput {
+    /// The values of `task`.
+    pub fn of(task: &TaskRecord) -> ScrapeInput {
+        ScrapeInput {
+            last_run_at: task.last_run_at.unwrap_or(f64::NAN),
+            run_interval: task.run_interval().unwrap_or(f64::NAN),
+            continuous: task.mode == Mode::Continuous,
+            last_run_unreadable: task.last_run_unknown(),
+        }
+    }
+
     /// `last_run_at`, Unix seconds; `None` if the task never ran or the
     /// time was unreadable.
-    pub last_run_at: Option<f64>,
+    pub fn last_run_at(&self) -> Option<f64> {
+        (!self.last_run_at.is_nan()).then_some(self.last_run_at)
+    }
+
     /// The run interval in seconds, when known.
-    pub run_interval: Option<f64>,
+    pub fn run_interval(&self) -> Option<f64> {
+        (!self.run_interval.is_nan()).then_some(self.run_interval)
+    }
+
     /// The task runs on incoming data.
-    pub continuous: bool,
+    pub fn continuous(&self) -> bool {
+        self.continuous
+    }
+
     /// `last_run_at` was sent but unreadable.
-    pub last_run_unreadable: bool,
+    pub fn last_run_unreadable(&self) -> bool {
+        self.last_run_unreadable
+    }
 }
 
 /// What a scrape knows beside the task: its clock and the flags.
@@ -165,8 +195,8 @@ pub const FAMILIES: [Family; 17] = [
         help: "Seconds from the task's last run to this scrape, computed at scrape time from the cached last_run_at; absent if it never ran.",
         labels: Labels::Task,
         value: Value::AtScrape {
-            present: |t| t.last_run_at.is_some(),
-            value: |t, at| t.last_run_at.map_or(0.0, |last| (at.now - last).max(0.0)),
+            present: |t| t.last_run_at().is_some(),
+            value: |t, at| t.last_run_at().map_or(0.0, |last| (at.now - last).max(0.0)),
             clock: true,
         },
     },
@@ -176,7 +206,7 @@ pub const FAMILIES: [Family; 17] = [
         help: "1 for a task whose last_run_at was sent but is not a readable RFC 3339 time: its last run is unknown (neither never-run nor stale); absent for every other task.",
         labels: Labels::Task,
         value: Value::AtScrape {
-            present: |t| t.last_run_unreadable,
+            present: |t| t.last_run_unreadable(),
             value: |_, _| 1.0,
             clock: false,
         },
@@ -215,8 +245,8 @@ pub const FAMILIES: [Family; 17] = [
         help: "Age of the last run beyond which a continuous task is stale: --stale-after-intervals times its run interval, at least --stale-after-min, when the interval is known; --stale-after otherwise (also for a task that never ran). Continuous tasks only; arize_tasks_stale uses the same threshold.",
         labels: Labels::Task,
         value: Value::AtScrape {
-            present: |t| t.continuous,
-            value: |t, at| at.staleness.threshold_seconds(t.run_interval),
+            present: |t| t.continuous(),
+            value: |t, at| at.staleness.threshold_seconds(t.run_interval()),
             clock: false,
         },
     },

@@ -30,8 +30,7 @@ use super::families::{
 };
 use crate::config::Staleness;
 use crate::snapshot::{
-    last_run_stale, zero_per_known_type, Mode, RunRecord, TaskRecord, TaskSnapshot,
-    KNOWN_TASK_TYPES,
+    last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, KNOWN_TASK_TYPES,
 };
 use crate::text_format::SeriesParts;
 
@@ -49,14 +48,10 @@ struct Row {
     /// Its label set, info labels and [`Value::Task`] values; empty for a
     /// task without an id, which has no per-task series.
     task: SeriesParts<TASK_VALUES>,
-    /// `last_run_at`, Unix seconds (NaN: none).
-    last_run_at: f64,
-    /// The run interval in seconds (NaN: unknown).
-    interval: f64,
+    /// What the scrape-time values and the stale counts are computed from.
+    input: ScrapeInput,
     /// Index of the task's `task_type` in [`SeriesStore::task_types`].
     task_type: u32,
-    continuous: bool,
-    last_run_unreadable: bool,
 }
 
 /// Where a task's run text is.
@@ -165,14 +160,8 @@ impl<'a> TaskSeries<'a> {
     }
 
     /// What the scrape-time values are computed from.
-    pub fn input(&self) -> ScrapeInput {
-        let known = |t: f64| (!t.is_nan()).then_some(t);
-        ScrapeInput {
-            last_run_at: known(self.row.last_run_at),
-            run_interval: known(self.row.interval),
-            continuous: self.row.continuous,
-            last_run_unreadable: self.row.last_run_unreadable,
-        }
+    pub fn input(&self) -> &'a ScrapeInput {
+        &self.row.input
     }
 
     /// All of the task's own text (labels, info labels, task values).
@@ -215,11 +204,8 @@ impl SeriesStore {
             let mut row = Row {
                 text: block.len(),
                 task: SeriesParts::default(),
-                last_run_at: task.last_run_at.unwrap_or(f64::NAN),
-                interval: task.run_interval().unwrap_or(f64::NAN),
+                input: ScrapeInput::of(task),
                 task_type,
-                continuous: task.mode == Mode::Continuous,
-                last_run_unreadable: task.last_run_unknown(),
             };
             let mut run = RunRow {
                 text: store.run_text.len(),
@@ -310,12 +296,12 @@ impl SeriesStore {
     /// continuous task.
     pub fn stale_counts(&self, now: f64, staleness: &Staleness) -> BTreeMap<&str, u64> {
         let mut per_type: Vec<Option<u64>> = vec![None; self.task_types.len()];
-        for row in self.rows.iter().filter(|row| row.continuous) {
-            let known = |t: f64| (!t.is_nan()).then_some(t);
+        for row in self.rows.iter().filter(|row| row.input.continuous()) {
+            let input = &row.input;
             let stale = last_run_stale(
-                known(row.last_run_at),
-                row.last_run_unreadable,
-                known(row.interval),
+                input.last_run_at(),
+                input.last_run_unreadable(),
+                input.run_interval(),
                 now,
                 staleness,
             );
@@ -359,7 +345,7 @@ impl TaskSeries<'_> {
             Value::One => true,
             Value::Task(_) => self.has_value(slot),
             Value::Run(_) => self.has_run_value(slot),
-            Value::AtScrape { present, .. } => present(&self.input()),
+            Value::AtScrape { present, .. } => present(self.input()),
         }
     }
 }
@@ -666,7 +652,7 @@ mod tests {
                 let rate = slot("arize_task_sampling_rate");
                 assert_eq!(a.value(rate), b.value(rate));
                 assert_eq!(a.has_series(), b.has_series());
-                assert_eq!(a.input().continuous, b.input().continuous);
+                assert_eq!(a.input().continuous(), b.input().continuous());
             }
             let now = 1_772_375_400.0 + 86_400.0;
             let staleness = Staleness {
