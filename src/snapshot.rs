@@ -47,6 +47,73 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// An optional number in 8 bytes instead of an `Option<f64>`'s 16: NaN is
+/// none (no time, rate or duration the API sends is NaN: JSON has none).
+/// A snapshot holds a few of these per task, and at 100k tasks each
+/// `Option` would cost 0.8 MB.
+#[derive(Clone, Copy)]
+pub struct MaybeF64(f64);
+
+impl MaybeF64 {
+    pub const NONE: MaybeF64 = MaybeF64(f64::NAN);
+
+    /// The number, if there is one.
+    pub fn get(self) -> Option<f64> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
+impl Default for MaybeF64 {
+    /// None.
+    fn default() -> MaybeF64 {
+        MaybeF64::NONE
+    }
+}
+
+impl From<Option<f64>> for MaybeF64 {
+    fn from(value: Option<f64>) -> MaybeF64 {
+        MaybeF64(value.unwrap_or(f64::NAN))
+    }
+}
+
+impl PartialEq for MaybeF64 {
+    fn eq(&self, other: &MaybeF64) -> bool {
+        self.get().map(f64::to_bits) == other.get().map(f64::to_bits)
+    }
+}
+
+impl std::fmt::Debug for MaybeF64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// An optional count in 8 bytes instead of an `Option<u64>`'s 16:
+/// `u64::MAX` is none (a count the API sent as `u64::MAX` reads as absent).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaybeCount(u64);
+
+impl MaybeCount {
+    pub const NONE: MaybeCount = MaybeCount(u64::MAX);
+
+    /// The count, if there is one.
+    pub fn get(self) -> Option<u64> {
+        (self.0 != u64::MAX).then_some(self.0)
+    }
+}
+
+impl From<Option<u64>> for MaybeCount {
+    fn from(value: Option<u64>) -> MaybeCount {
+        MaybeCount(value.unwrap_or(u64::MAX))
+    }
+}
+
+impl std::fmt::Debug for MaybeCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Whether a task runs on incoming data or once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mode {
@@ -93,12 +160,12 @@ pub struct TaskRecord {
     pub dataset_id: Option<Arc<str>>,
     pub created_by_user_id: Option<Arc<str>>,
     /// `sampling_rate` as sent (the API documents 0 to 1), when usable.
-    pub sampling_rate: Option<f64>,
+    pub sampling_rate: MaybeF64,
     /// The number of evaluators, when the list was usable.
-    pub evaluators: Option<u64>,
-    /// `created_at` and `updated_at`, when readable.
-    pub created_at: Option<f64>,
-    pub updated_at: Option<f64>,
+    pub evaluators: MaybeCount,
+    /// `created_at` and `updated_at`, Unix seconds, when readable.
+    pub created_at: MaybeF64,
+    pub updated_at: MaybeF64,
 }
 
 impl TaskRecord {
@@ -122,7 +189,7 @@ impl TaskRecord {
 
     /// The run interval in seconds (see [`RunRecord::interval`]), when known.
     pub fn run_interval(&self) -> Option<f64> {
-        self.runs.as_ref().and_then(|r| r.interval)
+        self.runs.as_ref().and_then(|r| r.interval.get())
     }
 
     /// The status of the newest run read, when known.
@@ -535,12 +602,13 @@ impl<'w> SnapshotBuilder<'w> {
         let project_id: Option<String> = w.take(at, "project_id", task.project_id);
         let dataset_id: Option<String> = w.take(at, "dataset_id", task.dataset_id);
         let created_by: Option<String> = w.take(at, "created_by_user_id", task.created_by_user_id);
-        let sampling_rate = w.take(at, "sampling_rate", task.sampling_rate);
+        let sampling_rate = w.take(at, "sampling_rate", task.sampling_rate).into();
         let evaluators = w
             .take(at, "evaluators", task.evaluators)
-            .map(|c: crate::arize::field::Count| c.0 as u64);
-        let created_at = w.time(at, "created_at", task.created_at).seconds();
-        let updated_at = w.time(at, "updated_at", task.updated_at).seconds();
+            .map(|c: crate::arize::field::Count| c.0 as u64)
+            .into();
+        let created_at = w.time(at, "created_at", task.created_at).seconds().into();
+        let updated_at = w.time(at, "updated_at", task.updated_at).seconds().into();
         let task_type: String = w
             .take(at, "type", task.task_type)
             .filter(|t: &String| !t.is_empty())
@@ -577,6 +645,20 @@ mod tests {
 
     fn task(json: &str) -> Task {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn records_stay_small() {
+        // Each byte of a record is 100 KB at 100k tasks, under a peak RSS
+        // target of 150 MB (docs/performance.md).
+        let (task, runs) = (
+            std::mem::size_of::<TaskRecord>(),
+            std::mem::size_of::<RunRecord>(),
+        );
+        assert!(
+            task <= 200 && runs <= 168,
+            "TaskRecord {task} B, RunRecord {runs} B"
+        );
     }
 
     #[test]
@@ -724,8 +806,8 @@ mod tests {
             "evaluators"
         );
         assert_eq!(second.tasks[4].project_id.as_deref(), Some("p2"));
-        assert_eq!(second.tasks[4].sampling_rate, Some(0.5));
-        assert_eq!(second.tasks[5].evaluators, Some(2));
+        assert_eq!(second.tasks[4].sampling_rate.get(), Some(0.5));
+        assert_eq!(second.tasks[5].evaluators.get(), Some(2));
         let project = |t: &TaskRecord| t.project_id.clone().unwrap();
         assert!(
             Arc::ptr_eq(&project(&first.tasks[4]), &project(&second.tasks[5])),

@@ -3,6 +3,7 @@
 //! newest run read, the newest finished one, the newest success, the run
 //! interval, and which finished runs this process sees for the first time.
 
+use super::{MaybeCount, MaybeF64};
 use crate::arize::field::{Capped, FieldWarnings};
 use crate::arize::runs::{RunStatus, TaskRun, MAX_REASON_BYTES, MAX_STATUS_BYTES, PAGE_SIZE};
 
@@ -22,13 +23,13 @@ pub type NewFinished = [u64; 3];
 pub struct FinishedRun {
     pub status: RunStatus,
     /// `run_started_at`.
-    pub started_at: Option<f64>,
+    pub started_at: MaybeF64,
     /// `run_finished_at`.
-    pub finished_at: Option<f64>,
+    pub finished_at: MaybeF64,
     /// `num_successes`, `num_errors`, `num_skipped`: items of the run.
-    pub successes: Option<u64>,
-    pub errors: Option<u64>,
-    pub skipped: Option<u64>,
+    pub successes: MaybeCount,
+    pub errors: MaybeCount,
+    pub skipped: MaybeCount,
     /// `failure_reason`: free text from the API (untrusted: escape it),
     /// at most [`MAX_REASON_BYTES`] bytes, ending in `…` when it was cut.
     pub failure_reason: Option<Box<str>>,
@@ -37,7 +38,7 @@ pub struct FinishedRun {
 impl FinishedRun {
     /// Seconds from start to finish; `None` unless both are known and in order.
     pub fn duration(&self) -> Option<f64> {
-        let (start, end) = (self.started_at?, self.finished_at?);
+        let (start, end) = (self.started_at.get()?, self.finished_at.get()?);
         (end >= start).then_some(end - start)
     }
 }
@@ -58,11 +59,11 @@ pub struct RunRecord {
     pub newest_finished: Option<FinishedRun>,
     /// When the newest `completed` run this process has read finished
     /// (kept across reads: twenty failures in a row do not forget it).
-    pub last_success_at: Option<f64>,
+    pub last_success_at: MaybeF64,
     /// The median gap, in seconds, between the start times
     /// (`run_started_at`, else `created_at`) of the newest runs read, up to
     /// [`WINDOW`]; `None` until [`RUNS_FOR_INTERVAL`] are known.
-    pub interval: Option<f64>,
+    pub interval: MaybeF64,
     seen: Seen,
 }
 
@@ -71,7 +72,7 @@ pub struct RunRecord {
 /// still unfinished in the last read (by id).
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Seen {
-    through: Option<f64>,
+    through: MaybeF64,
     unfinished: Box<[Box<str>]>,
 }
 
@@ -122,11 +123,11 @@ impl Run {
         let status = self.status.filter(RunStatus::is_finished)?;
         Some(FinishedRun {
             status,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            successes: self.successes,
-            errors: self.errors,
-            skipped: self.skipped,
+            started_at: self.started_at.into(),
+            finished_at: self.finished_at.into(),
+            successes: self.successes.into(),
+            errors: self.errors.into(),
+            skipped: self.skipped.into(),
             failure_reason: self.failure_reason.map(|reason| {
                 let mut text = reason.text;
                 if reason.cut {
@@ -177,7 +178,7 @@ impl RunRecord {
             .iter()
             .find(|run| run.status == Some(RunStatus::Completed))
             .and_then(|run| run.finished_at);
-        let last_success_at = match (previous.and_then(|p| p.last_success_at), completed_at) {
+        let last_success_at = match (previous.and_then(|p| p.last_success_at.get()), completed_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
@@ -193,8 +194,8 @@ impl RunRecord {
             read_at,
             newest_status,
             newest_finished,
-            last_success_at,
-            interval,
+            last_success_at: last_success_at.into(),
+            interval: interval.into(),
             seen,
         };
         (record, new)
@@ -227,7 +228,7 @@ fn interval(runs: &[Run]) -> Option<f64> {
 /// by status; and what to remember for the next read.
 fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
     let mut new = NewFinished::default();
-    let mut through = previous.and_then(|p| p.through);
+    let mut through = previous.and_then(|p| p.through.get());
     for run in window {
         let Some(status) = run.status.as_ref().filter(|s| s.is_finished()) else {
             continue;
@@ -236,7 +237,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
         let first_seen = match previous {
             None => true,
             Some(seen) => {
-                seen.through.is_none_or(|t| key > t)
+                seen.through.get().is_none_or(|t| key > t)
                     || run
                         .id
                         .as_deref()
@@ -260,7 +261,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
         .collect();
     (
         Seen {
-            through,
+            through: through.into(),
             unfinished,
         },
         new,
@@ -311,11 +312,11 @@ mod tests {
         let (record, _) = read(runs, None);
         assert_eq!(record.newest_status, Some(RunStatus::Failed));
         let finished = record.newest_finished.as_ref().unwrap();
-        assert_eq!(finished.started_at, Some(3001.0));
+        assert_eq!(finished.started_at.get(), Some(3001.0));
         assert_eq!(finished.duration(), Some(90.0));
-        assert_eq!(record.last_success_at, Some(2091.0));
-        assert_eq!(finished.successes, Some(10));
-        assert_eq!(finished.finished_at, Some(3091.0));
+        assert_eq!(record.last_success_at.get(), Some(2091.0));
+        assert_eq!(finished.successes.get(), Some(10));
+        assert_eq!(finished.finished_at.get(), Some(3091.0));
     }
 
     #[test]
@@ -340,7 +341,7 @@ mod tests {
             vec![run("a", "COMPLETED", 0), run("b", "COMPLETED", 300)],
             None,
         );
-        assert_eq!(two.interval, None);
+        assert_eq!(two.interval.get(), None);
         // Gaps 300, 300, 900 (one run missed): the median is 300.
         let runs = [0, 300, 600, 1500]
             .iter()
@@ -348,20 +349,20 @@ mod tests {
             .map(|(k, t)| run(&k.to_string(), "COMPLETED", *t))
             .collect();
         let (record, _) = read(runs, None);
-        assert_eq!(record.interval, Some(300.0));
+        assert_eq!(record.interval.get(), Some(300.0));
         // Four gaps of 100, 200, 300, 400: the two middle ones averaged.
         let runs = [0, 100, 300, 600, 1000]
             .iter()
             .enumerate()
             .map(|(k, t)| run(&k.to_string(), "COMPLETED", *t))
             .collect();
-        assert_eq!(read(runs, None).0.interval, Some(250.0));
+        assert_eq!(read(runs, None).0.interval.get(), Some(250.0));
         // Only the newest twenty count: older runs 10 000 s apart are left out.
         let runs = (0..20)
             .map(|k| run(&format!("new{k}"), "COMPLETED", 1_000_000 + k * 60))
             .chain((0..20).map(|k| run(&format!("old{k}"), "COMPLETED", k * 10_000)))
             .collect();
-        assert_eq!(read(runs, None).0.interval, Some(60.0));
+        assert_eq!(read(runs, None).0.interval.get(), Some(60.0));
     }
 
     #[test]
@@ -410,7 +411,7 @@ mod tests {
         let mut failed = run("b", "FAILED", 2000);
         failed["failure_reason"] = json!("é".repeat(2000));
         let (second, _) = read(vec![failed], Some(&first));
-        assert_eq!(second.last_success_at, Some(1091.0));
+        assert_eq!(second.last_success_at.get(), Some(1091.0));
         let reason = second.newest_finished.unwrap().failure_reason.unwrap();
         assert!(reason.ends_with('…') && reason.len() <= MAX_REASON_BYTES + 3);
     }
