@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the exporter's hot paths, to find where the time of
-//! a poll and of a scrape goes (the end-to-end figures come from
+//! a poll (decoding, the snapshot, the exposition's store) and of a scrape
+//! goes (the end-to-end figures come from
 //! `examples/scale_bench.rs`).
 //!
 //! `cargo bench --bench hot_paths`; `cargo test --all-targets` runs each
@@ -15,10 +16,11 @@ use arize_exporter::arize::field::FieldWarnings;
 use arize_exporter::arize::pager::Page;
 use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::config::Settings;
+use arize_exporter::metrics::store::SeriesStore;
 use arize_exporter::metrics::ExpositionSettings;
 use arize_exporter::metrics::{ExporterMetrics, Exposition};
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
-use arize_exporter::state::{PollOutcome, Published};
+use arize_exporter::state::Published;
 use arize_exporter::text_format as text;
 use arize_sim::generated_tasks;
 
@@ -55,15 +57,9 @@ fn snapshot(pages: &[Vec<u8>]) -> TaskSnapshot {
     builder.finish(SystemTime::now())
 }
 
+/// A complete poll of `pages`, published with its store.
 fn published(pages: &[Vec<u8>]) -> Arc<Published> {
-    let snapshot = snapshot(pages);
-    Arc::new(Published {
-        last_poll: Some(PollOutcome {
-            finished_at: snapshot.completed_at,
-            error: None,
-        }),
-        snapshot: Some(Arc::new(snapshot)),
-    })
+    Arc::new(Published::complete(Arc::new(snapshot(pages)), None))
 }
 
 /// The exposition settings of an exporter run with the default flags.
@@ -109,6 +105,17 @@ fn build_snapshot(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10_000));
     group.bench_function("decode and build a snapshot of 10k tasks", |b| {
         b.iter(|| snapshot(black_box(&pages)))
+    });
+    // Publishing: the exposition's store of the snapshot, afresh (the
+    // first poll) and on the store of an unchanged snapshot (every block
+    // shared).
+    let built = snapshot(&pages);
+    let last = SeriesStore::build(&built, None);
+    group.bench_function("build the store of 10k tasks", |b| {
+        b.iter(|| SeriesStore::build(black_box(&built), None))
+    });
+    group.bench_function("build the store of 10k unchanged tasks", |b| {
+        b.iter(|| SeriesStore::build(black_box(&built), Some(&last)))
     });
     group.finish();
 }

@@ -4,9 +4,10 @@
 //! asks the Arize API through the [`arize`] client (one module per
 //! endpoint), builds a [`snapshot`] of one complete poll and publishes it in
 //! the shared [`state`]; the [`server`]'s routes render [`metrics`] from
-//! whatever is published when they are scraped, served by the [`web`] layer
-//! (listeners, TLS, basic auth). [`text_format`] is a leaf both the snapshot
-//! and the metrics write with; [`app`] wires it all. `--demo` polls the fake
+//! whatever is published when they are scraped (the series text of each
+//! snapshot is kept in the exposition's own store, built when the snapshot
+//! is published), served by the [`web`] layer (listeners, TLS, basic auth).
+//! [`text_format`] is a leaf the metrics write with; [`app`] wires it all. `--demo` polls the fake
 //! Arize API of the `arize-sim` crate (the `demo` feature, on by default).
 
 pub mod app;

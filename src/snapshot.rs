@@ -5,26 +5,24 @@
 //! the task list is complete, the runs read for some tasks are added
 //! ([`SnapshotBuilder::set_runs`], see [`runs`]); the others keep the run
 //! data read before.
+//!
+//! The snapshot is the domain: what one poll learned, as values. It renders
+//! no text; the exposition builds its own store of series text from it
+//! when it is published.
 
 pub mod runs;
-pub mod series;
 mod staleness;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use bytes::Bytes;
 
 use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::runs::{RunStatus, TaskRun};
 use crate::arize::tasks::Task;
 
-pub use runs::{FinishedRun, RunFixed, RunRecord};
-use series::SeriesTableBuilder;
-pub use series::{SeriesTable, TaskSeries};
+pub use runs::{FinishedRun, RunRecord};
 pub use staleness::Staleness;
 
 /// The task types the API documents; each is always reported, 0 when absent.
@@ -50,6 +48,73 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// An optional number in 8 bytes instead of an `Option<f64>`'s 16: NaN is
+/// none (no time, rate or duration the API sends is NaN: JSON has none).
+/// A snapshot holds a few of these per task, and at 100k tasks each
+/// `Option` would cost 0.8 MB.
+#[derive(Clone, Copy)]
+pub struct MaybeF64(f64);
+
+impl MaybeF64 {
+    pub const NONE: MaybeF64 = MaybeF64(f64::NAN);
+
+    /// The number, if there is one.
+    pub fn get(self) -> Option<f64> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
+impl Default for MaybeF64 {
+    /// None.
+    fn default() -> MaybeF64 {
+        MaybeF64::NONE
+    }
+}
+
+impl From<Option<f64>> for MaybeF64 {
+    fn from(value: Option<f64>) -> MaybeF64 {
+        MaybeF64(value.unwrap_or(f64::NAN))
+    }
+}
+
+impl PartialEq for MaybeF64 {
+    fn eq(&self, other: &MaybeF64) -> bool {
+        self.get().map(f64::to_bits) == other.get().map(f64::to_bits)
+    }
+}
+
+impl std::fmt::Debug for MaybeF64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// An optional count in 8 bytes instead of an `Option<u64>`'s 16:
+/// `u64::MAX` is none (a count the API sent as `u64::MAX` reads as absent).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaybeCount(u64);
+
+impl MaybeCount {
+    pub const NONE: MaybeCount = MaybeCount(u64::MAX);
+
+    /// The count, if there is one.
+    pub fn get(self) -> Option<u64> {
+        (self.0 != u64::MAX).then_some(self.0)
+    }
+}
+
+impl From<Option<u64>> for MaybeCount {
+    fn from(value: Option<u64>) -> MaybeCount {
+        MaybeCount(value.unwrap_or(u64::MAX))
+    }
+}
+
+impl std::fmt::Debug for MaybeCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// Whether a task runs on incoming data or once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Mode {
@@ -69,10 +134,7 @@ impl Mode {
     }
 }
 
-/// One task, as the poller, the landing page and the aggregate metrics need
-/// it. Times are Unix seconds. The fields only its series show (its project,
-/// dataset, creator, sampling rate, evaluators, creation and update times)
-/// are only in the snapshot's [`SeriesTable`], as text.
+/// One task, as the poll read it. Times are Unix seconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskRecord {
     /// Absent ids keep the task in the counts but give it no per-task series.
@@ -92,6 +154,19 @@ pub struct TaskRecord {
     /// read (never for a task that never ran). Kept from poll to poll until
     /// they are read again, shared with the previous snapshot.
     pub runs: Option<Arc<RunRecord>>,
+    /// `project_id`, `dataset_id`, `created_by_user_id`: `None` when
+    /// missing, null or unusable. Shared with the previous snapshot's
+    /// record of the task while unchanged.
+    pub project_id: Option<Arc<str>>,
+    pub dataset_id: Option<Arc<str>>,
+    pub created_by_user_id: Option<Arc<str>>,
+    /// `sampling_rate` as sent (the API documents 0 to 1), when usable.
+    pub sampling_rate: MaybeF64,
+    /// The number of evaluators, when the list was usable.
+    pub evaluators: MaybeCount,
+    /// `created_at` and `updated_at`, Unix seconds, when readable.
+    pub created_at: MaybeF64,
+    pub updated_at: MaybeF64,
 }
 
 impl TaskRecord {
@@ -115,7 +190,7 @@ impl TaskRecord {
 
     /// The run interval in seconds (see [`RunRecord::interval`]), when known.
     pub fn run_interval(&self) -> Option<f64> {
-        self.runs.as_ref().and_then(|r| r.interval)
+        self.runs.as_ref().and_then(|r| r.interval.get())
     }
 
     /// The status of the newest run read, when known.
@@ -160,23 +235,6 @@ impl TaskRecord {
     }
 }
 
-/// A sample value whose text is rendered at poll time: its index among the
-/// fixed values of the snapshot's [`SeriesTable`]. The ages are computed at
-/// scrape time and are not here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fixed {
-    LastRun = 0,
-    SamplingRate,
-    Evaluators,
-    Created,
-    Updated,
-}
-
-impl Fixed {
-    /// How many there are.
-    pub const COUNT: usize = 5;
-}
-
 /// Whether a continuous task is stale at `now` (Unix seconds): it never ran
 /// (`last_run_at` null, not unreadable), or its last run is older than
 /// its stale threshold (from its run `interval`, see [`Staleness`]).
@@ -209,9 +267,6 @@ pub struct TaskSnapshot {
     /// Shared with the previous snapshot where a task did not change (see
     /// [`SnapshotBuilder::reuse`]).
     pub tasks: Vec<Arc<TaskRecord>>,
-    /// The text of every task's series, in the order of `tasks`: what a
-    /// scrape reads, instead of the records.
-    pub series: SeriesTable,
     /// When the poll completed.
     pub completed_at: SystemTime,
     /// Whether space filters were set (the `space` label is present).
@@ -228,80 +283,19 @@ pub struct TaskSnapshot {
     /// [`RunStatus::FINISHED`]), since it started; the known types always
     /// included. Carried from snapshot to snapshot.
     pub runs_total: BTreeMap<(String, &'static str), u64>,
-    /// Bytes a reader derives from this snapshot once and shares with every
-    /// later reader (the exposition keeps the deflate segments of the per-task
-    /// families that do not change until the next poll here); empty until
-    /// the first such reader, freed with the snapshot.
-    pub derived: BlockCache,
-}
-
-/// A fixed number of byte blocks, each computed at most once by whichever
-/// reader claims it first, then shared. Readers never wait: a reader that
-/// finds a block neither ready nor claimable computes it for itself.
-#[derive(Debug, Default)]
-pub struct BlockCache {
-    slots: OnceLock<Box<[BlockSlot]>>,
-}
-
-#[derive(Debug, Default)]
-struct BlockSlot {
-    block: OnceLock<Bytes>,
-    claimed: AtomicBool,
-}
-
-impl BlockCache {
-    fn slot(&self, index: usize, count: usize) -> Option<&BlockSlot> {
-        self.slots
-            .get_or_init(|| (0..count).map(|_| BlockSlot::default()).collect())
-            .get(index)
-    }
-
-    /// Block `index` of `count` (the same `count` on every call), if ready.
-    pub fn get(&self, index: usize, count: usize) -> Option<&Bytes> {
-        self.slot(index, count)?.block.get()
-    }
-
-    /// Claims block `index` for computing: true for exactly one caller until
-    /// it calls [`BlockCache::release`] (then the next claimant may try).
-    pub fn claim(&self, index: usize, count: usize) -> bool {
-        self.slot(index, count).is_some_and(|slot| {
-            slot.block.get().is_none() && !slot.claimed.swap(true, Ordering::AcqRel)
-        })
-    }
-
-    /// Stores the block a claimant computed.
-    pub fn set(&self, index: usize, count: usize, block: Bytes) {
-        if let Some(slot) = self.slot(index, count) {
-            let _ = slot.block.set(block);
-        }
-    }
-
-    /// Gives up a claim without a block (the claimant stopped half-way).
-    pub fn release(&self, index: usize, count: usize) {
-        if let Some(slot) = self.slot(index, count) {
-            slot.claimed.store(false, Ordering::Release);
-        }
-    }
-
-    /// Bytes held by the ready blocks.
-    pub fn bytes(&self) -> usize {
-        self.slots.get().map_or(0, |slots| {
-            slots
-                .iter()
-                .filter_map(|s| s.block.get())
-                .map(Bytes::len)
-                .sum()
-        })
-    }
 }
 
 impl TaskSnapshot {
     /// The stale continuous tasks per `task_type` at `now` (see
-    /// [`TaskRecord::is_stale`]). Known types always included. Counted
-    /// from the series table's rows, which a scrape reads anyway, not
-    /// from the records.
+    /// [`TaskRecord::is_stale`]): every known type, and every type with a
+    /// continuous task. (A scrape counts them from the exposition's rows,
+    /// which it reads anyway, rather than from the records.)
     pub fn stale_counts(&self, now: f64, staleness: &Staleness) -> BTreeMap<&str, u64> {
-        self.series.stale_counts(now, staleness)
+        let mut counts: BTreeMap<&str, u64> = zero_per_known_type();
+        for task in self.tasks.iter().filter(|t| t.mode == Mode::Continuous) {
+            *counts.entry(&task.task_type).or_default() += u64::from(task.is_stale(now, staleness));
+        }
+        counts
     }
 }
 
@@ -316,8 +310,43 @@ pub struct SnapshotBuilder<'w> {
     previous: Option<Previous>,
     task_runs: bool,
     runs_total: BTreeMap<(String, &'static str), u64>,
-    /// The text of each task's series, in the order of `tasks`.
-    series: SeriesTableBuilder,
+    /// One copy of each task type in this poll.
+    task_types: Strings,
+    /// One copy of each project, dataset and creator id (up to
+    /// [`SHARED_IDS`] distinct ones) in this poll.
+    ids: Strings,
+}
+
+/// Distinct project, dataset and creator ids a poll keeps one copy of:
+/// tasks share a few of each, and a bound keeps the set small when they
+/// do not.
+const SHARED_IDS: usize = 4096;
+
+/// One shared copy of each string seen, up to `cap` distinct ones.
+struct Strings {
+    set: HashSet<Arc<str>>,
+    cap: usize,
+}
+
+impl Strings {
+    fn new(cap: usize) -> Strings {
+        Strings {
+            set: HashSet::new(),
+            cap,
+        }
+    }
+
+    /// The shared copy of `text`, added if there is room.
+    fn get(&mut self, text: String) -> Arc<str> {
+        if let Some(shared) = self.set.get(text.as_str()) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        if self.set.len() < self.cap {
+            self.set.insert(shared.clone());
+        }
+        shared
+    }
 }
 
 /// Where tasks are in a list of records, by a 64-bit hash of their id: the
@@ -384,7 +413,8 @@ impl<'w> SnapshotBuilder<'w> {
             previous: None,
             task_runs: false,
             runs_total: BTreeMap::new(),
-            series: SeriesTableBuilder::default(),
+            task_types: Strings::new(usize::MAX),
+            ids: Strings::new(SHARED_IDS),
         }
     }
 
@@ -396,15 +426,10 @@ impl<'w> SnapshotBuilder<'w> {
     }
 
     /// Shares with `previous` (the snapshot still served) every task record
-    /// that has not changed since, and every block of series text whose
-    /// tasks are unchanged at the same positions, instead of holding them
-    /// twice. While a poll runs, the last snapshot stays published and a
-    /// scrape may still hold the one before, so without this a large
-    /// account's tasks were in memory up to three times over; with it, the
-    /// changed tasks, the blocks of text they are in, and for every task its
-    /// row (64 bytes) and run row and run text (about 100 bytes with run
-    /// data) are. A task added or removed moves the tasks after it, so their
-    /// blocks are new.
+    /// that has not changed since (and the ids of those that did), instead
+    /// of holding them twice. While a poll runs, the last snapshot stays
+    /// published and a scrape may still hold the one before, so without
+    /// this a large account's tasks were in memory up to three times over.
     ///
     /// Each task keeps the run data read before (until its runs are read
     /// again), and the count of runs seen goes on from `previous`.
@@ -438,37 +463,33 @@ impl<'w> SnapshotBuilder<'w> {
                 self.seen_ids.insert(id, self.tasks.len());
             }
             let mut record = self.record(task, space);
-            let text = self.series.last_text();
             let at = self.tasks.len();
-            // A task without id has no text: the same as a task without id
-            // at the same position before.
-            let no_text_in_place = record.id.is_none()
-                && self
-                    .previous
-                    .as_ref()
-                    .is_some_and(|p| p.snapshot.series.get(at).is_some_and(|s| !s.has_series()));
             let previous = match (record.id.as_deref(), self.previous.as_mut()) {
-                (Some(id), Some(previous)) => previous.find(at, id).map(|k| {
-                    let series = previous.snapshot.series.get(k);
-                    (k, &previous.snapshot.tasks[k], series)
-                }),
+                (Some(id), Some(previous)) => {
+                    previous.find(at, id).map(|k| &previous.snapshot.tasks[k])
+                }
                 _ => None,
             };
-            let same_text = previous
-                .as_ref()
-                .is_some_and(|(_, _, series)| series.is_some_and(|s| s.own_text() == text));
-            let in_place = previous.as_ref().is_some_and(|(k, _, _)| *k == at);
-            // Unchanged: the same record and the same text (which holds the
-            // fields the record does not).
-            let unchanged = previous.and_then(|(_, previous, _)| {
+            // Unchanged: the same record once it has the run data read
+            // before; changed, it still shares the ids that did not change.
+            let unchanged = previous.and_then(|previous| {
                 record.runs.clone_from(&previous.runs);
-                (same_text && **previous == record).then(|| previous.clone())
+                if **previous == record {
+                    return Some(previous.clone());
+                }
+                for (new, old) in [
+                    (&mut record.project_id, &previous.project_id),
+                    (&mut record.dataset_id, &previous.dataset_id),
+                    (&mut record.created_by_user_id, &previous.created_by_user_id),
+                ] {
+                    if new == old {
+                        new.clone_from(old);
+                    }
+                }
+                None
             });
             self.tasks
                 .push(unchanged.unwrap_or_else(|| Arc::new(record)));
-            let previous = self.previous.as_ref().map(|p| &p.snapshot.series);
-            self.series
-                .task_done(same_text && in_place || no_text_in_place, previous);
         }
     }
 
@@ -562,9 +583,6 @@ impl<'w> SnapshotBuilder<'w> {
         let mut tasks = self.tasks;
         tasks.shrink_to_fit();
         TaskSnapshot {
-            series: self
-                .series
-                .finish(&tasks, self.previous.as_ref().map(|p| &p.snapshot.series)),
             tasks,
             completed_at,
             by_space: self.by_space,
@@ -572,11 +590,10 @@ impl<'w> SnapshotBuilder<'w> {
             task_runs: self.task_runs,
             last_run_failed,
             runs_total,
-            derived: BlockCache::default(),
         }
     }
 
-    /// The record of `task`; the text of its series goes to the series table.
+    /// The record of `task`, found by the filter `space`.
     fn record(&mut self, task: Task, space: Option<&str>) -> TaskRecord {
         let w = &mut *self.warnings;
         // An empty id is no id: such tasks cannot be told apart.
@@ -586,54 +603,40 @@ impl<'w> SnapshotBuilder<'w> {
         let project_id: Option<String> = w.take(at, "project_id", task.project_id);
         let dataset_id: Option<String> = w.take(at, "dataset_id", task.dataset_id);
         let created_by: Option<String> = w.take(at, "created_by_user_id", task.created_by_user_id);
-        let values = [
-            last_run.seconds(),
-            w.take(at, "sampling_rate", task.sampling_rate),
-            w.take(at, "evaluators", task.evaluators)
-                .map(|c: crate::arize::field::Count| c.0 as f64),
-            w.time(at, "created_at", task.created_at).seconds(),
-            w.time(at, "updated_at", task.updated_at).seconds(),
-        ];
+        let sampling_rate = w.take(at, "sampling_rate", task.sampling_rate).into();
+        let evaluators = w
+            .take(at, "evaluators", task.evaluators)
+            .map(|c: crate::arize::field::Count| c.0 as u64)
+            .into();
+        let created_at = w.time(at, "created_at", task.created_at).seconds().into();
+        let updated_at = w.time(at, "updated_at", task.updated_at).seconds().into();
         let task_type: String = w
             .take(at, "type", task.task_type)
             .filter(|t: &String| !t.is_empty())
             .map_or_else(|| UNKNOWN_TASK_TYPE.to_owned(), |t| t.to_lowercase());
-        let (task_type, type_index) = self.series.task_type(task_type);
-        let w = &mut *self.warnings;
-        let record = TaskRecord {
-            name: w.take(at, "name", task.name).unwrap_or_default(),
-            task_type,
-            // Missing, null or mistyped: one-off.
-            mode: match w.take(at, "is_continuous", task.is_continuous) {
-                Some(true) => Mode::Continuous,
-                _ => Mode::OneOff,
-            },
+        let name = w.take(at, "name", task.name).unwrap_or_default();
+        // Missing, null or mistyped: one-off.
+        let mode = match w.take(at, "is_continuous", task.is_continuous) {
+            Some(true) => Mode::Continuous,
+            _ => Mode::OneOff,
+        };
+        TaskRecord {
+            name,
+            task_type: self.task_types.get(task_type),
+            mode,
             space: space.map(str::to_owned),
             last_run_at: last_run.seconds(),
             last_run_unreadable: last_run == Time::Unreadable,
             id,
             runs: None,
-        };
-        let Some(id) = &record.id else {
-            self.series.push_task(type_index, &[], &[], values);
-            return record;
-        };
-        let mut labels = vec![
-            ("task_id", id.as_str()),
-            ("task_name", record.name.as_str()),
-            ("task_type", &*record.task_type),
-            ("mode", record.mode.as_str()),
-        ];
-        if let Some(space) = &record.space {
-            labels.push(("space", space));
+            project_id: project_id.map(|s| self.ids.get(s)),
+            dataset_id: dataset_id.map(|s| self.ids.get(s)),
+            created_by_user_id: created_by.map(|s| self.ids.get(s)),
+            sampling_rate,
+            evaluators,
+            created_at,
+            updated_at,
         }
-        let info = [
-            ("project_id", project_id.as_deref().unwrap_or("")),
-            ("dataset_id", dataset_id.as_deref().unwrap_or("")),
-            ("created_by_user_id", created_by.as_deref().unwrap_or("")),
-        ];
-        self.series.push_task(type_index, &labels, &info, values);
-        record
     }
 }
 
@@ -643,6 +646,20 @@ mod tests {
 
     fn task(json: &str) -> Task {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn records_stay_small() {
+        // Each byte of a record is 100 KB at 100k tasks, under a peak RSS
+        // target of 150 MB (docs/performance.md).
+        let (task, runs) = (
+            std::mem::size_of::<TaskRecord>(),
+            std::mem::size_of::<RunRecord>(),
+        );
+        assert!(
+            task <= 200 && runs <= 168,
+            "TaskRecord {task} B, RunRecord {runs} B"
+        );
     }
 
     #[test]
@@ -755,7 +772,7 @@ mod tests {
                 task(r#"{"id":"b","name":"before"}"#),
                 task(r#"{"id":"c","name":"moves"}"#),
                 task(r#"{"id":"e","project_id":"p1","sampling_rate":0.5}"#),
-                task(r#"{"id":"f","evaluators":[{}]}"#),
+                task(r#"{"id":"f","project_id":"pf","evaluators":[{}]}"#),
             ],
             None,
             None,
@@ -769,7 +786,7 @@ mod tests {
                 task(r#"{"id":"b","name":"after"}"#),
                 task(r#"{"id":"d","name":"new"}"#),
                 task(r#"{"id":"e","project_id":"p2","sampling_rate":0.5}"#),
-                task(r#"{"id":"f","evaluators":[{},{}]}"#),
+                task(r#"{"id":"f","project_id":"pf","evaluators":[{},{}]}"#),
             ],
             None,
             None,
@@ -783,140 +800,20 @@ mod tests {
             "found by id"
         );
         assert!(!Arc::ptr_eq(&first.tasks[1], &second.tasks[2]), "changed");
-        // Fields that only the series show are changes too.
+        // Fields only the series show are changes too.
         assert!(!Arc::ptr_eq(&first.tasks[3], &second.tasks[4]), "project");
         assert!(
             !Arc::ptr_eq(&first.tasks[4], &second.tasks[5]),
             "evaluators"
         );
-        let series = |k| second.series.get(k).unwrap();
-        assert_eq!(
-            series(2).labels(),
-            r#"task_id="b",task_name="after",task_type="unknown",mode="one_off""#
+        assert_eq!(second.tasks[4].project_id.as_deref(), Some("p2"));
+        assert_eq!(second.tasks[4].sampling_rate.get(), Some(0.5));
+        assert_eq!(second.tasks[5].evaluators.get(), Some(2));
+        let project = |t: &TaskRecord| t.project_id.clone().unwrap();
+        assert!(
+            Arc::ptr_eq(&project(&first.tasks[4]), &project(&second.tasks[5])),
+            "a changed task shares the ids that did not change"
         );
-        assert!(series(4)
-            .info_labels()
-            .ends_with(r#",project_id="p2",dataset_id="",created_by_user_id="""#));
-        assert_eq!(series(4).value(Fixed::SamplingRate), " 0.5\n");
-        assert_eq!(series(5).value(Fixed::Evaluators), " 2\n");
-        assert_eq!(second.series.len(), second.tasks.len());
-    }
-
-    #[test]
-    fn blocks_of_text_unchanged_in_place_are_shared_with_the_previous_snapshot() {
-        let n = 2 * series::BLOCK_TASKS + 452;
-        let poll = |previous: Option<Arc<TaskSnapshot>>, skip: usize, renamed: usize| {
-            let mut warnings = FieldWarnings::default();
-            let mut builder = SnapshotBuilder::new(false, &mut warnings);
-            if let Some(previous) = previous {
-                builder = builder.reuse(previous);
-            }
-            let page = (skip..n)
-                .map(|k| {
-                    // Same lengths: sharing must not rest on the block's length.
-                    let name = if k == renamed { "tusk" } else { "task" };
-                    task(&format!(
-                        r#"{{"id":"t{k:05}","name":"{name}","sampling_rate":0.5}}"#
-                    ))
-                })
-                .collect();
-            builder.add_page(page, None, None);
-            Arc::new(builder.finish(SystemTime::now()))
-        };
-        let shared = |a: &TaskSnapshot, b: &TaskSnapshot| -> Vec<bool> {
-            let (a, b) = (a.series.blocks(), b.series.blocks());
-            a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
-        };
-        let first = poll(None, 0, n);
-        assert_eq!(first.series.blocks().len(), 3);
-        // One task of the middle block renamed: only that block is new.
-        let second = poll(Some(first.clone()), 0, series::BLOCK_TASKS + 7);
-        assert_eq!(shared(&first, &second), [true, false, true]);
-        let renamed = second.series.get(series::BLOCK_TASKS + 7).unwrap();
-        assert!(renamed.labels().contains(r#"task_name="tusk""#));
-        for k in [0, series::BLOCK_TASKS + 6, n - 1] {
-            let (a, b) = (first.series.get(k).unwrap(), second.series.get(k).unwrap());
-            assert_eq!(a.own_text(), b.own_text());
-            assert_eq!(b.value(Fixed::SamplingRate), " 0.5\n");
-        }
-        // The first task gone: every task moved, no block is shared.
-        let third = poll(Some(second.clone()), 1, n);
-        assert_eq!(shared(&second, &third), [false, false, false]);
-        assert_eq!(
-            third.series.get(0).unwrap().labels(),
-            second.series.get(1).unwrap().labels()
-        );
-        assert_eq!(third.series.len(), n - 1);
-    }
-
-    #[test]
-    fn a_snapshot_built_on_the_last_one_has_the_text_of_one_built_afresh() {
-        // Tasks without id, a type filter and duplicates mixed in; the
-        // second poll changes one task, drops some and ends mid-block.
-        let page = |skip: usize, n: usize, changed: usize| -> Vec<Task> {
-            (skip..n)
-                .map(|k| {
-                    let json = match k % 5 {
-                        0 => format!(r#"{{"name":"no id {k}","type":"CODE_EVALUATION"}}"#),
-                        // Found before: counted once.
-                        1 => format!(r#"{{"id":"t{}","type":"CODE_EVALUATION"}}"#, k.saturating_sub(2)),
-                        // Another type: dropped by the filter.
-                        2 => format!(r#"{{"id":"t{k}","type":"RUN_EXPERIMENT"}}"#),
-                        _ => format!(
-                            r#"{{"id":"t{k}","name":"{}","type":"CODE_EVALUATION","is_continuous":true,"last_run_at":"2026-03-01T14:30:00Z","sampling_rate":0.25}}"#,
-                            if k == changed { "chang" } else { "same" }
-                        ),
-                    };
-                    task(&json)
-                })
-                .collect()
-        };
-        let build = |tasks: Vec<Task>, previous: Option<Arc<TaskSnapshot>>| {
-            let mut warnings = FieldWarnings::default();
-            let mut builder = SnapshotBuilder::new(false, &mut warnings);
-            if let Some(previous) = previous {
-                builder = builder.reuse(previous);
-            }
-            builder.add_page(tasks, None, Some("CODE_EVALUATION"));
-            Arc::new(builder.finish(SystemTime::now()))
-        };
-        let first = build(page(0, 5000, usize::MAX), None);
-        for (skip, n, changed) in [
-            (0, 5000, 8),
-            (0, 5000, usize::MAX),
-            (0, 4000, 2003),
-            (5, 5000, 9),
-        ] {
-            let reused = build(page(skip, n, changed), Some(first.clone()));
-            let fresh = build(page(skip, n, changed), None);
-            if (skip, n, changed) == (0, 5000, usize::MAX) {
-                // Nothing changed: every block shared, tasks without id too.
-                let (a, b) = (first.series.blocks(), reused.series.blocks());
-                assert!(a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y)));
-            }
-            assert_eq!(reused.series.len(), fresh.series.len());
-            assert_eq!(reused.series.len(), reused.tasks.len());
-            for k in 0..fresh.series.len() {
-                let (a, b) = (reused.series.get(k).unwrap(), fresh.series.get(k).unwrap());
-                assert_eq!(a.own_text(), b.own_text(), "task {k} of {skip}..{n}");
-                assert_eq!(a.labels(), b.labels());
-                assert_eq!(a.value(Fixed::SamplingRate), b.value(Fixed::SamplingRate));
-                assert_eq!(
-                    (a.has_series(), a.continuous()),
-                    (b.has_series(), b.continuous())
-                );
-            }
-            let now = 1_772_375_400.0 + 86_400.0;
-            let staleness = Staleness {
-                after: std::time::Duration::from_secs(3600),
-                after_intervals: 3,
-                min: std::time::Duration::from_secs(60),
-            };
-            assert_eq!(
-                reused.stale_counts(now, &staleness),
-                fresh.stale_counts(now, &staleness)
-            );
-        }
     }
 
     #[test]

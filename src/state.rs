@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::arize::ApiError;
+use crate::metrics::store::SeriesStore;
 use crate::snapshot::TaskSnapshot;
 
 /// One immutable view of the exporter's data.
@@ -15,6 +16,9 @@ use crate::snapshot::TaskSnapshot;
 pub struct Published {
     /// The last complete poll's tasks; `None` until one completes.
     pub snapshot: Option<Arc<TaskSnapshot>>,
+    /// The exposition's store of that snapshot (its series text), built
+    /// when it was published; `None` with it.
+    pub store: Option<Arc<SeriesStore>>,
     /// The outcome of the most recent poll; `None` until the first ends.
     pub last_poll: Option<PollOutcome>,
 }
@@ -27,6 +31,20 @@ pub struct PollOutcome {
 }
 
 impl Published {
+    /// A complete poll's view: `snapshot` and its store, which shares the
+    /// text that did not change with `previous` (the store still served).
+    pub fn complete(snapshot: Arc<TaskSnapshot>, previous: Option<&SeriesStore>) -> Published {
+        let store = SeriesStore::build(&snapshot, previous);
+        Published {
+            last_poll: Some(PollOutcome {
+                finished_at: snapshot.completed_at,
+                error: None,
+            }),
+            store: Some(Arc::new(store)),
+            snapshot: Some(snapshot),
+        }
+    }
+
     /// `arize_up`: whether the most recent poll succeeded.
     pub fn up(&self) -> bool {
         self.last_poll.as_ref().is_some_and(|p| p.error.is_none())
@@ -50,24 +68,26 @@ impl SharedState {
         self.current.load_full()
     }
 
-    /// A complete poll: its snapshot replaces the previous one.
+    /// A complete poll: its snapshot, and the exposition's store built from
+    /// it here (on the publishing thread), replace the previous ones.
     pub fn publish_success(&self, snapshot: Arc<TaskSnapshot>) {
-        let finished_at = snapshot.completed_at;
-        self.current.store(Arc::new(Published {
-            snapshot: Some(snapshot),
-            last_poll: Some(PollOutcome {
-                finished_at,
-                error: None,
-            }),
-        }));
+        // Only the poller writes, so a plain load-then-store cannot race.
+        let previous = self.current.load_full();
+        let published = Published::complete(snapshot, previous.store.as_deref());
+        drop(previous);
+        self.current.store(Arc::new(published));
     }
 
     /// A failed poll: the previous snapshot keeps being served.
     pub fn publish_failure(&self, error: ApiError, finished_at: SystemTime) {
         // Only the poller writes, so a plain load-then-store cannot race.
-        let snapshot = self.current.load().snapshot.clone();
+        let (snapshot, store) = {
+            let current = self.current.load();
+            (current.snapshot.clone(), current.store.clone())
+        };
         self.current.store(Arc::new(Published {
             snapshot,
+            store,
             last_poll: Some(PollOutcome {
                 finished_at,
                 error: Some(error),

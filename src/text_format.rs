@@ -2,8 +2,8 @@
 //! spelling, whole samples, and [`SeriesParts`], where each part of the
 //! per-series text rendered once per poll (and copied by every scrape) is.
 //!
-//! A leaf module: the snapshot pre-renders with it at poll time and the
-//! metrics render with it at scrape time, so neither depends on the other.
+//! A leaf module: the exposition's store renders with it when a snapshot
+//! is published, and the exposition at scrape time.
 
 use std::fmt::Write;
 

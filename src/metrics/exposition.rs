@@ -16,135 +16,16 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
+use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE, SLOTS};
+use super::store::{SeriesStore, TaskSeries};
 use crate::metrics::ExpositionSettings;
+use crate::snapshot::unix_seconds;
 use crate::snapshot::Staleness;
-use crate::snapshot::{unix_seconds, Fixed, RunFixed, TaskSeries};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
 /// Size at which a chunk is handed to the server.
 const CHUNK_BYTES: usize = 256 * 1024;
-
-/// Said in the HELP of every family whose values come from the poll cache.
-const FROM_CACHE: &str = "From the last complete poll of the Arize API.";
-
-/// One per-task family: its name, help and where a task's value comes from.
-struct TaskFamily {
-    name: &'static str,
-    help: &'static str,
-    sample: Sample,
-}
-
-/// The value of a per-task series.
-#[derive(Clone, Copy)]
-enum Sample {
-    /// `arize_task_info`: always 1, with the extra info labels.
-    Info,
-    /// Fixed until the next poll: rendered then, copied now.
-    Fixed(Fixed),
-    /// Seconds since the last run, computed at scrape time.
-    Age,
-    /// 1 for a task whose `last_run_at` could not be read; absent otherwise.
-    LastRunUnreadable,
-    /// The stale threshold of a continuous task, from the flags and its run
-    /// interval (the same rule as `arize_tasks_stale`).
-    StaleThreshold,
-    /// Fixed until the task's runs are read again: rendered then, copied now.
-    Run(RunFixed),
-    /// 1, labelled with the status of the newest run read.
-    RunStatus,
-}
-
-/// Said in the HELP of the families that come from a task's runs.
-const FROM_RUNS: &str = "From the newest runs read with GET /v2/tasks/{task_id}/runs, read again each time the task runs (see arize_exporter_task_runs_backlog).";
-
-const TASK_FAMILIES: [TaskFamily; 17] = [
-    TaskFamily {
-        name: "arize_task_info",
-        help: "Always 1 per task; labelled with the task's project, dataset and creator.",
-        sample: Sample::Info,
-    },
-    TaskFamily {
-        name: "arize_task_last_run_timestamp_seconds",
-        help: "Unix time of the task's last run (last_run_at); absent if it never ran.",
-        sample: Sample::Fixed(Fixed::LastRun),
-    },
-    TaskFamily {
-        name: "arize_task_seconds_since_last_run",
-        help: "Seconds from the task's last run to this scrape, computed at scrape time from the cached last_run_at; absent if it never ran.",
-        sample: Sample::Age,
-    },
-    TaskFamily {
-        name: "arize_task_last_run_unreadable",
-        help: "1 for a task whose last_run_at was sent but is not a readable RFC 3339 time: its last run is unknown (neither never-run nor stale); absent for every other task.",
-        sample: Sample::LastRunUnreadable,
-    },
-    TaskFamily {
-        name: "arize_task_sampling_rate",
-        help: "Fraction of incoming data the task evaluates (0 to 1), when set.",
-        sample: Sample::Fixed(Fixed::SamplingRate),
-    },
-    TaskFamily {
-        name: "arize_task_evaluators",
-        help: "Number of evaluators the task runs.",
-        sample: Sample::Fixed(Fixed::Evaluators),
-    },
-    TaskFamily {
-        name: "arize_task_created_timestamp_seconds",
-        help: "Unix time the task was created, when known.",
-        sample: Sample::Fixed(Fixed::Created),
-    },
-    TaskFamily {
-        name: "arize_task_updated_timestamp_seconds",
-        help: "Unix time the task was last updated, when known.",
-        sample: Sample::Fixed(Fixed::Updated),
-    },
-    TaskFamily {
-        name: "arize_task_stale_threshold_seconds",
-        help: "Age of the last run beyond which a continuous task is stale: --stale-after-intervals times its run interval, at least --stale-after-min, when the interval is known; --stale-after otherwise (also for a task that never ran). Continuous tasks only; arize_tasks_stale uses the same threshold.",
-        sample: Sample::StaleThreshold,
-    },
-    TaskFamily {
-        name: "arize_task_run_interval_seconds",
-        help: "Median gap between the start times of the task's newest runs (up to 20), in seconds; absent until 3 runs are known.",
-        sample: Sample::Run(RunFixed::Interval),
-    },
-    TaskFamily {
-        name: "arize_task_last_run_status",
-        help: "Always 1, labelled with the status of the task's newest run read (lower case: pending, running, completed, failed, cancelled, or a new status as sent).",
-        sample: Sample::RunStatus,
-    },
-    TaskFamily {
-        name: "arize_task_last_run_successes",
-        help: "Items the task's newest finished run evaluated successfully (num_successes).",
-        sample: Sample::Run(RunFixed::Successes),
-    },
-    TaskFamily {
-        name: "arize_task_last_run_errors",
-        help: "Items the task's newest finished run failed to evaluate (num_errors).",
-        sample: Sample::Run(RunFixed::Errors),
-    },
-    TaskFamily {
-        name: "arize_task_last_run_skipped",
-        help: "Items the task's newest finished run skipped (num_skipped).",
-        sample: Sample::Run(RunFixed::Skipped),
-    },
-    TaskFamily {
-        name: "arize_task_last_run_duration_seconds",
-        help: "run_finished_at minus run_started_at of the task's newest finished run, in seconds.",
-        sample: Sample::Run(RunFixed::Duration),
-    },
-    TaskFamily {
-        name: "arize_task_last_run_finished_timestamp_seconds",
-        help: "Unix time the task's newest finished run finished (run_finished_at).",
-        sample: Sample::Run(RunFixed::Finished),
-    },
-    TaskFamily {
-        name: "arize_task_last_successful_run_timestamp_seconds",
-        help: "Unix time the task's newest completed run read by this process finished; absent if none.",
-        sample: Sample::Run(RunFixed::LastSuccess),
-    },
-];
 
 /// Where the renderer is in the body.
 #[derive(Clone, Copy)]
@@ -160,17 +41,17 @@ enum Cursor {
 }
 
 /// Whether family `family` is the same in every scrape of one snapshot (all
-/// but the ages, which are computed from the time of the scrape): its gzip
-/// deflate segment is then compressed once and kept with the snapshot.
+/// but those computed from the time of the scrape): its gzip deflate
+/// segment is then compressed once and kept with the store.
 fn fixed_per_poll(family: usize) -> bool {
-    !matches!(TASK_FAMILIES[family].sample, Sample::Age)
+    FAMILIES.get(family).is_some_and(|f| f.fixed_per_poll())
 }
 
 /// gzip level of the segments compressed for one scrape only (the head,
 /// the ages): the fastest, as a scrape is on the clock.
 const GZIP_LEVEL: u32 = 1;
 
-/// gzip level of the segments kept with the snapshot, compressed once per
+/// gzip level of the segments kept with the store, compressed once per
 /// poll and held until the next: at 100k tasks with run data, level 2
 /// makes a 31 MB gzip body where level 1 made 37 MB, for about a fifth
 /// more CPU in the first gzip scrape after a poll.
@@ -183,7 +64,7 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 /// the deflate stream after the last segment.
 const DEFLATE_END: [u8; 2] = [0x03, 0x00];
 
-/// Bytes before the deflate data of a block kept in the snapshot's cache:
+/// Bytes before the deflate data of a block kept in the store (see [`SeriesStore::segments`]):
 /// the CRC-32 (4, little-endian) and length (8) of the text it compresses.
 const BLOCK_PREFIX: usize = 12;
 
@@ -198,7 +79,7 @@ struct Segment {
     /// Bytes of text so far.
     len: u64,
     /// The whole segment so far, when this scrape claimed the family's
-    /// block in the snapshot's cache: stored there once the segment ends.
+    /// segment in the store: stored there once the segment ends.
     stored: Option<Vec<u8>>,
 }
 
@@ -286,8 +167,8 @@ impl Exposition {
     /// plain body. Its deflate stream is a sequence of segments, one for the
     /// head and one per per-task family, each compressed on its own: those
     /// of the families that do not change until the next poll are
-    /// compressed by the first gzip scrape of a snapshot, kept with it (see
-    /// [`crate::snapshot::TaskSnapshot::derived`]) and copied by the later
+    /// compressed by the first gzip scrape of a snapshot, kept with its
+    /// store (see [`SeriesStore::segments`]) and copied by the later
     /// ones; the head and the ages are compressed by every scrape. One
     /// member, not one per segment: some clients (curl) stop after the
     /// first member.
@@ -307,7 +188,7 @@ impl Exposition {
         match self.cursor {
             Cursor::Done => None,
             Cursor::Head => {
-                self.cursor = if self.per_task && self.published.snapshot.is_some() {
+                self.cursor = if self.per_task && self.published.store.is_some() {
                     Cursor::Tasks { family: 0, task: 0 }
                 } else {
                     Cursor::Done
@@ -319,35 +200,33 @@ impl Exposition {
                 })
             }
             Cursor::Tasks { family, mut task } => {
-                let Some(snapshot) = &self.published.snapshot else {
+                let Some(store) = &self.published.store else {
                     self.cursor = Cursor::Done;
                     return None;
                 };
                 let mut out = String::with_capacity(self.chunk_bytes.min(CHUNK_BYTES) + 4096);
-                let def = &TASK_FAMILIES[family];
-                if task == 0 {
-                    let help = match def.sample {
-                        Sample::Run(_) | Sample::RunStatus => {
-                            format!("{} {FROM_RUNS} {FROM_CACHE}", def.help)
-                        }
-                        _ => format!("{} {FROM_CACHE}", def.help),
-                    };
-                    family_header(&mut out, def.name, "gauge", &help);
-                }
-                let table = &snapshot.series;
-                let possible = match def.sample {
-                    Sample::Run(_) | Sample::RunStatus => table.has_run_text(),
-                    Sample::LastRunUnreadable => table.has_unreadable(),
-                    _ => true,
+                let Some(def) = FAMILIES.get(family) else {
+                    self.cursor = Cursor::Done;
+                    return None;
                 };
-                if !possible {
+                if task == 0 {
+                    family_header(&mut out, def.name, def.kind.as_str(), &def.help());
+                }
+                let table: &SeriesStore = store;
+                // A family no task has a series in: its rows are not read.
+                if table.series_in(family) == 0 {
                     task = table.len();
                 }
+                let at = ScrapeContext {
+                    now: self.now,
+                    staleness: &self.staleness,
+                };
+                let slot = SLOTS.get(family).copied().flatten().unwrap_or_default();
                 // At least one task after the header: a chunk ending between
                 // a header and its first series would have the next chunk
                 // write the header again.
                 while let Some(series) = table.get(task) {
-                    render_series(&mut out, def, &series, self.now, &self.staleness);
+                    render_series(&mut out, def, slot, &series, &at);
                     task += 1;
                     if out.len() >= self.chunk_bytes {
                         break;
@@ -356,7 +235,7 @@ impl Exposition {
                 let last = task >= table.len();
                 self.cursor = if !last {
                     Cursor::Tasks { family, task }
-                } else if family + 1 < TASK_FAMILIES.len() {
+                } else if family + 1 < FAMILIES.len() {
                     Cursor::Tasks {
                         family: family + 1,
                         task: 0,
@@ -375,7 +254,7 @@ impl Exposition {
 
     /// The next chunk of the gzip stream.
     fn next_gzip(&mut self) -> Option<Bytes> {
-        let count = TASK_FAMILIES.len();
+        let count = FAMILIES.len();
         let mut out = Vec::new();
         let gzip = self.gzip.as_mut()?;
         if !gzip.header_sent {
@@ -389,8 +268,8 @@ impl Exposition {
             }
             if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &gzip.segment) {
                 if fixed_per_poll(family) {
-                    let cache = self.published.snapshot.as_ref().map(|s| &s.derived);
-                    if let Some(block) = cache.and_then(|c| c.get(family, count)) {
+                    let cache = self.published.store.as_ref().map(|s| &s.segments);
+                    if let Some(block) = cache.and_then(|c| c.get(family)) {
                         if let Some((crc, len)) = block_crc(block) {
                             gzip.crc
                                 .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
@@ -411,7 +290,7 @@ impl Exposition {
                             return Some(Bytes::from(out));
                         }
                     }
-                    let claimed = cache.is_some_and(|c| c.claim(family, count));
+                    let claimed = cache.is_some_and(|c| c.claim(family));
                     gzip.segment = Some(Segment::new(Some(family), claimed));
                 }
             }
@@ -446,13 +325,13 @@ impl Exposition {
                 gzip.crc.combine(&segment.crc);
                 gzip.len += segment.len;
                 if let (Some(mut block), Some(family)) = (segment.stored.take(), segment.family) {
-                    if let Some(snapshot) = &self.published.snapshot {
+                    if let Some(store) = &self.published.store {
                         // The prefix in place, and no spare capacity: the
                         // block is held until the next poll.
                         block[..4].copy_from_slice(&segment.crc.clone().finalize().to_le_bytes());
                         block[4..BLOCK_PREFIX].copy_from_slice(&segment.len.to_le_bytes());
                         block.shrink_to_fit();
-                        snapshot.derived.set(family, count, Bytes::from(block));
+                        store.segments.set(family, Bytes::from(block));
                     }
                 }
             } else {
@@ -485,8 +364,8 @@ impl Drop for Exposition {
             ..
         }) = self.gzip.as_ref().and_then(|g| g.segment.as_ref())
         {
-            if let Some(snapshot) = &self.published.snapshot {
-                snapshot.derived.release(*family, TASK_FAMILIES.len());
+            if let Some(store) = &self.published.store {
+                store.segments.release(*family);
             }
         }
     }
@@ -510,70 +389,58 @@ impl Iterator for Exposition {
     }
 }
 
-/// Writes task `series`'s sample of family `def`, if it has one. Whether
-/// it has one is known from its row before any of its text is read.
+/// Writes task `series`'s sample of family `def` (whose kept value, if
+/// any, is in `slot`), if it has one. Whether it has one is known from its
+/// rows before any of its text is read.
 fn render_series(
     out: &mut String,
-    def: &TaskFamily,
+    def: &Family,
+    slot: usize,
     series: &TaskSeries,
-    now: f64,
-    staleness: &Staleness,
+    at: &ScrapeContext,
 ) {
     if !series.has_series() {
         return;
     }
-    let name = |out: &mut String, labels: &str| {
-        out.push_str(def.name);
-        out.push('{');
-        out.push_str(labels);
-        out.push('}');
+    let sample = match def.value {
+        Value::One => Sample::Text(" 1\n"),
+        Value::Task(_) if series.has_value(slot) => Sample::Text(series.value(slot)),
+        Value::Run(_) if series.has_run_value(slot) => Sample::Text(series.run_value(slot)),
+        Value::AtScrape { present, value, .. } => {
+            let input = series.input();
+            if !present(input) {
+                return;
+            }
+            Sample::Number(value(input, at))
+        }
+        _ => return,
     };
-    match def.sample {
-        Sample::Info => {
-            name(out, series.info_labels());
-            out.push_str(" 1\n");
-        }
-        Sample::Fixed(which) => {
-            if series.has_value(which) {
-                name(out, series.labels());
-                out.push_str(series.value(which));
-            }
-        }
-        Sample::Age => {
-            if let Some(last) = series.last_run_at() {
-                name(out, series.labels());
-                text::value(out, (now - last).max(0.0));
-            }
-        }
-        Sample::LastRunUnreadable => {
-            if series.last_run_unreadable() {
-                name(out, series.labels());
-                out.push_str(" 1\n");
-            }
-        }
-        Sample::StaleThreshold => {
-            if series.continuous() {
-                name(out, series.labels());
-                text::value(out, staleness.threshold_seconds(series.run_interval()));
-            }
-        }
-        Sample::Run(which) => {
-            if series.has_run_value(which) {
-                name(out, series.labels());
-                out.push_str(series.run_value(which));
-            }
-        }
-        Sample::RunStatus => {
-            if series.has_run_status() {
-                out.push_str(def.name);
-                out.push('{');
-                out.push_str(series.labels());
+    out.push_str(def.name);
+    out.push('{');
+    match def.labels {
+        Labels::Task => out.push_str(series.labels()),
+        Labels::Info => out.push_str(series.info_labels()),
+        Labels::RunStatus => {
+            out.push_str(series.labels());
+            let status = series.run_status();
+            if !status.is_empty() {
                 out.push(',');
-                out.push_str(series.run_status());
-                out.push_str("} 1\n");
+                out.push_str(status);
             }
         }
     }
+    out.push('}');
+    match sample {
+        Sample::Text(text) => out.push_str(text),
+        Sample::Number(v) => text::value(out, v),
+    }
+}
+
+/// A sample's value: its text, rendered when the store was built, or a
+/// number computed by this scrape.
+enum Sample<'a> {
+    Text(&'a str),
+    Number(f64),
 }
 
 /// `arize_up`, the time of the last complete poll and the poll interval.
@@ -658,7 +525,11 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
             humantime::format_duration(staleness.after)
         ),
     );
-    for (task_type, count) in snapshot.stale_counts(now, staleness) {
+    let stale = match &published.store {
+        Some(store) => store.stale_counts(now, staleness),
+        None => snapshot.stale_counts(now, staleness),
+    };
+    for (task_type, count) in stale {
         labels.clear();
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);
@@ -838,7 +709,7 @@ mod tests {
     fn a_gzip_scrape_decodes_to_the_plain_body_before_and_after_caching() {
         let published = published(9);
         let plain = stable(&chunks(&published, usize::MAX).concat());
-        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
+        let cache = &published.store.as_ref().expect("a store").segments;
         assert_eq!(cache.bytes(), 0, "nothing compressed before a gzip scrape");
         for chunk_bytes in [1, 300, usize::MAX] {
             let first = scrape(&published, chunk_bytes, true);
@@ -851,9 +722,8 @@ mod tests {
             assert_eq!(cache.bytes(), cached, "compressed once per snapshot");
             // Every fixed family is one chunk of the second scrape, copied
             // from the cache; the ages are not among them.
-            let count = TASK_FAMILIES.len();
-            for family in 0..count {
-                let block = cache.get(family, count);
+            for family in 0..FAMILIES.len() {
+                let block = cache.get(family);
                 assert_eq!(block.is_some(), fixed_per_poll(family), "{family}");
                 if let Some(block) = block {
                     let deflate = block.slice(BLOCK_PREFIX..);
@@ -918,13 +788,10 @@ mod tests {
         }
         let family = half_way.expect("a scrape stopped in a claimed family");
         drop(dropped);
-        let cache = &published.snapshot.as_ref().expect("a snapshot").derived;
-        assert!(cache.get(family, TASK_FAMILIES.len()).is_none());
+        let cache = &published.store.as_ref().expect("a store").segments;
+        assert!(cache.get(family).is_none());
         let full = scrape(&published, 100, true);
         assert!(stable(&gunzip(&full)) == plain);
-        assert!(
-            cache.get(family, TASK_FAMILIES.len()).is_some(),
-            "claimed again"
-        );
+        assert!(cache.get(family).is_some(), "claimed again");
     }
 }

@@ -1,9 +1,13 @@
-//! Everything `/metrics` serves: the task families rendered from the last
-//! snapshot at scrape time, and the exporter's own metrics.
+//! Everything `/metrics` serves: the per-task families, described once
+//! ([`families`]); their text, kept per snapshot in the exposition's own
+//! [`store`] (built when a snapshot is published); the body, streamed at
+//! scrape time ([`exposition`]); and the exporter's own metrics.
 
 pub mod exporter;
 pub mod exposition;
+pub mod families;
 pub mod settings;
+pub mod store;
 
 pub use exporter::ExporterMetrics;
 pub use exposition::Exposition;

@@ -404,9 +404,9 @@ fn write_runs(out: &mut String, task: &TaskRecord) {
     }
     out.push_str("</td>");
     for count in [
-        finished.and_then(|f| f.successes),
-        finished.and_then(|f| f.errors),
-        finished.and_then(|f| f.skipped),
+        finished.and_then(|f| f.successes.get()),
+        finished.and_then(|f| f.errors.get()),
+        finished.and_then(|f| f.skipped.get()),
     ] {
         out.push_str("<td class=\"num\">");
         match count {
@@ -523,7 +523,7 @@ mod tests {
     use super::*;
     use crate::arize::field::FieldWarnings;
     use crate::arize::runs::TaskRun;
-    use crate::snapshot::RunRecord;
+    use crate::snapshot::{MaybeCount, MaybeF64, RunRecord};
 
     const NOW: f64 = 1_800_000_000.0;
 
@@ -545,6 +545,13 @@ mod tests {
             last_run_at: last_run_ago.map(|ago| NOW - ago),
             last_run_unreadable: false,
             runs: None,
+            project_id: None,
+            dataset_id: None,
+            created_by_user_id: None,
+            sampling_rate: MaybeF64::NONE,
+            evaluators: MaybeCount::NONE,
+            created_at: MaybeF64::NONE,
+            updated_at: MaybeF64::NONE,
         }
     }
 

@@ -3,6 +3,7 @@
 //! newest run read, the newest finished one, the newest success, the run
 //! interval, and which finished runs this process sees for the first time.
 
+use super::{MaybeCount, MaybeF64};
 use crate::arize::field::{Capped, FieldWarnings};
 use crate::arize::runs::{RunStatus, TaskRun, MAX_REASON_BYTES, MAX_STATUS_BYTES, PAGE_SIZE};
 
@@ -13,31 +14,6 @@ pub const WINDOW: usize = PAGE_SIZE as usize;
 /// Runs with a start time needed before the run interval is known.
 pub const RUNS_FOR_INTERVAL: usize = 3;
 
-/// A run value whose text is rendered once per poll: its index among the
-/// run values of the snapshot's series table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunFixed {
-    /// `num_successes` of the newest finished run.
-    Successes = 0,
-    /// `num_errors` of the newest finished run.
-    Errors,
-    /// `num_skipped` of the newest finished run.
-    Skipped,
-    /// `run_finished_at` - `run_started_at` of the newest finished run.
-    Duration,
-    /// `run_finished_at` of the newest finished run.
-    Finished,
-    /// `run_finished_at` of the newest completed run read.
-    LastSuccess,
-    /// The run interval.
-    Interval,
-}
-
-impl RunFixed {
-    /// How many there are.
-    pub const COUNT: usize = 7;
-}
-
 /// Finished runs first seen in one read, by status, in the order of
 /// [`RunStatus::FINISHED`] (completed, failed, cancelled).
 pub type NewFinished = [u64; 3];
@@ -47,13 +23,13 @@ pub type NewFinished = [u64; 3];
 pub struct FinishedRun {
     pub status: RunStatus,
     /// `run_started_at`.
-    pub started_at: Option<f64>,
+    pub started_at: MaybeF64,
     /// `run_finished_at`.
-    pub finished_at: Option<f64>,
+    pub finished_at: MaybeF64,
     /// `num_successes`, `num_errors`, `num_skipped`: items of the run.
-    pub successes: Option<u64>,
-    pub errors: Option<u64>,
-    pub skipped: Option<u64>,
+    pub successes: MaybeCount,
+    pub errors: MaybeCount,
+    pub skipped: MaybeCount,
     /// `failure_reason`: free text from the API (untrusted: escape it),
     /// at most [`MAX_REASON_BYTES`] bytes, ending in `…` when it was cut.
     pub failure_reason: Option<Box<str>>,
@@ -62,7 +38,7 @@ pub struct FinishedRun {
 impl FinishedRun {
     /// Seconds from start to finish; `None` unless both are known and in order.
     pub fn duration(&self) -> Option<f64> {
-        let (start, end) = (self.started_at?, self.finished_at?);
+        let (start, end) = (self.started_at.get()?, self.finished_at.get()?);
         (end >= start).then_some(end - start)
     }
 }
@@ -83,11 +59,11 @@ pub struct RunRecord {
     pub newest_finished: Option<FinishedRun>,
     /// When the newest `completed` run this process has read finished
     /// (kept across reads: twenty failures in a row do not forget it).
-    pub last_success_at: Option<f64>,
+    pub last_success_at: MaybeF64,
     /// The median gap, in seconds, between the start times
     /// (`run_started_at`, else `created_at`) of the newest runs read, up to
     /// [`WINDOW`]; `None` until [`RUNS_FOR_INTERVAL`] are known.
-    pub interval: Option<f64>,
+    pub interval: MaybeF64,
     seen: Seen,
 }
 
@@ -96,7 +72,7 @@ pub struct RunRecord {
 /// still unfinished in the last read (by id).
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Seen {
-    through: Option<f64>,
+    through: MaybeF64,
     unfinished: Box<[Box<str>]>,
 }
 
@@ -147,11 +123,11 @@ impl Run {
         let status = self.status.filter(RunStatus::is_finished)?;
         Some(FinishedRun {
             status,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            successes: self.successes,
-            errors: self.errors,
-            skipped: self.skipped,
+            started_at: self.started_at.into(),
+            finished_at: self.finished_at.into(),
+            successes: self.successes.into(),
+            errors: self.errors.into(),
+            skipped: self.skipped.into(),
             failure_reason: self.failure_reason.map(|reason| {
                 let mut text = reason.text;
                 if reason.cut {
@@ -202,7 +178,7 @@ impl RunRecord {
             .iter()
             .find(|run| run.status == Some(RunStatus::Completed))
             .and_then(|run| run.finished_at);
-        let last_success_at = match (previous.and_then(|p| p.last_success_at), completed_at) {
+        let last_success_at = match (previous.and_then(|p| p.last_success_at.get()), completed_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
@@ -218,8 +194,8 @@ impl RunRecord {
             read_at,
             newest_status,
             newest_finished,
-            last_success_at,
-            interval,
+            last_success_at: last_success_at.into(),
+            interval: interval.into(),
             seen,
         };
         (record, new)
@@ -252,7 +228,7 @@ fn interval(runs: &[Run]) -> Option<f64> {
 /// by status; and what to remember for the next read.
 fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
     let mut new = NewFinished::default();
-    let mut through = previous.and_then(|p| p.through);
+    let mut through = previous.and_then(|p| p.through.get());
     for run in window {
         let Some(status) = run.status.as_ref().filter(|s| s.is_finished()) else {
             continue;
@@ -261,7 +237,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
         let first_seen = match previous {
             None => true,
             Some(seen) => {
-                seen.through.is_none_or(|t| key > t)
+                seen.through.get().is_none_or(|t| key > t)
                     || run
                         .id
                         .as_deref()
@@ -285,7 +261,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
         .collect();
     (
         Seen {
-            through,
+            through: through.into(),
             unfinished,
         },
         new,
@@ -295,15 +271,7 @@ fn count(window: &[Run], previous: Option<&Seen>) -> (Seen, NewFinished) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text_format::SeriesParts;
     use serde_json::json;
-
-    /// The run text the series table renders for `record`.
-    fn rendered(record: &RunRecord) -> (String, SeriesParts<{ RunFixed::COUNT }>) {
-        let mut text = String::new();
-        let parts = super::super::series::write_runs(&mut text, record);
-        (text, parts)
-    }
 
     /// A run created at `t` seconds, started a second later, finished 90 s
     /// after that (unless in progress), with 10 successes, 1 error, 2 skipped.
@@ -344,13 +312,11 @@ mod tests {
         let (record, _) = read(runs, None);
         assert_eq!(record.newest_status, Some(RunStatus::Failed));
         let finished = record.newest_finished.as_ref().unwrap();
-        assert_eq!(finished.started_at, Some(3001.0));
+        assert_eq!(finished.started_at.get(), Some(3001.0));
         assert_eq!(finished.duration(), Some(90.0));
-        assert_eq!(record.last_success_at, Some(2091.0));
-        let (text, parts) = rendered(&record);
-        assert_eq!(parts.labels(&text), r#"status="failed""#);
-        assert_eq!(parts.value(&text, RunFixed::Successes as usize), " 10\n");
-        assert_eq!(parts.value(&text, RunFixed::Finished as usize), " 3091\n");
+        assert_eq!(record.last_success_at.get(), Some(2091.0));
+        assert_eq!(finished.successes.get(), Some(10));
+        assert_eq!(finished.finished_at.get(), Some(3091.0));
     }
 
     #[test]
@@ -375,9 +341,7 @@ mod tests {
             vec![run("a", "COMPLETED", 0), run("b", "COMPLETED", 300)],
             None,
         );
-        assert_eq!(two.interval, None);
-        let (text, parts) = rendered(&two);
-        assert_eq!(parts.value(&text, RunFixed::Interval as usize), "");
+        assert_eq!(two.interval.get(), None);
         // Gaps 300, 300, 900 (one run missed): the median is 300.
         let runs = [0, 300, 600, 1500]
             .iter()
@@ -385,20 +349,20 @@ mod tests {
             .map(|(k, t)| run(&k.to_string(), "COMPLETED", *t))
             .collect();
         let (record, _) = read(runs, None);
-        assert_eq!(record.interval, Some(300.0));
+        assert_eq!(record.interval.get(), Some(300.0));
         // Four gaps of 100, 200, 300, 400: the two middle ones averaged.
         let runs = [0, 100, 300, 600, 1000]
             .iter()
             .enumerate()
             .map(|(k, t)| run(&k.to_string(), "COMPLETED", *t))
             .collect();
-        assert_eq!(read(runs, None).0.interval, Some(250.0));
+        assert_eq!(read(runs, None).0.interval.get(), Some(250.0));
         // Only the newest twenty count: older runs 10 000 s apart are left out.
         let runs = (0..20)
             .map(|k| run(&format!("new{k}"), "COMPLETED", 1_000_000 + k * 60))
             .chain((0..20).map(|k| run(&format!("old{k}"), "COMPLETED", k * 10_000)))
             .collect();
-        assert_eq!(read(runs, None).0.interval, Some(60.0));
+        assert_eq!(read(runs, None).0.interval.get(), Some(60.0));
     }
 
     #[test]
@@ -447,7 +411,7 @@ mod tests {
         let mut failed = run("b", "FAILED", 2000);
         failed["failure_reason"] = json!("é".repeat(2000));
         let (second, _) = read(vec![failed], Some(&first));
-        assert_eq!(second.last_success_at, Some(1091.0));
+        assert_eq!(second.last_success_at.get(), Some(1091.0));
         let reason = second.newest_finished.unwrap().failure_reason.unwrap();
         assert!(reason.ends_with('…') && reason.len() <= MAX_REASON_BYTES + 3);
     }
@@ -468,10 +432,7 @@ mod tests {
             "an unknown status is not finished"
         );
         assert_eq!(new, [0, 0, 0]);
-        let (text, parts) = rendered(&record);
-        assert_eq!(parts.labels(&text), r#"status="done_ish""#);
         let (empty, _) = read(vec![], None);
-        let (text, parts) = rendered(&empty);
-        assert_eq!((empty.newest_status, parts.labels(&text)), (None, ""));
+        assert_eq!(empty.newest_status, None);
     }
 }

@@ -18,6 +18,7 @@ mod dashboard;
 mod dockerfile;
 mod docs;
 mod drift;
+mod golden_exposition;
 mod landing;
 mod polling;
 mod runs;

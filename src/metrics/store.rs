@@ -1,0 +1,674 @@
+//! The exposition's own store: every per-task series of one snapshot as
+//! text, rendered once when the snapshot is published, and the gzip
+//! segments the scrapes of that snapshot compress once and share.
+//!
+//! The text format groups the series of a family, so a scrape walks every
+//! task once per per-task family (17 times). When each task's text had its
+//! own allocation, reached through its record, a walk over 100k tasks waited
+//! on two cache misses per series (the record, then its text) and a plain
+//! scrape took 3.5 times as long as copying its body. Here each walk reads
+//! the rows and the text front to back, which the CPU prefetches, and never
+//! touches a record. Everything a scrape needs of a task is in its row (and
+//! its run row): the text's parts and the values the scrape-time families
+//! ([`Value::AtScrape`]) are computed from.
+//!
+//! The text is cut in blocks of [`BLOCK_TASKS`] tasks. While a poll runs,
+//! the last store is still served; a block whose text is the same, byte for
+//! byte, as the block at the same place in the last store is shared with
+//! it instead of being held twice (a scrape straddling the swap may hold
+//! the one before, too). What is rendered comes from [`FAMILIES`],
+//! [`TASK_LABELS`] and [`INFO_LABELS`]; nothing here names a family.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use super::families::{
+    ScrapeInput, Value, FAMILIES, INFO_LABELS, RUN_VALUES, SLOTS, TASK_LABELS, TASK_VALUES,
+};
+use crate::snapshot::Staleness;
+use crate::snapshot::{
+    last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, KNOWN_TASK_TYPES,
+};
+use crate::text_format::SeriesParts;
+
+/// Tasks per block of text: about 280 KB of the generated tasks' text, so
+/// that a poll that changes a few tasks copies a few blocks.
+pub const BLOCK_TASKS: usize = 1024;
+
+/// Where a task's text is, and what a scrape computes from: 64 bytes, so
+/// that a walk over 100k rows for a family whose series most tasks lack
+/// reads little more than the rows.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    /// Start of the task's text in its block of [`SeriesStore::blocks`].
+    text: usize,
+    /// Its label set, info labels and [`Value::Task`] values; empty for a
+    /// task without an id, which has no per-task series.
+    task: SeriesParts<TASK_VALUES>,
+    /// What the scrape-time values and the stale counts are computed from.
+    input: ScrapeInput,
+    /// Index of the task's `task_type` in [`SeriesStore::task_types`].
+    task_type: u32,
+}
+
+/// Where a task's run text is.
+#[derive(Clone, Copy, Debug, Default)]
+struct RunRow {
+    /// Start of the task's run text in [`SeriesStore::run_text`].
+    text: usize,
+    /// The `status="…"` label of its newest run and the [`Value::Run`]
+    /// values; empty until its runs are read.
+    parts: SeriesParts<RUN_VALUES>,
+}
+
+/// The text of every per-task series of one snapshot that stays the same
+/// until the next poll, one row per task in the snapshot's task order, and
+/// the gzip segments kept for it.
+#[derive(Debug, Default)]
+pub struct SeriesStore {
+    /// Each task's label set, info labels and task values, in task order:
+    /// block `b` holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
+    blocks: Vec<Arc<str>>,
+    rows: Vec<Row>,
+    /// Each task's run status label and run values, in task order.
+    run_text: String,
+    /// One per row; empty when no task has run text.
+    run_rows: Vec<RunRow>,
+    /// The task types of the rows (few), the known ones first.
+    task_types: Vec<Arc<str>>,
+    /// Per family of [`FAMILIES`], how many tasks have a series: a scrape
+    /// skips the rows of a family none has.
+    series: [usize; FAMILIES.len()],
+    /// The compressed segments of the families that stay the same until
+    /// the next poll (see [`super::families::Family::fixed_per_poll`]), one per family,
+    /// compressed by the first gzip scrape and copied by the later ones.
+    pub segments: KeptSegments,
+}
+
+/// One task's series text and the values a scrape computes from. The
+/// `has_` methods read only the task's rows, not its text: a family most
+/// tasks have no series in costs a scrape little more than the rows.
+#[derive(Clone, Copy)]
+pub struct TaskSeries<'a> {
+    row: &'a Row,
+    /// `None` when no task of the store has run text.
+    run: Option<&'a RunRow>,
+    block: &'a str,
+    run_text: &'a str,
+}
+
+impl<'a> TaskSeries<'a> {
+    /// The block from the task's text on (its parts end where they say).
+    fn text(&self) -> &'a str {
+        self.block.get(self.row.text..).unwrap_or_default()
+    }
+
+    fn run_parts(&self) -> SeriesParts<RUN_VALUES> {
+        self.run.map(|run| run.parts).unwrap_or_default()
+    }
+
+    fn run_text(&self) -> &'a str {
+        let Some(run) = self.run else {
+            return "";
+        };
+        self.run_text.get(run.text..).unwrap_or_default()
+    }
+
+    /// Whether the task has per-task series (it has an id).
+    pub fn has_series(&self) -> bool {
+        !self.row.task.is_empty()
+    }
+
+    /// `task_id="…",task_name="…",…` (escaped); empty for a task without an
+    /// id, which has no per-task series.
+    pub fn labels(&self) -> &'a str {
+        self.row.task.labels(self.text())
+    }
+
+    /// The labels followed by the info labels.
+    pub fn info_labels(&self) -> &'a str {
+        self.row.task.info_labels(self.text())
+    }
+
+    /// Whether task value `slot` (see [`SLOTS`]) is present.
+    pub fn has_value(&self, slot: usize) -> bool {
+        self.row.task.has_value(slot)
+    }
+
+    /// ` value\n` of task value `slot`; empty when absent.
+    pub fn value(&self, slot: usize) -> &'a str {
+        self.row.task.value(self.text(), slot)
+    }
+
+    /// `status="…"` of the newest run read; empty when unknown.
+    pub fn run_status(&self) -> &'a str {
+        self.run_parts().labels(self.run_text())
+    }
+
+    /// Whether run value `slot` is present.
+    pub fn has_run_value(&self, slot: usize) -> bool {
+        self.run_parts().has_value(slot)
+    }
+
+    /// ` value\n` of run value `slot`; empty when absent or the runs were
+    /// not read.
+    pub fn run_value(&self, slot: usize) -> &'a str {
+        self.run_parts().value(self.run_text(), slot)
+    }
+
+    /// What the scrape-time values are computed from.
+    pub fn input(&self) -> &'a ScrapeInput {
+        &self.row.input
+    }
+
+    /// All of the task's own text (labels, info labels, task values).
+    pub fn own_text(&self) -> &'a str {
+        self.text().get(..self.row.task.len()).unwrap_or_default()
+    }
+}
+
+impl SeriesStore {
+    /// The store of `snapshot`, sharing with `previous` (the store of the
+    /// snapshot still served) every block whose text is unchanged.
+    pub fn build(snapshot: &TaskSnapshot, previous: Option<&SeriesStore>) -> SeriesStore {
+        let tasks = &snapshot.tasks;
+        let mut store = SeriesStore {
+            task_types: KNOWN_TASK_TYPES.iter().map(|&t| t.into()).collect(),
+            ..SeriesStore::default()
+        };
+        let mut type_index: HashMap<&str, u32> =
+            KNOWN_TASK_TYPES.iter().copied().zip(0..).collect();
+        store.rows.reserve_exact(tasks.len());
+        let mut block = String::with_capacity(
+            previous
+                .and_then(|p| p.blocks.first())
+                .map_or(0, |b| b.len()),
+        );
+        let mut labels: Vec<(&str, &str)> = Vec::with_capacity(TASK_LABELS.len());
+        let mut run_rows = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let task_type = match type_index.get(&*task.task_type) {
+                Some(&at) => at,
+                None => {
+                    // Fewer types than tasks, and fewer tasks than 2^32 in
+                    // any snapshot that fits in memory.
+                    let at = store.task_types.len() as u32;
+                    store.task_types.push(task.task_type.clone());
+                    type_index.insert(&task.task_type, at);
+                    at
+                }
+            };
+            let mut row = Row {
+                text: block.len(),
+                task: SeriesParts::default(),
+                input: ScrapeInput::of(task),
+                task_type,
+            };
+            let mut run = RunRow {
+                text: store.run_text.len(),
+                ..RunRow::default()
+            };
+            if task.id.is_some() {
+                labels.clear();
+                labels.extend(
+                    TASK_LABELS
+                        .iter()
+                        .filter_map(|(name, value)| Some((*name, value(task)?))),
+                );
+                let info = INFO_LABELS.map(|(name, value)| (name, value(task)));
+                row.task = SeriesParts::write(&mut block, &labels, &info, task_values(task));
+                if let Some(runs) = &task.runs {
+                    run.parts = write_runs(&mut store.run_text, runs);
+                }
+            }
+            store.rows.push(row);
+            run_rows.push(run);
+            if store.rows.len() % BLOCK_TASKS == 0 {
+                store.close_block(&mut block, previous);
+            }
+        }
+        if store.rows.len() % BLOCK_TASKS != 0 {
+            store.close_block(&mut block, previous);
+        }
+        if !store.run_text.is_empty() {
+            store.run_rows = run_rows;
+        }
+        store.run_text.shrink_to_fit();
+        let mut series = [0; FAMILIES.len()];
+        for (k, count) in series.iter_mut().enumerate() {
+            *count = store.tasks().filter(|s| s.has(k)).count();
+        }
+        store.series = series;
+        store
+    }
+
+    /// Ends the block being filled: the last store's block at the same
+    /// place when it holds the same text, else a copy of the scratch text.
+    fn close_block(&mut self, block: &mut String, previous: Option<&SeriesStore>) {
+        let at = self.blocks.len();
+        let shared = previous
+            .and_then(|p| p.blocks.get(at))
+            .filter(|old| old.as_bytes() == block.as_bytes());
+        self.blocks.push(match shared {
+            Some(old) => old.clone(),
+            None => Arc::from(block.as_str()),
+        });
+        block.clear();
+    }
+
+    /// Tasks in the store (those of the snapshot).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the store has no task.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The series of task `k` (in the snapshot's task order), if there is one.
+    pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
+        Some(TaskSeries {
+            row: self.rows.get(k)?,
+            run: self.run_rows.get(k),
+            block: self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b),
+            run_text: &self.run_text,
+        })
+    }
+
+    /// The series of every task, in order.
+    pub fn tasks(&self) -> impl Iterator<Item = TaskSeries<'_>> {
+        (0..self.rows.len()).filter_map(|k| self.get(k))
+    }
+
+    /// How many tasks have a series in family `family` (an index of
+    /// [`FAMILIES`]).
+    pub fn series_in(&self, family: usize) -> usize {
+        self.series.get(family).copied().unwrap_or(0)
+    }
+
+    /// The stale continuous tasks per `task_type` at `now` (Unix seconds),
+    /// counted from the rows: the same rule as
+    /// [`TaskRecord::is_stale`]. Every known type, and every type with a
+    /// continuous task.
+    pub fn stale_counts(&self, now: f64, staleness: &Staleness) -> BTreeMap<&str, u64> {
+        let mut per_type: Vec<Option<u64>> = vec![None; self.task_types.len()];
+        for row in self.rows.iter().filter(|row| row.input.continuous()) {
+            let input = &row.input;
+            let stale = last_run_stale(
+                input.last_run_at(),
+                input.last_run_unreadable(),
+                input.run_interval(),
+                now,
+                staleness,
+            );
+            if let Some(count) = per_type.get_mut(row.task_type as usize) {
+                *count.get_or_insert(0) += u64::from(stale);
+            }
+        }
+        let mut counts: BTreeMap<&str, u64> = zero_per_known_type();
+        for (task_type, count) in self.task_types.iter().zip(per_type) {
+            if let Some(count) = count {
+                *counts.entry(task_type).or_default() += count;
+            }
+        }
+        counts
+    }
+
+    /// Bytes of text held (blocks and run text), for tests and figures.
+    pub fn text_bytes(&self) -> usize {
+        self.blocks.iter().map(|b| b.len()).sum::<usize>() + self.run_text.len()
+    }
+
+    /// The blocks of text (see [`BLOCK_TASKS`]).
+    #[cfg(test)]
+    fn blocks(&self) -> &[Arc<str>] {
+        &self.blocks
+    }
+}
+
+impl TaskSeries<'_> {
+    /// Whether the task has a series in family `k` of [`FAMILIES`]; read
+    /// from the rows only.
+    pub fn has(&self, k: usize) -> bool {
+        let (Some(family), Some(slot)) = (FAMILIES.get(k), SLOTS.get(k)) else {
+            return false;
+        };
+        if !self.has_series() {
+            return false;
+        }
+        let slot = slot.unwrap_or_default();
+        match family.value {
+            Value::One => true,
+            Value::Task(_) => self.has_value(slot),
+            Value::Run(_) => self.has_run_value(slot),
+            Value::AtScrape { present, .. } => present(self.input()),
+        }
+    }
+}
+
+/// The task values of `task`, in slot order.
+fn task_values(task: &TaskRecord) -> [Option<f64>; TASK_VALUES] {
+    let mut values = [None; TASK_VALUES];
+    for (family, slot) in FAMILIES.iter().zip(SLOTS) {
+        if let (Value::Task(value), Some(slot)) = (family.value, slot) {
+            if let Some(v) = values.get_mut(slot) {
+                *v = value(task);
+            }
+        }
+    }
+    values
+}
+
+/// Appends the run text of a task: the status of its newest run read and
+/// the run values, in slot order.
+fn write_runs(out: &mut String, record: &RunRecord) -> SeriesParts<RUN_VALUES> {
+    let mut values = [None; RUN_VALUES];
+    for (family, slot) in FAMILIES.iter().zip(SLOTS) {
+        if let (Value::Run(value), Some(slot)) = (family.value, slot) {
+            if let Some(v) = values.get_mut(slot) {
+                *v = value(record);
+            }
+        }
+    }
+    let status = record.newest_status.as_ref().map(|s| s.as_str());
+    let labels: &[(&str, &str)] = match &status {
+        Some(status) => &[("status", status)],
+        None => &[],
+    };
+    SeriesParts::write(out, labels, &[], values)
+}
+
+/// A fixed number of byte blocks (one per family of [`FAMILIES`]), each
+/// computed at most once by whichever reader claims it first, then shared.
+/// Readers never wait: a reader that finds a block neither ready nor
+/// claimable computes it for itself.
+#[derive(Debug, Default)]
+pub struct KeptSegments {
+    slots: OnceLock<Box<[SegmentSlot]>>,
+}
+
+#[derive(Debug, Default)]
+struct SegmentSlot {
+    block: OnceLock<Bytes>,
+    claimed: AtomicBool,
+}
+
+impl KeptSegments {
+    fn slot(&self, index: usize) -> Option<&SegmentSlot> {
+        self.slots
+            .get_or_init(|| {
+                (0..FAMILIES.len())
+                    .map(|_| SegmentSlot::default())
+                    .collect()
+            })
+            .get(index)
+    }
+
+    /// The segment of family `index`, if ready.
+    pub fn get(&self, index: usize) -> Option<&Bytes> {
+        self.slot(index)?.block.get()
+    }
+
+    /// Claims the segment of family `index` for computing: true for exactly
+    /// one caller until it calls [`KeptSegments::release`] (then the next
+    /// claimant may try).
+    pub fn claim(&self, index: usize) -> bool {
+        self.slot(index).is_some_and(|slot| {
+            slot.block.get().is_none() && !slot.claimed.swap(true, Ordering::AcqRel)
+        })
+    }
+
+    /// Stores the segment a claimant computed.
+    pub fn set(&self, index: usize, block: Bytes) {
+        if let Some(slot) = self.slot(index) {
+            let _ = slot.block.set(block);
+        }
+    }
+
+    /// Gives up a claim without a segment (the claimant stopped half-way).
+    pub fn release(&self, index: usize) {
+        if let Some(slot) = self.slot(index) {
+            slot.claimed.store(false, Ordering::Release);
+        }
+    }
+
+    /// Bytes held by the ready segments.
+    pub fn bytes(&self) -> usize {
+        self.slots.get().map_or(0, |slots| {
+            slots
+                .iter()
+                .filter_map(|s| s.block.get())
+                .map(Bytes::len)
+                .sum()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::arize::field::FieldWarnings;
+    use crate::arize::tasks::Task;
+    use crate::snapshot::SnapshotBuilder;
+
+    fn task(json: &str) -> Task {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// The slot of family `name`.
+    fn slot(name: &str) -> usize {
+        let k = FAMILIES.iter().position(|f| f.name == name).unwrap();
+        SLOTS[k].unwrap()
+    }
+
+    fn snapshot(tasks: Vec<Task>, previous: Option<Arc<TaskSnapshot>>) -> Arc<TaskSnapshot> {
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        if let Some(previous) = previous {
+            builder = builder.reuse(previous);
+        }
+        builder.add_page(tasks, None, Some("CODE_EVALUATION"));
+        Arc::new(builder.finish(SystemTime::now()))
+    }
+
+    #[test]
+    fn a_row_fits_in_a_cache_line() {
+        assert!(std::mem::size_of::<Row>() <= 64);
+    }
+
+    #[test]
+    fn each_task_has_its_labels_info_labels_and_values_in_family_order() {
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(true, &mut warnings);
+        builder.add_page(
+            vec![
+                task(r#"{"id":"b","name":"a \"b\"","project_id":"p2","sampling_rate":0.5,"evaluators":[{},{}],"last_run_at":"2026-03-01T14:30:00Z"}"#),
+                task(r#"{"name":"no id"}"#),
+            ],
+            Some("s1"),
+            None,
+        );
+        let created = "2026-03-01T14:29:00Z";
+        let run = serde_json::json!([{"status": "FAILED", "created_at": created,
+            "run_started_at": "2026-03-01T14:29:01Z", "run_finished_at": "2026-03-01T14:29:31Z",
+            "num_successes": 10}]);
+        builder.set_runs(0, serde_json::from_value(run).unwrap(), 0.0);
+        let snapshot = builder.finish(SystemTime::now());
+        let store = SeriesStore::build(&snapshot, None);
+        let series = store.get(0).unwrap();
+        assert_eq!(
+            series.labels(),
+            r#"task_id="b",task_name="a \"b\"",task_type="unknown",mode="one_off",space="s1""#
+        );
+        assert!(series
+            .info_labels()
+            .ends_with(r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="""#));
+        assert_eq!(series.value(slot("arize_task_sampling_rate")), " 0.5\n");
+        assert_eq!(series.value(slot("arize_task_evaluators")), " 2\n");
+        assert_eq!(
+            series.value(slot("arize_task_last_run_timestamp_seconds")),
+            " 1772375400\n"
+        );
+        assert!(!series.has_value(slot("arize_task_created_timestamp_seconds")));
+        assert_eq!(series.run_status(), r#"status="failed""#);
+        assert_eq!(
+            series.run_value(slot("arize_task_last_run_successes")),
+            " 10\n"
+        );
+        assert_eq!(
+            series.run_value(slot("arize_task_last_run_duration_seconds")),
+            " 30\n"
+        );
+        assert_eq!(
+            series.run_value(slot("arize_task_run_interval_seconds")),
+            ""
+        );
+        let anonymous = store.get(1).unwrap();
+        assert!(!anonymous.has_series() && anonymous.own_text().is_empty());
+        // Per family, the tasks that have a series.
+        let count =
+            |name: &str| store.series_in(FAMILIES.iter().position(|f| f.name == name).unwrap());
+        assert_eq!(count("arize_task_info"), 1);
+        assert_eq!(count("arize_task_created_timestamp_seconds"), 0);
+        assert_eq!(count("arize_task_last_run_status"), 1);
+        assert_eq!(count("arize_task_last_run_unreadable"), 0);
+        assert_eq!(
+            count("arize_task_stale_threshold_seconds"),
+            0,
+            "not continuous"
+        );
+    }
+
+    /// A store of `n` tasks from `skip` on, with task `renamed` renamed
+    /// (same length), built on `previous`.
+    fn poll(previous: Option<&SeriesStore>, skip: usize, n: usize, renamed: usize) -> SeriesStore {
+        let page = (skip..n)
+            .map(|k| {
+                // Same lengths: sharing must not rest on the block's length.
+                let name = if k == renamed { "tusk" } else { "task" };
+                task(&format!(
+                    r#"{{"id":"t{k:05}","name":"{name}","type":"CODE_EVALUATION","sampling_rate":0.5}}"#
+                ))
+            })
+            .collect();
+        SeriesStore::build(&snapshot(page, None), previous)
+    }
+
+    fn shared(a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
+        let (a, b) = (a.blocks(), b.blocks());
+        a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
+    }
+
+    #[test]
+    fn blocks_of_text_unchanged_in_place_are_shared_with_the_last_store() {
+        let n = 2 * BLOCK_TASKS + 452;
+        let first = poll(None, 0, n, n);
+        assert_eq!(first.blocks().len(), 3);
+        // One task of the middle block renamed: only that block is new.
+        let second = poll(Some(&first), 0, n, BLOCK_TASKS + 7);
+        assert_eq!(shared(&first, &second), [true, false, true]);
+        let renamed = second.get(BLOCK_TASKS + 7).unwrap();
+        assert!(renamed.labels().contains(r#"task_name="tusk""#));
+        for k in [0, BLOCK_TASKS + 6, n - 1] {
+            let (a, b) = (first.get(k).unwrap(), second.get(k).unwrap());
+            assert_eq!(a.own_text(), b.own_text());
+            assert_eq!(b.value(slot("arize_task_sampling_rate")), " 0.5\n");
+        }
+        // The first task gone: every task moved, no block is shared.
+        let third = poll(Some(&second), 1, n, n);
+        assert_eq!(shared(&second, &third), [false, false, false]);
+        assert_eq!(
+            third.get(0).unwrap().labels(),
+            second.get(1).unwrap().labels()
+        );
+        assert_eq!(third.len(), n - 1);
+    }
+
+    #[test]
+    fn a_shorter_task_list_does_not_keep_the_old_last_block() {
+        let n = BLOCK_TASKS + 500;
+        let first = poll(None, 0, n, n);
+        // The last 200 tasks gone, the others unchanged in place: the last
+        // block's text is the start of the old one's, and must not be it.
+        let second = poll(Some(&first), 0, n - 200, n);
+        assert_eq!(shared(&first, &second), [true, false]);
+        let own: usize = (BLOCK_TASKS..n - 200)
+            .map(|k| second.get(k).unwrap().own_text().len())
+            .sum();
+        assert_eq!(second.blocks()[1].len(), own, "no text of the tasks gone");
+        let afresh = poll(None, 0, n - 200, n);
+        assert_eq!(second.text_bytes(), afresh.text_bytes());
+    }
+
+    #[test]
+    fn a_store_built_on_the_last_one_has_the_text_of_one_built_afresh() {
+        // Tasks without id, a type filter and duplicates mixed in; the
+        // second poll changes one task, drops some and ends mid-block.
+        let page = |skip: usize, n: usize, changed: usize| -> Vec<Task> {
+            (skip..n)
+                .map(|k| {
+                    let json = match k % 5 {
+                        0 => format!(r#"{{"name":"no id {k}","type":"CODE_EVALUATION"}}"#),
+                        // Found before: counted once.
+                        1 => format!(r#"{{"id":"t{}","type":"CODE_EVALUATION"}}"#, k.saturating_sub(2)),
+                        // Another type: dropped by the filter.
+                        2 => format!(r#"{{"id":"t{k}","type":"RUN_EXPERIMENT"}}"#),
+                        _ => format!(
+                            r#"{{"id":"t{k}","name":"{}","type":"CODE_EVALUATION","is_continuous":true,"last_run_at":"2026-03-01T14:30:00Z","sampling_rate":0.25}}"#,
+                            if k == changed { "chang" } else { "same" }
+                        ),
+                    };
+                    task(&json)
+                })
+                .collect()
+        };
+        let first_snapshot = snapshot(page(0, 5000, usize::MAX), None);
+        let first = SeriesStore::build(&first_snapshot, None);
+        for (skip, n, changed) in [
+            (0, 5000, 8),
+            (0, 5000, usize::MAX),
+            (0, 4000, 2003),
+            (5, 5000, 9),
+        ] {
+            let reused_snapshot = snapshot(page(skip, n, changed), Some(first_snapshot.clone()));
+            let reused = SeriesStore::build(&reused_snapshot, Some(&first));
+            let fresh = SeriesStore::build(&snapshot(page(skip, n, changed), None), None);
+            if (skip, n, changed) == (0, 5000, usize::MAX) {
+                // Nothing changed: every block shared, tasks without id too.
+                assert!(shared(&first, &reused).iter().all(|s| *s));
+            }
+            assert_eq!(reused.len(), fresh.len());
+            assert_eq!(reused.len(), reused_snapshot.tasks.len());
+            for k in 0..fresh.len() {
+                let (a, b) = (reused.get(k).unwrap(), fresh.get(k).unwrap());
+                assert_eq!(a.own_text(), b.own_text(), "task {k} of {skip}..{n}");
+                assert_eq!(a.labels(), b.labels());
+                let rate = slot("arize_task_sampling_rate");
+                assert_eq!(a.value(rate), b.value(rate));
+                assert_eq!(a.has_series(), b.has_series());
+                assert_eq!(a.input().continuous(), b.input().continuous());
+            }
+            let now = 1_772_375_400.0 + 86_400.0;
+            let staleness = Staleness {
+                after: Duration::from_secs(3600),
+                after_intervals: 3,
+                min: Duration::from_secs(60),
+            };
+            assert_eq!(
+                reused.stale_counts(now, &staleness),
+                fresh.stale_counts(now, &staleness)
+            );
+            // The rows count what the records say.
+            assert_eq!(
+                reused.stale_counts(now, &staleness),
+                reused_snapshot.stale_counts(now, &staleness)
+            );
+        }
+    }
+}
