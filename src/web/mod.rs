@@ -5,8 +5,8 @@
 //! an axum [`Router`](axum::Router) through all of it.
 //!
 //! Use: [`WebConfigHandle::load`] (or [`WebConfigHandle::none`]) at start,
-//! [`bind`] the listen addresses, then [`serve`]. See the README section
-//! "Securing the endpoint" for the file's format.
+//! [`bind`] the listen addresses, then [`serve`]. See `docs/security.md`
+//! for the file's format.
 
 mod auth;
 mod config;

@@ -1,5 +1,6 @@
 //! The real `arize-exporter` process: flags, endpoints, secrecy of the key,
-//! key-file rotation, `--once`, signals and logs (the README's Running it, Configuration and Endpoints sections).
+//! key-file rotation, `--once`, signals and logs (the README's Running it,
+//! `docs/configuration.md`, and `docs/deployment.md`'s Endpoints and Signals).
 //! The Arize API is the project's simulator, over HTTP on loopback.
 
 use crate::support;

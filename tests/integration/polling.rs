@@ -1,6 +1,7 @@
 //! Polling, tolerance and metrics, in process: the real client, poller,
 //! state and renderer against the project's simulated Arize API over HTTP
-//! on loopback (the README's Polling, Metrics and tolerance rules).
+//! on loopback (`docs/configuration.md` and `docs/metrics.md`: polling,
+//! the metrics and the tolerance rules).
 
 use crate::support;
 

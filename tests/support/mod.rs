@@ -4,7 +4,7 @@
 //!   (a missing one fails the test with its installer: tests never skip),
 //!   running commands, reading files, temporary directories;
 //! - [`yaml`]: YAML as JSON, read the way Kubernetes and Helm read it;
-//! - [`spec`]: the metric families the exporter serves (the README's Metrics section);
+//! - [`spec`]: the metric families the exporter serves (`docs/metrics.md`);
 //! - [`exporter`]: the exporter in process and as the real binary, the
 //!   exposition parser, `promtool check metrics`, HTTP helpers;
 //! - [`observability`]: the dashboard and the rules as JSON, and a small
