@@ -10,7 +10,7 @@ local header = |||
   # GENERATED from the monitoring mixin in mixin/ (jsonnet) with its default
   # _config: do not edit by hand. Edit mixin/ (the rules are in
   # mixin/rules/*.libsonnet and mixin/alerts/*.libsonnet, the settings in
-  # mixin/config.libsonnet), then run `mixin/generate.sh`; tests/mixin.rs fails
+  # mixin/config.libsonnet), then run `mixin/generate.sh`; tests/tools/mixin.rs fails
   # while this file differs from a fresh render.
   #
   # The Helm chart embeds its `groups` verbatim in a PrometheusRule, and plain

@@ -6,7 +6,7 @@
 // and anything else double-quoted. std.manifestYamlDoc sorts keys and
 // quotes every string, which makes a rule file hard to review.
 //
-// tests/mixin.rs parses the output with a YAML parser and compares it with
+// tests/tools/mixin.rs parses the output with a YAML parser and compares it with
 // the data it was written from, so a mistake here fails the suite.
 local keyOrder = [
   'name',
