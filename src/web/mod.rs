@@ -5,7 +5,7 @@
 //! an axum [`Router`](axum::Router) through all of it.
 //!
 //! Use: [`WebConfigHandle::load`] (or [`WebConfigHandle::none`]) at start,
-//! [`bind`] the listen addresses, then [`serve`]. See `docs/security.md`
+//! [`bind`] the listen addresses, then `serve`. See `docs/security.md`
 //! for the file's format.
 
 mod auth;
@@ -134,7 +134,7 @@ impl WebConfig {
 
 /// The web configuration in force, shared by every listener; cheap to
 /// clone. Built from `--web.config.file` (or empty without one) and
-/// replaced by [`serve`]'s reloader when the file or the certificates it
+/// replaced by `serve`'s reloader when the file or the certificates it
 /// names change.
 #[derive(Clone)]
 pub struct WebConfigHandle {
