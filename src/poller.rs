@@ -168,6 +168,11 @@ impl Poller {
                 self.state.publish_success(snapshot);
                 self.metrics.poll_succeeded(elapsed);
                 // The first success and a recovery are news; the rest is routine.
+                if tasks == 0 && self.filters.narrows() && self.last_success.is_none() {
+                    tracing::warn!(
+                        "the filters matched no task: check --space-id, --space-name, --task-name, --project-id, --dataset-id and --task-type"
+                    );
+                }
                 match self.last_success {
                     None => tracing::info!(tasks, duration = ?elapsed, "first poll complete"),
                     Some(false) => {

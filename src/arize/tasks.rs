@@ -51,6 +51,18 @@ pub struct TaskFilters {
     pub task_type: Option<String>,
 }
 
+impl TaskFilters {
+    /// Whether any filter narrows the listing (an empty answer then more
+    /// likely means a mistyped filter than an empty account).
+    pub fn narrows(&self) -> bool {
+        !self.spaces.is_empty()
+            || self.name.is_some()
+            || self.project_id.is_some()
+            || self.dataset_id.is_some()
+            || self.task_type.is_some()
+    }
+}
+
 /// The path template of the endpoint, as the `endpoint` metric label.
 pub const PATH: &str = ApiPath::Tasks.as_str();
 

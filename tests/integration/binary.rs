@@ -537,6 +537,25 @@ async fn a_key_file_unusable_at_start_stops_the_exporter_naming_the_flag() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
+async fn once_warns_when_the_filters_match_no_task() {
+    const WARNING: &str = "the filters matched no task";
+    let sim = Simulator::start(tasks()).await.unwrap();
+    let args = api_args(&sim, &["--once", "--task-name", "no-such-task"]);
+    let out = run_to_end(&refs(&args), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains(WARNING), "{}", out.stderr);
+    // A filter that matches tasks, and an empty account without filters,
+    // are no reason to warn.
+    let args = api_args(&sim, &["--once", "--task-name", "fresh"]);
+    let out = run_to_end(&refs(&args), &[]).await;
+    assert!(!out.stderr.contains(WARNING), "{}", out.stderr);
+    let empty = Simulator::start(Vec::new()).await.unwrap();
+    let out = run_to_end(&refs(&api_args(&empty, &["--once"])), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains(WARNING), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn once_prints_the_exposition_and_exits_0() {
     let sim = Simulator::start(tasks()).await.unwrap();
     let port = free_port();
