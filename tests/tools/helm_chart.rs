@@ -599,6 +599,36 @@ fn the_prometheus_rule_carries_exactly_the_canonical_rule_file() {
 }
 
 #[test]
+fn the_prometheus_rule_links_dashboards_to_the_grafana_given() {
+    let values = Some(chart().join("ci/all-enabled-values.yaml"));
+    let (_, docs) = render(
+        &values,
+        &["prometheusRule.grafanaURL=https://grafana.corp.example/"],
+    );
+    let rule = find(&docs, "PrometheusRule");
+    let urls: Vec<&str> = rule["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter_map(|r| r["annotations"]["dashboard_url"].as_str())
+        .collect();
+    assert!(!urls.is_empty(), "the alerts link a dashboard");
+    for url in urls {
+        assert!(url.starts_with("https://grafana.corp.example/d/"), "{url}");
+    }
+    // Anything but a URL is refused by the schema (and a URL is not).
+    for (url, renders) in [("https://grafana.corp.example", true), ("not a url", false)] {
+        let set = format!("prometheusRule.grafanaURL={url}");
+        let out = template_sets(&[DEFAULT_KEY, "prometheusRule.enabled=true", &set]);
+        assert_eq!(out.status.success(), renders, "{url}: {}", stderr(&out));
+        if !renders {
+            assert!(stderr(&out).contains("grafanaURL"), "{}", stderr(&out));
+        }
+    }
+}
+
+#[test]
 fn the_dashboard_configmap_carries_exactly_the_canonical_dashboard() {
     let dashboard = read(canonical_dashboard());
     serde_json::from_str::<Value>(&dashboard).expect("the canonical dashboard is JSON");
