@@ -92,7 +92,7 @@ impl App {
             None => WebConfigHandle::none(),
         };
         let metrics = Arc::new(ExporterMetrics::new());
-        let state = Arc::new(SharedState::default());
+        let state = Arc::new(SharedState::new(settings.exposition.families));
         #[cfg(feature = "demo")]
         let mut simulator = None;
         let (api_url, key) = match &settings.target {
@@ -229,6 +229,17 @@ impl App {
             per_task_metrics = s.exposition.per_task_metrics,
             "arize-exporter started"
         );
+        // A typo in a list silently drops every family (allowlist) or none
+        // (denylist): said once, at start.
+        if let Some(list) = &s.metric_list {
+            for expression in &list.unmatched {
+                tracing::warn!(
+                    flag = list.kind.flag(),
+                    expression = %expression,
+                    "the expression matches no family the list filters (arize_tasks*, arize_task_*; arize_up, arize_exporter_* and process_* are always served)"
+                );
+            }
+        }
     }
 }
 
