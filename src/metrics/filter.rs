@@ -212,6 +212,9 @@ mod tests {
         // An alternation is anchored as a whole, not its first branch only.
         let list = compile(ListKind::Allow, "arize_task_info|arize_tasks");
         assert_eq!(served(&list.filter), ["arize_task_info", "arize_tasks"]);
+        // `arize_tasks` is not a prefix of `arize_tasks_stale` here either.
+        let list = compile(ListKind::Allow, "arize_tasks|arize_task_info");
+        assert_eq!(served(&list.filter), ["arize_task_info", "arize_tasks"]);
     }
 
     #[test]
