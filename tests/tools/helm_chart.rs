@@ -698,16 +698,22 @@ fn the_metric_lists_are_passed_only_when_set_and_never_both() {
         strings(&containers(find(&docs, "Deployment"))[0]["args"])
     };
     let metric_args = |args: Vec<String>| -> Vec<String> {
-        args.into_iter().filter(|a| a.starts_with("--metric-")).collect()
+        args.into_iter()
+            .filter(|a| a.starts_with("--metric-"))
+            .collect()
     };
     // Empty by default: no flag at all (an empty list is not "allow nothing").
     assert!(metric_args(args_of(&[])).is_empty());
     assert_eq!(
-        metric_args(args_of(&["config.metricAllowlist={arize_tasks.*,arize_task_info}"])),
+        metric_args(args_of(&[
+            "config.metricAllowlist={arize_tasks.*,arize_task_info}"
+        ])),
         ["--metric-allowlist=arize_tasks.*,arize_task_info"]
     );
     assert_eq!(
-        metric_args(args_of(&["config.metricDenylist={arize_task_last_run_skipped}"])),
+        metric_args(args_of(&[
+            "config.metricDenylist={arize_task_last_run_skipped}"
+        ])),
         ["--metric-denylist=arize_task_last_run_skipped"]
     );
     // Both: refused at render by the schema, as the exporter refuses it at start.
