@@ -417,9 +417,14 @@ async fn each_bad_flag_is_rejected_with_exit_2_and_one_line_naming_it() {
     }
 }
 
+/// A start that must fail: its flags, its environment, and the words its
+/// one line of error must hold.
+type Refused<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn metric_lists_both_set_or_invalid_stop_the_exporter_with_one_line() {
-    let both: &[(&[&str], &[(&str, &str)])] = &[
+    type Both<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let both: &[Both] = &[
         (
             &[
                 "--demo",
@@ -442,7 +447,7 @@ async fn metric_lists_both_set_or_invalid_stop_the_exporter_with_one_line() {
             &[("ARIZE_METRIC_DENYLIST", "b")],
         ),
     ];
-    let bad: &[(&[&str], &[(&str, &str)], &[&str])] = &[
+    let bad: &[Refused] = &[
         (
             &["--demo", "--metric-denylist", "arize_tasks,arize_task_(x"],
             &[],
