@@ -86,6 +86,7 @@ impl App {
     /// Wires the exporter from `settings`; in demo mode, starts the
     /// simulator on a loopback port first.
     pub async fn build(settings: Settings) -> Result<App, AppError> {
+        warn_unmatched(&settings);
         // A bad web configuration stops the exporter at start, like a bad flag.
         let web = match &settings.web.config_file {
             Some(path) => WebConfigHandle::load(path).map_err(AppError::WebConfig)?,
@@ -229,17 +230,22 @@ impl App {
             per_task_metrics = s.exposition.per_task_metrics,
             "arize-exporter started"
         );
-        // A typo in a list silently drops every family (allowlist) or none
-        // (denylist): said once, at start.
-        if let Some(list) = &s.metric_list {
-            for expression in &list.unmatched {
-                tracing::warn!(
-                    flag = list.kind.flag(),
-                    expression = %expression,
-                    "the expression matches no family the list filters (arize_tasks*, arize_task_*; arize_up, arize_exporter_* and process_* are always served)"
-                );
-            }
-        }
+    }
+}
+
+/// Says at start (`--once` too) each expression of the metric list that
+/// matches no family: a typo silently drops every family (allowlist) or
+/// none (denylist).
+fn warn_unmatched(settings: &Settings) {
+    let Some(list) = &settings.metric_list else {
+        return;
+    };
+    for expression in &list.unmatched {
+        tracing::warn!(
+            flag = list.kind.flag(),
+            expression = %expression,
+            "the expression matches no family the list filters (arize_tasks*, arize_task_*; arize_up, arize_exporter_* and process_* are always served)"
+        );
     }
 }
 

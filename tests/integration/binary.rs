@@ -563,6 +563,27 @@ async fn a_denylist_drops_its_families_and_an_allowlist_keeps_only_its_own() {
     assert!(!with_allow
         .iter()
         .any(|n| n == "arize_tasks" || n == "arize_task_info"));
+
+    // A typo is served as given (here: nothing denied) and said at start.
+    let args = api_args(
+        &sim,
+        &[
+            "--once",
+            "--metric-denylist",
+            "arize_task_info,arize_tsak_.*",
+        ],
+    );
+    let out = run_to_end(&refs(&args), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("level=warn"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+    assert!(warned[0].contains("arize_tsak_.*") && warned[0].contains("--metric-denylist"));
+    assert!(out.stdout.contains("\narize_task_evaluators{"));
+    assert!(!out.stdout.contains("\narize_task_info{"));
     sim.shutdown().await;
 }
 
