@@ -677,6 +677,31 @@ mod tests {
     }
 
     #[test]
+    fn a_metric_list_becomes_the_exposition_s_family_filter() {
+        let settings = parse(&["--demo"]).unwrap();
+        assert_eq!(settings.exposition.families, FamilyFilter::default());
+        assert!(settings.metric_list.is_none());
+        let settings = parse(&["--demo", "--metric-allowlist", "arize_tasks.*"]).unwrap();
+        let families = settings.exposition.families;
+        assert!(families.serves("arize_tasks_stale") && !families.serves("arize_task_info"));
+        let settings = parse(&["--demo", "--metric-denylist", "arize_task_info,nothing"]).unwrap();
+        assert!(!settings.exposition.families.serves("arize_task_info"));
+        assert!(settings.exposition.families.serves("arize_tasks"));
+        assert_eq!(settings.metric_list.unwrap().unmatched, ["nothing"]);
+        // An empty list is no list, and so never conflicts.
+        let settings = parse(&["--demo", "--metric-allowlist=", "--metric-denylist", "x"]).unwrap();
+        assert_eq!(settings.metric_list.unwrap().kind, ListKind::Deny);
+        let line = invalid_line(&["--demo", "--metric-allowlist=a", "--metric-denylist=b"]);
+        assert!(line.contains("--metric-allowlist") && line.contains("--metric-denylist"));
+        let line = invalid_line(&["--demo", "--metric-denylist", "ok,(bad"]);
+        assert!(
+            line.starts_with("invalid value for '--metric-denylist': '(bad'"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
     fn demo_needs_no_key_and_uses_the_defaults() {
         let settings = parse(&["--demo"]).unwrap();
         assert!(matches!(settings.target, Target::Demo));

@@ -873,6 +873,18 @@ mod tests {
         // No info labels, no sampling rate: less text kept.
         assert!(lean_store.text_bytes() < full_store.text_bytes());
         assert!(lean_store.get(0).unwrap().info_labels() == lean_store.get(0).unwrap().labels());
+        // Not rendered at all: no value text, no series counted.
+        let rate = FAMILIES
+            .iter()
+            .position(|f| f.name == "arize_task_sampling_rate")
+            .unwrap();
+        let slot = SLOTS[rate].unwrap();
+        assert_eq!(full_store.get(0).unwrap().value(slot), " 0.5\n");
+        assert_eq!(lean_store.get(0).unwrap().value(slot), "");
+        assert_eq!(
+            (full_store.series_in(rate), lean_store.series_in(rate)),
+            (40, 0)
+        );
         let plain =
             String::from_utf8(scrape_with(&lean, &options, usize::MAX, false).concat()).unwrap();
         let served = families_of(&plain);
