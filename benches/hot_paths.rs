@@ -18,7 +18,7 @@ use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::config::Settings;
 use arize_exporter::metrics::store::SeriesStore;
 use arize_exporter::metrics::ExpositionSettings;
-use arize_exporter::metrics::{ExporterMetrics, Exposition};
+use arize_exporter::metrics::{ExporterMetrics, Exposition, FamilyFilter};
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
 use arize_exporter::state::Published;
 use arize_exporter::text_format as text;
@@ -59,7 +59,11 @@ fn snapshot(pages: &[Vec<u8>]) -> TaskSnapshot {
 
 /// A complete poll of `pages`, published with its store.
 fn published(pages: &[Vec<u8>]) -> Arc<Published> {
-    Arc::new(Published::complete(Arc::new(snapshot(pages)), None))
+    Arc::new(Published::complete(
+        Arc::new(snapshot(pages)),
+        None,
+        &FamilyFilter::default(),
+    ))
 }
 
 /// The exposition settings of an exporter run with the default flags.
@@ -110,12 +114,12 @@ fn build_snapshot(c: &mut Criterion) {
     // first poll) and on the store of an unchanged snapshot (every block
     // shared).
     let built = snapshot(&pages);
-    let last = SeriesStore::build(&built, None);
+    let last = SeriesStore::build(&built, None, &FamilyFilter::default());
     group.bench_function("build the store of 10k tasks", |b| {
-        b.iter(|| SeriesStore::build(black_box(&built), None))
+        b.iter(|| SeriesStore::build(black_box(&built), None, &FamilyFilter::default()))
     });
     group.bench_function("build the store of 10k unchanged tasks", |b| {
-        b.iter(|| SeriesStore::build(black_box(&built), Some(&last)))
+        b.iter(|| SeriesStore::build(black_box(&built), Some(&last), &FamilyFilter::default()))
     });
     group.finish();
 }

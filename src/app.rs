@@ -86,13 +86,14 @@ impl App {
     /// Wires the exporter from `settings`; in demo mode, starts the
     /// simulator on a loopback port first.
     pub async fn build(settings: Settings) -> Result<App, AppError> {
+        warn_unmatched(&settings);
         // A bad web configuration stops the exporter at start, like a bad flag.
         let web = match &settings.web.config_file {
             Some(path) => WebConfigHandle::load(path).map_err(AppError::WebConfig)?,
             None => WebConfigHandle::none(),
         };
         let metrics = Arc::new(ExporterMetrics::new());
-        let state = Arc::new(SharedState::default());
+        let state = Arc::new(SharedState::new(settings.exposition.families));
         #[cfg(feature = "demo")]
         let mut simulator = None;
         let (api_url, key) = match &settings.target {
@@ -228,6 +229,22 @@ impl App {
             max_run_requests_per_poll = s.poll.max_run_requests,
             per_task_metrics = s.exposition.per_task_metrics,
             "arize-exporter started"
+        );
+    }
+}
+
+/// Says at start (`--once` too) each expression of the metric list that
+/// matches no family: a typo silently drops every family (allowlist) or
+/// none (denylist).
+fn warn_unmatched(settings: &Settings) {
+    let Some(list) = &settings.metric_list else {
+        return;
+    };
+    for expression in &list.unmatched {
+        tracing::warn!(
+            flag = list.kind.flag(),
+            expression = %expression,
+            "the expression matches no family the list filters (arize_tasks*, arize_task_*; arize_up, arize_exporter_* and process_* are always served)"
         );
     }
 }

@@ -24,6 +24,7 @@ use secrecy::SecretString;
 use crate::arize::client::{ApiKey, ClientSettings};
 use crate::arize::tasks::{SpaceFilter, TaskFilters};
 use crate::logging::{LogFormat, LogLevel, LogSettings};
+use crate::metrics::filter::{CompiledList, FamilyFilter, ListKind};
 use crate::metrics::ExpositionSettings;
 use crate::poller::PollSettings;
 use crate::snapshot::Staleness;
@@ -141,6 +142,18 @@ pub struct Cli {
     /// per-type roll-up alerts still page.
     #[arg(long, env = "ARIZE_PER_TASK_METRICS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
     per_task_metrics: bool,
+
+    /// Serve only the families a regular expression of this comma-separated list matches (anchored: the whole
+    /// name; as kube-state-metrics' flag). Filters arize_tasks* and arize_task_*; arize_up, arize_exporter_* and
+    /// process_* are always served. Not with --metric-denylist.
+    #[arg(long, env = "ARIZE_METRIC_ALLOWLIST", value_name = "REGEXES")]
+    metric_allowlist: Option<String>,
+
+    /// Serve every family but those a regular expression of this comma-separated list matches (anchored: the
+    /// whole name). Filters arize_tasks* and arize_task_*; arize_up, arize_exporter_* and process_* are always
+    /// served. Not with --metric-allowlist.
+    #[arg(long, env = "ARIZE_METRIC_DENYLIST", value_name = "REGEXES")]
+    metric_denylist: Option<String>,
 
     /// Read the newest runs of tasks that ran (true/false, 1/0, yes/no, on/off); `false`: no run requests at all.
     #[arg(long, env = "ARIZE_TASK_RUNS", default_value = "true", action = ArgAction::Set, value_parser = parse_bool, value_name = "BOOL")]
@@ -301,6 +314,9 @@ pub struct Settings {
     pub log: LogSettings,
     /// `--once`: one poll, the exposition on stdout, exit.
     pub once: bool,
+    /// The metric list given, if any, with its expressions that match no
+    /// family (logged at warn at start); its filter is in `exposition`.
+    pub metric_list: Option<CompiledList>,
 }
 
 impl Settings {
@@ -409,6 +425,7 @@ impl TryFrom<Cli> for Settings {
             .map(SpaceFilter::Id)
             .chain(cli.space_names.into_iter().map(SpaceFilter::Name))
             .collect();
+        let metric_list = metric_list(cli.metric_allowlist, cli.metric_denylist)?;
         Ok(Settings {
             target,
             client: ClientSettings {
@@ -437,6 +454,9 @@ impl TryFrom<Cli> for Settings {
                     min: cli.stale_after_min,
                 },
                 per_task_metrics: cli.per_task_metrics,
+                families: metric_list
+                    .as_ref()
+                    .map_or_else(FamilyFilter::default, |list| list.filter),
                 poll_interval: cli.poll_interval,
             },
             web: WebSettings {
@@ -450,7 +470,42 @@ impl TryFrom<Cli> for Settings {
                 format: cli.log_format.into(),
             },
             once: cli.once,
+            metric_list,
         })
+    }
+}
+
+/// `--metric-allowlist` or `--metric-denylist`, compiled; an empty value is
+/// no list. Both at once is an error (kube-state-metrics' rule: which
+/// would win is not obvious), as is an invalid expression.
+fn metric_list(
+    allow: Option<String>,
+    deny: Option<String>,
+) -> Result<Option<CompiledList>, ConfigError> {
+    let compile = |kind: ListKind, value: &str| {
+        FamilyFilter::compile(kind, value).map_err(|bad| {
+            ConfigError::invalid(
+                kind.flag(),
+                &format!(
+                    "'{}' is not a valid regular expression: {}",
+                    bad.expression, bad.reason
+                ),
+            )
+        })
+    };
+    let allow = allow
+        .map(|v| compile(ListKind::Allow, &v))
+        .transpose()?
+        .flatten();
+    let deny = deny
+        .map(|v| compile(ListKind::Deny, &v))
+        .transpose()?
+        .flatten();
+    match (allow, deny) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(
+            "'--metric-allowlist' and '--metric-denylist' cannot both be set (nor ARIZE_METRIC_ALLOWLIST and ARIZE_METRIC_DENYLIST): give one list".into(),
+        )),
+        (allow, deny) => Ok(allow.or(deny)),
     }
 }
 
@@ -619,6 +674,31 @@ mod tests {
             Err(ConfigError::Invalid(line)) => line,
             other => panic!("expected a configuration error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_metric_list_becomes_the_exposition_s_family_filter() {
+        let settings = parse(&["--demo"]).unwrap();
+        assert_eq!(settings.exposition.families, FamilyFilter::default());
+        assert!(settings.metric_list.is_none());
+        let settings = parse(&["--demo", "--metric-allowlist", "arize_tasks.*"]).unwrap();
+        let families = settings.exposition.families;
+        assert!(families.serves("arize_tasks_stale") && !families.serves("arize_task_info"));
+        let settings = parse(&["--demo", "--metric-denylist", "arize_task_info,nothing"]).unwrap();
+        assert!(!settings.exposition.families.serves("arize_task_info"));
+        assert!(settings.exposition.families.serves("arize_tasks"));
+        assert_eq!(settings.metric_list.unwrap().unmatched, ["nothing"]);
+        // An empty list is no list, and so never conflicts.
+        let settings = parse(&["--demo", "--metric-allowlist=", "--metric-denylist", "x"]).unwrap();
+        assert_eq!(settings.metric_list.unwrap().kind, ListKind::Deny);
+        let line = invalid_line(&["--demo", "--metric-allowlist=a", "--metric-denylist=b"]);
+        assert!(line.contains("--metric-allowlist") && line.contains("--metric-denylist"));
+        let line = invalid_line(&["--demo", "--metric-denylist", "ok,(bad"]);
+        assert!(
+            line.starts_with("invalid value for '--metric-denylist': '(bad'"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "{line}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::arize::ApiError;
 use crate::metrics::store::SeriesStore;
+use crate::metrics::FamilyFilter;
 use crate::snapshot::TaskSnapshot;
 
 /// One immutable view of the exporter's data.
@@ -31,10 +32,15 @@ pub struct PollOutcome {
 }
 
 impl Published {
-    /// A complete poll's view: `snapshot` and its store, which shares the
-    /// text that did not change with `previous` (the store still served).
-    pub fn complete(snapshot: Arc<TaskSnapshot>, previous: Option<&SeriesStore>) -> Published {
-        let store = SeriesStore::build(&snapshot, previous);
+    /// A complete poll's view: `snapshot` and its store of the families
+    /// `families` serves, which shares the text that did not change with
+    /// `previous` (the store still served).
+    pub fn complete(
+        snapshot: Arc<TaskSnapshot>,
+        previous: Option<&SeriesStore>,
+        families: &FamilyFilter,
+    ) -> Published {
+        let store = SeriesStore::build(&snapshot, previous, families);
         Published {
             last_poll: Some(PollOutcome {
                 finished_at: snapshot.completed_at,
@@ -60,9 +66,20 @@ impl Published {
 #[derive(Default)]
 pub struct SharedState {
     current: ArcSwap<Published>,
+    /// The families whose text each store keeps (every one by default).
+    families: FamilyFilter,
 }
 
 impl SharedState {
+    /// An empty state whose stores keep the text of `families` only
+    /// (`--metric-allowlist`, `--metric-denylist`).
+    pub fn new(families: FamilyFilter) -> SharedState {
+        SharedState {
+            current: ArcSwap::default(),
+            families,
+        }
+    }
+
     /// The current view; cheap, lock-free, and consistent for its lifetime.
     pub fn load(&self) -> Arc<Published> {
         self.current.load_full()
@@ -73,7 +90,7 @@ impl SharedState {
     pub fn publish_success(&self, snapshot: Arc<TaskSnapshot>) {
         // Only the poller writes, so a plain load-then-store cannot race.
         let previous = self.current.load_full();
-        let published = Published::complete(snapshot, previous.store.as_deref());
+        let published = Published::complete(snapshot, previous.store.as_deref(), &self.families);
         drop(previous);
         self.current.store(Arc::new(published));
     }

@@ -17,6 +17,7 @@ use flate2::Compression;
 
 use super::exporter::ExporterMetrics;
 use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE, SLOTS};
+use super::filter::FamilyFilter;
 use super::store::{SeriesStore, TaskSeries};
 use crate::metrics::ExpositionSettings;
 use crate::snapshot::unix_seconds;
@@ -38,6 +39,15 @@ enum Cursor {
         task: usize,
     },
     Done,
+}
+
+/// The first family from `from` on that `families` serves, from its first
+/// task; [`Cursor::Done`] when none is left. A family not served is never
+/// visited: no header, no rows read, no segment.
+fn next_family(families: &FamilyFilter, from: usize) -> Cursor {
+    (from..FAMILIES.len())
+        .find(|&k| families.per_task(k))
+        .map_or(Cursor::Done, |family| Cursor::Tasks { family, task: 0 })
 }
 
 /// Whether family `family` is the same in every scrape of one snapshot (all
@@ -122,6 +132,8 @@ pub struct Exposition {
     head: String,
     now: f64,
     per_task: bool,
+    /// The families served (`--metric-allowlist`, `--metric-denylist`).
+    families: FamilyFilter,
     staleness: Staleness,
     cursor: Cursor,
     /// Size at which a chunk is handed over: [`CHUNK_BYTES`], smaller in tests.
@@ -149,13 +161,20 @@ impl Exposition {
         let now = unix_seconds(now);
         let mut head = String::with_capacity(16 * 1024);
         render_health(&mut head, &published, options);
-        render_counts(&mut head, &published, now, &options.staleness);
+        render_counts(
+            &mut head,
+            &published,
+            now,
+            &options.staleness,
+            &options.families,
+        );
         exporter.encode(&mut head);
         Exposition {
             published,
             head,
             now,
             per_task: options.per_task_metrics,
+            families: options.families,
             staleness: options.staleness,
             cursor: Cursor::Head,
             chunk_bytes: CHUNK_BYTES,
@@ -189,7 +208,7 @@ impl Exposition {
             Cursor::Done => None,
             Cursor::Head => {
                 self.cursor = if self.per_task && self.published.store.is_some() {
-                    Cursor::Tasks { family: 0, task: 0 }
+                    next_family(&self.families, 0)
                 } else {
                     Cursor::Done
                 };
@@ -233,15 +252,10 @@ impl Exposition {
                     }
                 }
                 let last = task >= table.len();
-                self.cursor = if !last {
-                    Cursor::Tasks { family, task }
-                } else if family + 1 < FAMILIES.len() {
-                    Cursor::Tasks {
-                        family: family + 1,
-                        task: 0,
-                    }
+                self.cursor = if last {
+                    next_family(&self.families, family + 1)
                 } else {
-                    Cursor::Done
+                    Cursor::Tasks { family, task }
                 };
                 Some(Piece {
                     family: Some(family),
@@ -254,7 +268,6 @@ impl Exposition {
 
     /// The next chunk of the gzip stream.
     fn next_gzip(&mut self) -> Option<Bytes> {
-        let count = FAMILIES.len();
         let mut out = Vec::new();
         let gzip = self.gzip.as_mut()?;
         if !gzip.header_sent {
@@ -274,14 +287,7 @@ impl Exposition {
                             gzip.crc
                                 .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
                             gzip.len += len;
-                            self.cursor = if family + 1 < count {
-                                Cursor::Tasks {
-                                    family: family + 1,
-                                    task: 0,
-                                }
-                            } else {
-                                Cursor::Done
-                            };
+                            self.cursor = next_family(&self.families, family + 1);
                             let block = block.slice(BLOCK_PREFIX..);
                             if out.is_empty() {
                                 return Some(block);
@@ -481,9 +487,17 @@ fn render_health(out: &mut String, published: &Published, options: &ExpositionSe
 }
 
 /// `arize_tasks`, `arize_tasks_never_run`, `arize_tasks_last_run_unreadable`
-/// and `arize_tasks_stale`; absent before the first complete poll, when
-/// nothing is known (zeros would read as "nothing wrong").
-fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &Staleness) {
+/// and `arize_tasks_stale`, and with the runs read `arize_tasks_last_run_failed`
+/// and `arize_task_runs_total`: those `families` serves. Absent before the
+/// first complete poll, when nothing is known (zeros would read as "nothing
+/// wrong").
+fn render_counts(
+    out: &mut String,
+    published: &Published,
+    now: f64,
+    staleness: &Staleness,
+    families: &FamilyFilter,
+) {
     let Some(snapshot) = published.snapshot.as_deref() else {
         return;
     };
@@ -506,6 +520,9 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
             |c| c.last_run_unreadable,
         ),
     ] {
+        if !families.count(name) {
+            continue;
+        }
         family_header(out, name, "gauge", &format!("{help} {FROM_CACHE}"));
         for ((task_type, mode), counts) in &snapshot.counts {
             labels.clear();
@@ -514,6 +531,50 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
             sample(out, name, &labels, pick(counts) as f64);
         }
     }
+    if families.count("arize_tasks_stale") {
+        render_stale(out, published, snapshot, now, staleness);
+    }
+    if !snapshot.task_runs {
+        return;
+    }
+    if families.count("arize_tasks_last_run_failed") {
+        family_header(
+            out,
+            "arize_tasks_last_run_failed",
+            "gauge",
+            &format!("Tasks whose newest finished run read (GET /v2/tasks/{{task_id}}/runs) failed, by type. {FROM_CACHE}"),
+        );
+        for (task_type, count) in &snapshot.last_run_failed {
+            labels.clear();
+            label(&mut labels, "task_type", task_type, true);
+            sample(out, "arize_tasks_last_run_failed", &labels, *count as f64);
+        }
+    }
+    if families.count("arize_task_runs_total") {
+        family_header(
+            out,
+            "arize_task_runs_total",
+            "counter",
+            "Finished runs (GET /v2/tasks/{task_id}/runs) this process has seen, by task type and final status (completed, failed, cancelled); after a restart the runs read first count again, and runs that fell between two reads beyond the 20 read are not seen. Counted by each complete poll; served from the last complete poll of the Arize API.",
+        );
+        for ((task_type, status), count) in &snapshot.runs_total {
+            labels.clear();
+            label(&mut labels, "task_type", task_type, true);
+            label(&mut labels, "status", status, false);
+            sample(out, "arize_task_runs_total", &labels, *count as f64);
+        }
+    }
+}
+
+/// `arize_tasks_stale`, counted at `now` (a walk over every task's row).
+fn render_stale(
+    out: &mut String,
+    published: &Published,
+    snapshot: &crate::snapshot::TaskSnapshot,
+    now: f64,
+    staleness: &Staleness,
+) {
+    let mut labels = String::new();
     family_header(
         out,
         "arize_tasks_stale",
@@ -534,32 +595,6 @@ fn render_counts(out: &mut String, published: &Published, now: f64, staleness: &
         label(&mut labels, "task_type", task_type, true);
         sample(out, "arize_tasks_stale", &labels, count as f64);
     }
-    if !snapshot.task_runs {
-        return;
-    }
-    family_header(
-        out,
-        "arize_tasks_last_run_failed",
-        "gauge",
-        &format!("Tasks whose newest finished run read (GET /v2/tasks/{{task_id}}/runs) failed, by type. {FROM_CACHE}"),
-    );
-    for (task_type, count) in &snapshot.last_run_failed {
-        labels.clear();
-        label(&mut labels, "task_type", task_type, true);
-        sample(out, "arize_tasks_last_run_failed", &labels, *count as f64);
-    }
-    family_header(
-        out,
-        "arize_task_runs_total",
-        "counter",
-        "Finished runs (GET /v2/tasks/{task_id}/runs) this process has seen, by task type and final status (completed, failed, cancelled); after a restart the runs read first count again, and runs that fell between two reads beyond the 20 read are not seen. Counted by each complete poll; served from the last complete poll of the Arize API.",
-    );
-    for ((task_type, status), count) in &snapshot.runs_total {
-        labels.clear();
-        label(&mut labels, "task_type", task_type, true);
-        label(&mut labels, "status", status, false);
-        sample(out, "arize_task_runs_total", &labels, *count as f64);
-    }
 }
 
 #[cfg(test)]
@@ -577,6 +612,11 @@ mod tests {
     /// `n` tasks, each with every per-task value, so that every per-task
     /// family has exactly `n` series (the unreadable one excepted).
     fn published(n: usize) -> Arc<Published> {
+        published_with(n, FamilyFilter::default())
+    }
+
+    /// [`published`], its store built for `families`.
+    fn published_with(n: usize, families: FamilyFilter) -> Arc<Published> {
         let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
         let tasks = (0..n)
@@ -596,13 +636,18 @@ mod tests {
             })
             .collect();
         builder.add_page(tasks, None, None);
-        let state = SharedState::default();
+        let state = SharedState::new(families);
         state.publish_success(Arc::new(builder.finish(SystemTime::now())));
         state.load()
     }
 
     fn options() -> ExpositionSettings {
-        match Settings::from_args(["arize-exporter", "--demo"]) {
+        options_with(&[])
+    }
+
+    fn options_with(flags: &[&str]) -> ExpositionSettings {
+        let args = ["arize-exporter", "--demo"].iter().chain(flags);
+        match Settings::from_args(args) {
             Ok(settings) => settings.exposition,
             Err(e) => panic!("{e}"),
         }
@@ -695,9 +740,18 @@ mod tests {
     }
 
     fn scrape(published: &Arc<Published>, chunk_bytes: usize, gzip: bool) -> Vec<Bytes> {
+        scrape_with(published, &options(), chunk_bytes, gzip)
+    }
+
+    fn scrape_with(
+        published: &Arc<Published>,
+        options: &ExpositionSettings,
+        chunk_bytes: usize,
+        gzip: bool,
+    ) -> Vec<Bytes> {
         let metrics = ExporterMetrics::new();
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut exposition = Exposition::new(published.clone(), &metrics, &options(), now);
+        let mut exposition = Exposition::new(published.clone(), &metrics, options, now);
         exposition.chunk_bytes = chunk_bytes;
         if gzip {
             exposition = exposition.gzip();
@@ -793,5 +847,89 @@ mod tests {
         let full = scrape(&published, 100, true);
         assert!(stable(&gunzip(&full)) == plain);
         assert!(cache.get(family).is_some(), "claimed again");
+    }
+
+    /// The families of a body (their `# TYPE` lines).
+    fn families_of(body: &str) -> Vec<String> {
+        body.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_denied_family_is_neither_kept_nor_served_nor_compressed() {
+        let denied = [
+            "arize_task_sampling_rate",
+            "arize_task_seconds_since_last_run",
+            "arize_task_info",
+            "arize_tasks_stale",
+        ];
+        let options = options_with(&["--metric-denylist", &denied.join(",")]);
+        let full = published(40);
+        let lean = published_with(40, options.families);
+        let (full_store, lean_store) = (full.store.as_ref().unwrap(), lean.store.as_ref().unwrap());
+        // No info labels, no sampling rate: less text kept.
+        assert!(lean_store.text_bytes() < full_store.text_bytes());
+        assert!(lean_store.get(0).unwrap().info_labels() == lean_store.get(0).unwrap().labels());
+        // Not rendered at all: no value text, no series counted.
+        let rate = FAMILIES
+            .iter()
+            .position(|f| f.name == "arize_task_sampling_rate")
+            .unwrap();
+        let slot = SLOTS[rate].unwrap();
+        assert_eq!(full_store.get(0).unwrap().value(slot), " 0.5\n");
+        assert_eq!(lean_store.get(0).unwrap().value(slot), "");
+        assert_eq!(
+            (full_store.series_in(rate), lean_store.series_in(rate)),
+            (40, 0)
+        );
+        let plain =
+            String::from_utf8(scrape_with(&lean, &options, usize::MAX, false).concat()).unwrap();
+        let served = families_of(&plain);
+        for name in denied {
+            assert!(!served.iter().any(|s| s == name), "{name} served");
+            let sample = |l: &&str| {
+                l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))
+            };
+            assert!(!plain.lines().any(|l| sample(&l)), "{name} sampled");
+        }
+        let mut expected = families_of(&chunks(&full, usize::MAX).concat());
+        expected.retain(|n| !denied.contains(&n.as_str()));
+        assert_eq!(served, expected);
+        for chunk_bytes in [1, usize::MAX] {
+            let body = scrape_with(&lean, &options, chunk_bytes, true);
+            assert!(stable(&gunzip(&body)) == stable(&plain), "{chunk_bytes}");
+        }
+        // The denied fixed families have no segment kept.
+        let cache = &lean_store.segments;
+        for (k, family) in FAMILIES.iter().enumerate() {
+            let kept = cache.get(k).is_some();
+            assert_eq!(
+                kept,
+                family.fixed_per_poll() && !denied.contains(&family.name),
+                "{}",
+                family.name
+            );
+        }
+    }
+
+    #[test]
+    fn an_allowlist_serves_its_families_and_the_health_ones_only() {
+        let options = options_with(&["--metric-allowlist", "arize_task_info,arize_tasks"]);
+        let published = published_with(5, options.families);
+        let body = String::from_utf8(scrape_with(&published, &options, usize::MAX, false).concat())
+            .unwrap();
+        let served = families_of(&body);
+        assert!(served.iter().all(|n| n == "arize_task_info"
+            || n == "arize_tasks"
+            || n == "arize_up"
+            || n.starts_with("arize_exporter_")
+            || n.starts_with("process_")));
+        for name in ["arize_task_info", "arize_tasks", "arize_up"] {
+            assert!(served.iter().any(|n| n == name), "{name} missing");
+        }
+        assert_eq!(body.matches("\narize_task_info{").count(), 5);
     }
 }

@@ -6,9 +6,11 @@
 pub mod exporter;
 pub mod exposition;
 pub mod families;
+pub mod filter;
 pub mod settings;
 pub mod store;
 
 pub use exporter::ExporterMetrics;
 pub use exposition::Exposition;
+pub use filter::FamilyFilter;
 pub use settings::ExpositionSettings;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::filter::FamilyFilter;
 use crate::snapshot::Staleness;
 
 /// What shapes `/metrics` beyond the data.
@@ -13,6 +14,9 @@ pub struct ExpositionSettings {
     /// One set of series per task (`--per-task-metrics`); `false`: the
     /// counts only.
     pub per_task_metrics: bool,
+    /// The families served (`--metric-allowlist`, `--metric-denylist`):
+    /// every one by default. The health families are always served.
+    pub families: FamilyFilter,
     /// Between the starts of two polls (`--poll-interval`), served as
     /// `arize_exporter_poll_interval_seconds`.
     pub poll_interval: Duration,

@@ -18,6 +18,10 @@
 //! it instead of being held twice (a scrape straddling the swap may hold
 //! the one before, too). What is rendered comes from [`FAMILIES`],
 //! [`TASK_LABELS`] and [`INFO_LABELS`]; nothing here names a family.
+//!
+//! A family the [`FamilyFilter`] does not serve has no text here: its
+//! values and labels are not written (no label set at all when no
+//! per-task family is served), and it counts no series.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,8 +30,9 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use super::families::{
-    ScrapeInput, Value, FAMILIES, INFO_LABELS, RUN_VALUES, SLOTS, TASK_LABELS, TASK_VALUES,
+    Labels, ScrapeInput, Value, FAMILIES, INFO_LABELS, RUN_VALUES, SLOTS, TASK_LABELS, TASK_VALUES,
 };
+use super::filter::FamilyFilter;
 use crate::snapshot::Staleness;
 use crate::snapshot::{
     last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, KNOWN_TASK_TYPES,
@@ -171,9 +176,14 @@ impl<'a> TaskSeries<'a> {
 }
 
 impl SeriesStore {
-    /// The store of `snapshot`, sharing with `previous` (the store of the
-    /// snapshot still served) every block whose text is unchanged.
-    pub fn build(snapshot: &TaskSnapshot, previous: Option<&SeriesStore>) -> SeriesStore {
+    /// The store of `snapshot` for the families `families` serves, sharing
+    /// with `previous` (the store of the snapshot still served, built with
+    /// the same filter) every block whose text is unchanged.
+    pub fn build(
+        snapshot: &TaskSnapshot,
+        previous: Option<&SeriesStore>,
+        families: &FamilyFilter,
+    ) -> SeriesStore {
         let tasks = &snapshot.tasks;
         let mut store = SeriesStore {
             task_types: KNOWN_TASK_TYPES.iter().map(|&t| t.into()).collect(),
@@ -189,6 +199,18 @@ impl SeriesStore {
         );
         let mut labels: Vec<(&str, &str)> = Vec::with_capacity(TASK_LABELS.len());
         let mut run_rows = Vec::with_capacity(tasks.len());
+        let any_family = families.any_per_task();
+        let wants = |labels: Labels| {
+            FAMILIES
+                .iter()
+                .enumerate()
+                .any(|(k, f)| f.labels == labels && families.per_task(k))
+        };
+        let (info_served, status_served) = (wants(Labels::Info), wants(Labels::RunStatus));
+        let runs_served = FAMILIES
+            .iter()
+            .enumerate()
+            .any(|(k, f)| matches!(f.value, Value::Run(_)) && families.per_task(k));
         for task in tasks {
             let task_type = match type_index.get(&*task.task_type) {
                 Some(&at) => at,
@@ -211,7 +233,7 @@ impl SeriesStore {
                 text: store.run_text.len(),
                 ..RunRow::default()
             };
-            if task.id.is_some() {
+            if task.id.is_some() && any_family {
                 labels.clear();
                 labels.extend(
                     TASK_LABELS
@@ -219,9 +241,11 @@ impl SeriesStore {
                         .filter_map(|(name, value)| Some((*name, value(task)?))),
                 );
                 let info = INFO_LABELS.map(|(name, value)| (name, value(task)));
-                row.task = SeriesParts::write(&mut block, &labels, &info, task_values(task));
-                if let Some(runs) = &task.runs {
-                    run.parts = write_runs(&mut store.run_text, runs);
+                let info: &[(&str, &str)] = if info_served { &info } else { &[] };
+                row.task =
+                    SeriesParts::write(&mut block, &labels, info, task_values(task, families));
+                if let (Some(runs), true) = (&task.runs, runs_served) {
+                    run.parts = write_runs(&mut store.run_text, runs, families, status_served);
                 }
             }
             store.rows.push(row);
@@ -239,7 +263,9 @@ impl SeriesStore {
         store.run_text.shrink_to_fit();
         let mut series = [0; FAMILIES.len()];
         for (k, count) in series.iter_mut().enumerate() {
-            *count = store.tasks().filter(|s| s.has(k)).count();
+            if families.per_task(k) {
+                *count = store.tasks().filter(|s| s.has(k)).count();
+            }
         }
         store.series = series;
         store
@@ -350,10 +376,14 @@ impl TaskSeries<'_> {
     }
 }
 
-/// The task values of `task`, in slot order.
-fn task_values(task: &TaskRecord) -> [Option<f64>; TASK_VALUES] {
+/// The task values of `task`, in slot order; absent for the families
+/// `families` does not serve.
+fn task_values(task: &TaskRecord, families: &FamilyFilter) -> [Option<f64>; TASK_VALUES] {
     let mut values = [None; TASK_VALUES];
-    for (family, slot) in FAMILIES.iter().zip(SLOTS) {
+    for (k, (family, slot)) in FAMILIES.iter().zip(SLOTS).enumerate() {
+        if !families.per_task(k) {
+            continue;
+        }
         if let (Value::Task(value), Some(slot)) = (family.value, slot) {
             if let Some(v) = values.get_mut(slot) {
                 *v = value(task);
@@ -363,18 +393,31 @@ fn task_values(task: &TaskRecord) -> [Option<f64>; TASK_VALUES] {
     values
 }
 
-/// Appends the run text of a task: the status of its newest run read and
-/// the run values, in slot order.
-fn write_runs(out: &mut String, record: &RunRecord) -> SeriesParts<RUN_VALUES> {
+/// Appends the run text of a task: the status of its newest run read (when
+/// `status` says a served family shows it) and the run values of the
+/// families `families` serves, in slot order.
+fn write_runs(
+    out: &mut String,
+    record: &RunRecord,
+    families: &FamilyFilter,
+    status: bool,
+) -> SeriesParts<RUN_VALUES> {
     let mut values = [None; RUN_VALUES];
-    for (family, slot) in FAMILIES.iter().zip(SLOTS) {
+    for (k, (family, slot)) in FAMILIES.iter().zip(SLOTS).enumerate() {
+        if !families.per_task(k) {
+            continue;
+        }
         if let (Value::Run(value), Some(slot)) = (family.value, slot) {
             if let Some(v) = values.get_mut(slot) {
                 *v = value(record);
             }
         }
     }
-    let status = record.newest_status.as_ref().map(|s| s.as_str());
+    let status = record
+        .newest_status
+        .as_ref()
+        .filter(|_| status)
+        .map(|s| s.as_str());
     let labels: &[(&str, &str)] = match &status {
         Some(status) => &[("status", status)],
         None => &[],
@@ -500,7 +543,7 @@ mod tests {
             "num_successes": 10}]);
         builder.set_runs(0, serde_json::from_value(run).unwrap(), 0.0);
         let snapshot = builder.finish(SystemTime::now());
-        let store = SeriesStore::build(&snapshot, None);
+        let store = SeriesStore::build(&snapshot, None, &FamilyFilter::default());
         let series = store.get(0).unwrap();
         assert_eq!(
             series.labels(),
@@ -557,7 +600,7 @@ mod tests {
                 ))
             })
             .collect();
-        SeriesStore::build(&snapshot(page, None), previous)
+        SeriesStore::build(&snapshot(page, None), previous, &FamilyFilter::default())
     }
 
     fn shared(a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
@@ -629,7 +672,7 @@ mod tests {
                 .collect()
         };
         let first_snapshot = snapshot(page(0, 5000, usize::MAX), None);
-        let first = SeriesStore::build(&first_snapshot, None);
+        let first = SeriesStore::build(&first_snapshot, None, &FamilyFilter::default());
         for (skip, n, changed) in [
             (0, 5000, 8),
             (0, 5000, usize::MAX),
@@ -637,8 +680,13 @@ mod tests {
             (5, 5000, 9),
         ] {
             let reused_snapshot = snapshot(page(skip, n, changed), Some(first_snapshot.clone()));
-            let reused = SeriesStore::build(&reused_snapshot, Some(&first));
-            let fresh = SeriesStore::build(&snapshot(page(skip, n, changed), None), None);
+            let reused =
+                SeriesStore::build(&reused_snapshot, Some(&first), &FamilyFilter::default());
+            let fresh = SeriesStore::build(
+                &snapshot(page(skip, n, changed), None),
+                None,
+                &FamilyFilter::default(),
+            );
             if (skip, n, changed) == (0, 5000, usize::MAX) {
                 // Nothing changed: every block shared, tasks without id too.
                 assert!(shared(&first, &reused).iter().all(|s| *s));

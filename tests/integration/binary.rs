@@ -8,7 +8,7 @@ use crate::support;
 use std::io::Read;
 use std::time::Duration;
 
-use arize_sim::{Scripted, SimTask, Simulator};
+use arize_sim::{Scripted, SimRun, SimTask, Simulator};
 use support::exporter::*;
 use support::tools::TempDir;
 
@@ -416,6 +416,176 @@ async fn each_bad_flag_is_rejected_with_exit_2_and_one_line_naming_it() {
         );
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
     }
+}
+
+/// A start that must fail: its flags, its environment, and the words its
+/// one line of error must hold.
+type Refused<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a [&'a str]);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metric_lists_both_set_or_invalid_stop_the_exporter_with_one_line() {
+    type Both<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let both: &[Both] = &[
+        (
+            &[
+                "--demo",
+                "--metric-allowlist",
+                "a",
+                "--metric-denylist",
+                "b",
+            ],
+            &[],
+        ),
+        (
+            &["--demo"],
+            &[
+                ("ARIZE_METRIC_ALLOWLIST", "a"),
+                ("ARIZE_METRIC_DENYLIST", "b"),
+            ],
+        ),
+        (
+            &["--demo", "--metric-allowlist", "a"],
+            &[("ARIZE_METRIC_DENYLIST", "b")],
+        ),
+    ];
+    let bad: &[Refused] = &[
+        (
+            &["--demo", "--metric-denylist", "arize_tasks,arize_task_(x"],
+            &[],
+            &["--metric-denylist", "arize_task_(x"],
+        ),
+        (
+            &["--demo"],
+            &[("ARIZE_METRIC_ALLOWLIST", "arize_task_[")],
+            &["--metric-allowlist", "arize_task_["],
+        ),
+    ];
+    let cases = both
+        .iter()
+        .map(|(args, env)| {
+            (
+                *args,
+                *env,
+                &["--metric-allowlist", "--metric-denylist"][..],
+            )
+        })
+        .chain(bad.iter().copied());
+    for (args, env, named) in cases {
+        let out = run_to_end(args, env).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?} {env:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+        for word in named {
+            assert!(
+                out.stderr.contains(word),
+                "{args:?} {env:?}: {} names {word}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// Tasks whose exposition has a series in every per-task family but
+/// `arize_task_last_run_unreadable` (which has its header all the same).
+fn tasks_with_runs() -> Vec<SimTask> {
+    use time::macros::datetime;
+    let at = datetime!(2026-03-01 14:30:00 UTC);
+    vec![
+        SimTask::new("t-runs", "With runs", "TEMPLATE_EVALUATION", true, Some(at))
+            .with_field("sampling_rate", serde_json::json!(0.5))
+            .with_runs(vec![
+                SimRun::completed(datetime!(2026-03-01 14:28:00 UTC), 970, 20, 10),
+                SimRun::failed(datetime!(2026-03-01 14:18:00 UTC), "timed out"),
+                SimRun::completed(datetime!(2026-03-01 14:08:00 UTC), 990, 5, 5),
+            ]),
+        SimTask::new("t-never", "Never", "CODE_EVALUATION", true, None),
+    ]
+}
+
+/// The families of a `--once` exposition (its `# TYPE` lines).
+async fn families_served(sim: &Simulator, extra: &[&str]) -> Vec<String> {
+    let mut flags = vec!["--once"];
+    flags.extend_from_slice(extra);
+    let args = api_args(sim, &flags);
+    let out = run_to_end(&refs(&args), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", out.stderr);
+    out.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denylist_drops_its_families_and_an_allowlist_keeps_only_its_own() {
+    let sim = Simulator::start(tasks_with_runs()).await.unwrap();
+    let full = families_served(&sim, &[]).await;
+    let denied = |n: &str| n.starts_with("arize_task_last_run_") || n == "arize_task_sampling_rate";
+    // Every family the lists name is there without a list.
+    assert!(full.iter().filter(|n| denied(n)).count() >= 8, "{full:?}");
+    let with_deny = families_served(
+        &sim,
+        &[
+            "--metric-denylist",
+            "arize_task_last_run_.*,arize_task_sampling_rate",
+        ],
+    )
+    .await;
+    let expected: Vec<String> = full.iter().filter(|n| !denied(n)).cloned().collect();
+    assert_eq!(with_deny, expected);
+    assert!(with_deny.iter().any(|n| n == "arize_task_info"));
+    assert!(with_deny
+        .iter()
+        .any(|n| n == "arize_task_last_successful_run_timestamp_seconds"));
+
+    let allowed =
+        |n: &str| n.starts_with("arize_task_last_run_") || n == "arize_task_sampling_rate";
+    let always =
+        |n: &str| n == "arize_up" || n.starts_with("arize_exporter_") || n.starts_with("process_");
+    let with_allow = families_served(
+        &sim,
+        &[
+            "--metric-allowlist",
+            "arize_task_last_run_.*,arize_task_sampling_rate",
+        ],
+    )
+    .await;
+    let expected: Vec<String> = full
+        .iter()
+        .filter(|n| allowed(n) || always(n))
+        .cloned()
+        .collect();
+    assert_eq!(with_allow, expected);
+    assert!(!with_allow
+        .iter()
+        .any(|n| n == "arize_tasks" || n == "arize_task_info"));
+
+    // A typo is served as given (here: nothing denied) and said at start.
+    let args = api_args(
+        &sim,
+        &[
+            "--once",
+            "--metric-denylist",
+            "arize_task_info,arize_tsak_.*",
+        ],
+    );
+    let out = run_to_end(&refs(&args), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr);
+    let warned: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("level=warn"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", out.stderr);
+    assert!(warned[0].contains("arize_tsak_.*") && warned[0].contains("--metric-denylist"));
+    assert!(out.stdout.contains("\narize_task_evaluators{"));
+    assert!(!out.stdout.contains("\narize_task_info{"));
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,8 @@
 //! types, labels, cost rows) against what a `--demo --once` scrape of the
 //! real binary serves, and the SPEC's families; every alert's `runbook_url`
 //! against the headings of `docs/runbook.md`, and the families each alert
-//! reads against the runbook's table of them; and every relative link of
+//! reads against the runbook's table of them; the lean allowlist of
+//! `docs/metrics.md` against the alerts it says it keeps; and every relative link of
 //! `README.md` and `docs/*.md` against the files and headings it names.
 //! Hermetic: only the binary, its built-in simulator on loopback, and files.
 
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use arize_exporter::metrics::filter::{FamilyFilter, ListKind};
 use support::exporter::exporter_command;
 use support::spec::{PROCESS_METRICS, SPEC_FAMILIES};
 use support::tools::{read, repo, TempDir};
@@ -936,6 +938,122 @@ fn the_runbook_says_which_families_each_alert_reads() {
     let dropped = runbook.replacen("| `arize_exporter_task_runs_backlog` |", "| |", 1);
     assert_ne!(dropped, runbook);
     assert_eq!(alert_family_mismatches(&rules, &dropped).len(), 1);
+}
+
+/// Each alert's `severity` label, read from the rules file as text.
+fn alert_severities(rules: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut alert: Option<String> = None;
+    for line in rules.lines() {
+        let key = line.trim_start().trim_start_matches("- ");
+        if let Some(name) = key.strip_prefix("alert:") {
+            alert = Some(
+                name.trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_owned(),
+            );
+        } else if key.starts_with("record:") {
+            alert = None;
+        } else if let (Some(value), Some(name)) = (key.strip_prefix("severity:"), &alert) {
+            out.insert(name.clone(), value.trim().trim_matches('"').to_owned());
+        }
+    }
+    out
+}
+
+/// The lean allowlist of `docs/metrics.md`: the value of the
+/// `--metric-allowlist=` line in the fenced block of its section, and the
+/// alerts the section says no longer fire with it.
+fn lean_allowlist(metrics: &str) -> (String, BTreeSet<String>) {
+    let section = metrics
+        .split("\n## ")
+        .find(|s| s.starts_with("Lean allowlist\n"))
+        .expect("docs/metrics.md has a section \"Lean allowlist\"");
+    let list = section
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("--metric-allowlist="))
+        .expect("a --metric-allowlist= line")
+        .trim_matches(|c| c == '\'' || c == '"')
+        .to_owned();
+    let silenced = section
+        .lines()
+        .find_map(|l| l.strip_prefix("Alerts that no longer fire with it:"))
+        .expect("a line \"Alerts that no longer fire with it:\"");
+    let silenced = code_spans(silenced)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    (list, silenced)
+}
+
+/// The alerts of `rules` with an input that `filter` does not serve.
+fn alerts_silenced(rules: &str, filter: &FamilyFilter) -> BTreeSet<String> {
+    families_read_by_alerts(rules)
+        .into_iter()
+        .filter(|(_, families)| families.iter().any(|f| !filter.serves(f)))
+        .map(|(alert, _)| alert)
+        .collect()
+}
+
+#[test]
+fn the_lean_allowlist_keeps_every_alert_it_says() {
+    let rules = read("rules/arize-exporter.rules.yml");
+    let (list, silenced) = lean_allowlist(&read("docs/metrics.md"));
+    let filter = match FamilyFilter::compile(ListKind::Allow, &list) {
+        Ok(Some(compiled)) => {
+            assert!(
+                compiled.unmatched.is_empty(),
+                "{:?} match nothing",
+                compiled.unmatched
+            );
+            compiled.filter
+        }
+        other => panic!("the lean allowlist {list:?} does not compile: {other:?}"),
+    };
+    // It is lean: some per-task family is left out.
+    assert!(FamilyFilter::names().any(|n| !filter.serves(n)), "{list}");
+    let severities = alert_severities(&rules);
+    let read_by = families_read_by_alerts(&rules);
+    assert_eq!(
+        severities.keys().collect::<Vec<_>>(),
+        read_by.keys().collect::<Vec<_>>(),
+        "a severity for every alert"
+    );
+    let paging: Vec<&String> = severities
+        .iter()
+        .filter(|(_, s)| *s == "critical" || *s == "page")
+        .map(|(a, _)| a)
+        .collect();
+    assert!(paging.len() >= 3, "{severities:?}");
+    for alert in paging {
+        let denied: Vec<&String> = read_by[alert]
+            .iter()
+            .filter(|f| !filter.serves(f))
+            .collect();
+        assert!(
+            denied.is_empty(),
+            "{alert} reads {denied:?}, left out by the lean allowlist"
+        );
+    }
+    assert_eq!(
+        alerts_silenced(&rules, &filter),
+        silenced,
+        "the alerts the section says stop"
+    );
+    // A family an alert reads, dropped from the list, is caught.
+    let without = list.replace(",arize_task_last_run_errors", "");
+    assert_ne!(without, list);
+    let filter = FamilyFilter::compile(ListKind::Allow, &without)
+        .unwrap()
+        .unwrap()
+        .filter;
+    assert!(alerts_silenced(&rules, &filter).contains("ArizeTaskLastRunErrorRatioHigh"));
+    // And dropping what a critical alert reads is caught too.
+    let filter = FamilyFilter::compile(ListKind::Allow, "arize_task_info")
+        .unwrap()
+        .unwrap()
+        .filter;
+    assert!(alerts_silenced(&rules, &filter).contains("ArizeTasksStale"));
 }
 
 #[test]

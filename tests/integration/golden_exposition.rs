@@ -26,6 +26,8 @@
 //! ARIZE_UPDATE_GOLDEN=1 cargo test --test integration golden_exposition
 //! git diff tests/golden/
 //! ```
+//!
+//! (A test name after `golden_exposition::` regenerates that file only.)
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -313,6 +315,40 @@ async fn the_exposition_of_a_fixed_scenario_is_the_golden_one() {
 async fn the_exposition_with_space_filters_is_the_golden_one() {
     let body = body(&["--space-id", "space-a,space-b"]).await;
     check("exposition_by_space.prom", &normalise(&body));
+}
+
+/// The families the denylist scenario drops: per-task families of both
+/// sources (a pattern and a name) and a count family.
+const DENIED: &str = "arize_task_last_run_.*,arize_task_sampling_rate,arize_tasks_never_run";
+
+/// `body` without the families whose name `denied` says (their HELP, TYPE
+/// and sample lines).
+fn without_families(body: &str, denied: impl Fn(&str) -> bool) -> String {
+    body.split_inclusive('\n')
+        .filter(|line| {
+            let text = line
+                .strip_prefix("# HELP ")
+                .or_else(|| line.strip_prefix("# TYPE "))
+                .unwrap_or(line);
+            !denied(text.split(['{', ' ', '\n']).next().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exposition_with_a_denylist_is_the_golden_one() {
+    let denied = body(&["--metric-denylist", DENIED]).await;
+    let denied = normalise(&denied);
+    check("exposition_denylist.prom", &denied);
+    // Exactly the full body without the denied families: nothing else moves.
+    let full = normalise(&body(&[]).await);
+    let is_denied = |name: &str| {
+        name.starts_with("arize_task_last_run_")
+            || name == "arize_task_sampling_rate"
+            || name == "arize_tasks_never_run"
+    };
+    assert_eq!(denied, without_families(&full, is_denied));
+    assert!(full.len() > denied.len() && denied.contains("arize_task_info{"));
 }
 
 #[test]

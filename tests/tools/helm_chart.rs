@@ -397,9 +397,11 @@ fn all_enabled_render_holds_every_optional_part() {
         "--per-task-metrics=false",
         "--log-format=text",
         "--task-type=template_evaluation",
+        "--metric-denylist=arize_task_last_run_.*,arize_task_sampling_rate",
     ] {
         assert!(args.iter().any(|a| a == expected), "{expected} in {args:?}");
     }
+    assert!(!args.iter().any(|a| a.starts_with("--metric-allowlist")));
     let env: Vec<&str> = c["env"]
         .as_array()
         .unwrap()
@@ -715,6 +717,46 @@ fn chart_version() -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+#[test]
+fn the_metric_lists_are_passed_only_when_set_and_never_both() {
+    let args_of = |sets: &[&str]| -> Vec<String> {
+        let mut all = vec!["config.demo=true"];
+        all.extend_from_slice(sets);
+        let (_, docs) = render(&None, &all);
+        strings(&containers(find(&docs, "Deployment"))[0]["args"])
+    };
+    let metric_args = |args: Vec<String>| -> Vec<String> {
+        args.into_iter()
+            .filter(|a| a.starts_with("--metric-"))
+            .collect()
+    };
+    // Empty by default: no flag at all (an empty list is not "allow nothing").
+    assert!(metric_args(args_of(&[])).is_empty());
+    assert_eq!(
+        metric_args(args_of(&[
+            "config.metricAllowlist={arize_tasks.*,arize_task_info}"
+        ])),
+        ["--metric-allowlist=arize_tasks.*,arize_task_info"]
+    );
+    assert_eq!(
+        metric_args(args_of(&[
+            "config.metricDenylist={arize_task_last_run_skipped}"
+        ])),
+        ["--metric-denylist=arize_task_last_run_skipped"]
+    );
+    // Both: refused at render by the schema, as the exporter refuses it at start.
+    let out = template_sets(&[
+        "config.demo=true",
+        "config.metricAllowlist={a}",
+        "config.metricDenylist={b}",
+    ]);
+    assert!(!out.status.success(), "both lists rendered");
+    assert!(stderr(&out).contains("schema"), "{}", stderr(&out));
+    // Not a list of strings: refused.
+    let out = template_sets(&["config.demo=true", "config.metricAllowlist=arize_up"]);
+    assert!(!out.status.success(), "a string for a list rendered");
 }
 
 #[test]

@@ -127,6 +127,12 @@ settings are left out: the exporter's own default applies.
 {{- range $c.spaceNames }}
 {{- $args = append $args (printf "--space-name=%s" (toString .)) }}
 {{- end }}
+{{- with $c.metricAllowlist }}
+{{- $args = append $args (printf "--metric-allowlist=%s" (join "," .)) }}
+{{- end }}
+{{- with $c.metricDenylist }}
+{{- $args = append $args (printf "--metric-denylist=%s" (join "," .)) }}
+{{- end }}
 {{- range .Values.extraArgs }}
 {{- $args = append $args (toString .) }}
 {{- end }}
