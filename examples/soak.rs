@@ -824,7 +824,7 @@ fn report(r: Report<'_>) -> (String, bool) {
         format!(
             "the key never in the exporter's log: {leaks} occurrences in {} lines ({} warnings)",
             r.log.lines().count(),
-            r.log.lines().filter(|l| l.contains("WARN")).count(),
+            r.log.lines().filter(|l| l.contains("level=warn")).count(),
         ),
     );
     (out, all)
