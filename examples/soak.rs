@@ -146,7 +146,7 @@ impl Rng {
     fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
-    fn next(&mut self) -> u64 {
+    fn step(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -154,7 +154,7 @@ impl Rng {
     }
     /// Uniform-enough in `0..n` (`n` > 0).
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.step() % n.max(1)
     }
     fn millis(&mut self, max: Duration) -> Duration {
         Duration::from_millis(self.below(max.as_millis() as u64 + 1))
@@ -180,6 +180,8 @@ struct Sample {
     fds: usize,
     polls_ok: u64,
     polls_failed: u64,
+    /// Bytes of the plain `/metrics` body (the state's size).
+    body: usize,
     health: Option<Duration>,
     alive: bool,
 }
@@ -212,6 +214,14 @@ async fn run(options: Options) -> bool {
             "2s",
             "--page-size",
             "100",
+            // Every task's runs in the first poll: the state is complete
+            // from the start (with the default 50 run requests a poll the
+            // runs of 3,000 tasks take some 60 polls to read, and RSS grows
+            // with the state meanwhile, which is not a leak).
+            "--max-run-requests-per-poll",
+            "5000",
+            "--max-requests-per-second",
+            "1000",
             "--web.listen-address",
             &format!("127.0.0.1:{port}"),
         ],
@@ -299,7 +309,7 @@ async fn run(options: Options) -> bool {
                 .filter(|x| x.at.as_secs() / 60 == minutes.len() as u64)
                 .copied()
                 .collect();
-            let m = Minute::from(minutes.len() + 1, &of_minute, &per_minute_start, &now);
+            let m = Minute::of(minutes.len() + 1, &of_minute, &per_minute_start, &now);
             eprintln!("{}", m.row());
             minutes.push(m);
             per_minute_start = now;
@@ -396,9 +406,9 @@ async fn sample(
         _ => None,
     };
     // A missed count keeps the previous one: it only delays the count.
-    let (polls_ok, polls_failed) = match polls(probe, base).await {
+    let (polls_ok, polls_failed, body) = match polls(probe, base).await {
         Some(counts) => counts,
-        None => previous.map_or((0, 0), |p| (p.polls_ok, p.polls_failed)),
+        None => previous.map_or((0, 0, 0), |p| (p.polls_ok, p.polls_failed, p.body)),
     };
     Sample {
         at,
@@ -407,13 +417,15 @@ async fn sample(
         fds: fd_count(pid),
         polls_ok,
         polls_failed,
+        body,
         health,
         alive,
     }
 }
 
-/// `arize_exporter_polls_total` by outcome, `None` if the scrape fails.
-async fn polls(client: &reqwest::Client, base: &str) -> Option<(u64, u64)> {
+/// `arize_exporter_polls_total` by outcome and the body's size in bytes,
+/// `None` if the scrape fails.
+async fn polls(client: &reqwest::Client, base: &str) -> Option<(u64, u64, usize)> {
     let Ok(response) = client
         .get(format!("{base}/metrics"))
         .timeout(Duration::from_secs(10))
@@ -430,12 +442,17 @@ async fn polls(client: &reqwest::Client, base: &str) -> Option<(u64, u64)> {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map_or(0, |v| v as u64)
     };
-    Some((value("success"), value("failure")))
+    Some((value("success"), value("failure"), text.len()))
 }
 
 /// Queues one scripted fault every 1 to 7 s (one poll in two or three meets
 /// one), never more than one pending per endpoint.
-async fn inject_faults(simulator: Arc<Simulator>, counters: Arc<Counters>, stop: Arc<AtomicBool>, seed: u64) {
+async fn inject_faults(
+    simulator: Arc<Simulator>,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) {
     const RETRY_AFTER: [&str; 12] = [
         "1",
         "0",
@@ -512,7 +529,13 @@ async fn inject_faults(simulator: Arc<Simulator>, counters: Arc<Counters>, stop:
 }
 
 /// Scrapes `/metrics` to the end, plain or gzip, with a pause of up to 1 s.
-async fn scrape(base: String, gzip: bool, counters: Arc<Counters>, stop: Arc<AtomicBool>, seed: u64) {
+async fn scrape(
+    base: String,
+    gzip: bool,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) {
     let mut headers = reqwest::header::HeaderMap::new();
     if gzip {
         headers.insert(
@@ -640,6 +663,7 @@ struct Minute {
     hwm: u64,
     fds_min: usize,
     fds_max: usize,
+    body_max: usize,
     health_max: Option<Duration>,
     health_missed: usize,
     polls_ok: u64,
@@ -651,7 +675,7 @@ struct Minute {
 }
 
 impl Minute {
-    fn from(n: usize, samples: &[Sample], from: &Snapshot, to: &Snapshot) -> Minute {
+    fn of(n: usize, samples: &[Sample], from: &Snapshot, to: &Snapshot) -> Minute {
         let count = samples.len().max(1) as u64;
         Minute {
             n,
@@ -660,6 +684,7 @@ impl Minute {
             hwm: samples.iter().map(|s| s.hwm).max().unwrap_or(0),
             fds_min: samples.iter().map(|s| s.fds).min().unwrap_or(0),
             fds_max: samples.iter().map(|s| s.fds).max().unwrap_or(0),
+            body_max: samples.iter().map(|s| s.body).max().unwrap_or(0),
             health_max: samples.iter().filter_map(|s| s.health).max(),
             health_missed: samples.iter().filter(|s| s.health.is_none()).count(),
             polls_ok: to.polls_ok.saturating_sub(from.polls_ok),
@@ -673,13 +698,14 @@ impl Minute {
 
     fn row(&self) -> String {
         format!(
-            "| {} | {} | {} | {} | {}–{} | {} | {} | {} / {} | {} | {} / {} | {} |",
+            "| {} | {} | {} | {} | {}–{} | {} | {} | {} | {} / {} | {} | {} / {} | {} |",
             self.n,
             mb(self.rss_mean),
             mb(self.rss_max),
             mb(self.hwm),
             self.fds_min,
             self.fds_max,
+            mb(self.body_max as u64),
             self.health_max.map_or("–".to_owned(), ms),
             self.health_missed,
             self.polls_ok,
@@ -733,9 +759,12 @@ fn report(r: Report<'_>) -> (String, bool) {
     );
     let _ = writeln!(
         out,
-        "| min | RSS mean MB | RSS max MB | HWM MB | fds | /healthz max | /healthz missed | polls ok / failed | faults queued | scrapes ok / failed | abandoned |"
+        "| min | RSS mean MB | RSS max MB | HWM MB | fds | /metrics MB | /healthz max | /healthz missed | polls ok / failed | faults queued | scrapes ok / failed | abandoned |"
     );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for m in r.minutes {
         let _ = writeln!(out, "{}", m.row());
     }
@@ -743,7 +772,8 @@ fn report(r: Report<'_>) -> (String, bool) {
         out,
         "\nTotals: {} faults queued, {} scrapes ({} failed), {} connections abandoned, {} SIGHUP\n",
         r.counters.faults.load(Ordering::Relaxed),
-        r.counters.scrapes_ok.load(Ordering::Relaxed) + r.counters.scrapes_failed.load(Ordering::Relaxed),
+        r.counters.scrapes_ok.load(Ordering::Relaxed)
+            + r.counters.scrapes_failed.load(Ordering::Relaxed),
         r.counters.scrapes_failed.load(Ordering::Relaxed),
         r.counters.abandoned.load(Ordering::Relaxed),
         r.counters.hups.load(Ordering::Relaxed),
@@ -764,12 +794,14 @@ fn report(r: Report<'_>) -> (String, bool) {
     verdict(
         growth < RSS_GROWTH_BOUND && r.minutes.len() as u64 == r.options.minutes,
         format!(
-            "RSS flat: mean of the last minute {} MB vs the first {} MB: {:+.1} % (bound < {:.0} %); HWM at the end {} MB",
+            "RSS flat: mean of the last minute {} MB vs the first {} MB: {:+.1} % (bound < {:.0} %); HWM at the end {} MB; /metrics body {} MB in the first minute, {} MB in the last",
             mb(last_minute),
             mb(first),
             growth * 100.0,
             RSS_GROWTH_BOUND * 100.0,
             mb(r.end.hwm),
+            mb(r.minutes.first().map_or(0, |m| m.body_max as u64)),
+            mb(r.minutes.last().map_or(0, |m| m.body_max as u64)),
         ),
     );
     verdict(
