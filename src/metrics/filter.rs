@@ -112,8 +112,11 @@ impl FamilyFilter {
                     .rev()
                     .map(str::trim)
                     .find(|l| !l.is_empty())
-                    .unwrap_or("invalid")
-                    .trim_start_matches("error: ")
+                    .unwrap_or("invalid");
+                // The regex crate's own prefix: main writes ours.
+                let reason = reason
+                    .strip_prefix("error:")
+                    .map_or(reason, str::trim_start)
                     .to_owned();
                 BadExpression {
                     expression: expression.to_owned(),
