@@ -5,64 +5,14 @@
 
 use crate::support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arize_exporter::arize::FailureReason;
 use arize_sim::{SimTask, Simulator};
-use serde_json::{json, Value};
+use serde_json::json;
 use support::exporter::*;
+use support::logs::Logs;
 use support::tools::TempDir;
-
-/// The log events of a test, captured in process as JSON lines (the
-/// harness polls on the test's own thread, so a thread-local subscriber
-/// sees every event of the poller and the client).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let sink = logs.0.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || LogWriter(sink.clone()))
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Every event whose message is `message`.
-    fn with_message(&self, message: &str) -> Vec<Value> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .filter(|e| e["message"] == message)
-            .collect()
-    }
-
-    /// The ids of the "field is unusable" warnings, in order.
-    fn field_warning_ids(&self) -> Vec<String> {
-        self.with_message("a field the API sent is unusable")
-            .iter()
-            .map(|e| e["id"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-}
 
 /// A budget of one request per 1000 s: the first request is free (the
 /// burst), any later one waits about 17 minutes. A poll that gets through

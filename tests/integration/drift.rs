@@ -12,80 +12,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arize_exporter::arize::FailureReason;
 use arize_sim::{Scripted, SimTask, Simulator};
 use serde_json::{json, Value};
 use support::exporter::*;
+use support::logs::Logs;
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The log events of this test, captured in process as JSON lines (the
-/// harness runs on the test's own thread, so a thread-local subscriber sees
-/// every event of the app and its client).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    /// Captures every event at debug level and above until the guard drops.
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let sink = logs.0.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || LogWriter(sink.clone()))
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Every event, parsed.
-    fn events(&self) -> Vec<Value> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-
-    /// The events whose message is `message`.
-    fn with_message(&self, message: &str) -> Vec<Value> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["message"] == message)
-            .collect()
-    }
-
-    /// The "field is unusable" warnings, as (id, field) pairs.
-    fn field_warnings(&self) -> Vec<(String, String)> {
-        self.with_message("a field the API sent is unusable")
-            .iter()
-            .map(|e| {
-                assert_eq!(e["level"], "WARN", "{e}");
-                (
-                    e["id"].as_str().unwrap_or_default().to_owned(),
-                    e["field"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect()
-    }
-}
 
 /// A 200 labelled `application/json` with `body` verbatim.
 fn raw(body: impl Into<Vec<u8>>) -> Scripted {

@@ -31,6 +31,7 @@
 #![allow(dead_code)]
 
 pub mod exporter;
+pub mod logs;
 pub mod observability;
 pub mod pki;
 pub mod prometheus;
