@@ -397,8 +397,9 @@ pub(crate) fn build(
     let verifier: Option<Arc<dyn ClientCertVerifier>> = match names.client_auth {
         ClientAuth::NoClientCert => None,
         ClientAuth::RequestClientCert | ClientAuth::RequireAnyClientCert => {
-            Some(Arc::new(AnyClientCert {
+            Some(Arc::new(UncheckedIssuer {
                 mandatory: names.client_auth == ClientAuth::RequireAnyClientCert,
+                accept: true,
                 algorithms,
             }))
         }
@@ -411,8 +412,9 @@ pub(crate) fn build(
                     client_auth_type = ?names.client_auth,
                     "tls_server_config: no client CA and no system root certificates: every client certificate presented is refused"
                 );
-                Some(Arc::new(NoTrustedRoots {
+                Some(Arc::new(UncheckedIssuer {
                     mandatory: !optional,
+                    accept: false,
                     algorithms,
                 }))
             } else {
@@ -584,16 +586,21 @@ impl ClientCertVerifier for PinnedSelfSigned {
     }
 }
 
-/// A verifying mode with no client CA and no system roots: any
-/// certificate presented is refused (as Go does with an empty pool); with
-/// `VerifyClientCertIfGiven`, a client without one is served.
+/// A client certificate judged without a chain of trust, the handshake
+/// signature still verified (the client must hold its key), as in Go:
+/// - `RequestClientCert` / `RequireAnyClientCert` take any certificate
+///   (`accept`);
+/// - a verifying mode with no client CA and no system roots refuses any
+///   certificate presented (as Go does with an empty pool); with
+///   `VerifyClientCertIfGiven`, a client without one is served.
 #[derive(Debug)]
-struct NoTrustedRoots {
+struct UncheckedIssuer {
     mandatory: bool,
+    accept: bool,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ClientCertVerifier for NoTrustedRoots {
+impl ClientCertVerifier for UncheckedIssuer {
     fn client_auth_mandatory(&self) -> bool {
         self.mandatory
     }
@@ -608,59 +615,13 @@ impl ClientCertVerifier for NoTrustedRoots {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `RequestClientCert` / `RequireAnyClientCert`: any certificate is taken
-/// without checking who issued it, but the client must still prove it holds
-/// its key (the handshake signature is verified), as in Go.
-#[derive(Debug)]
-struct AnyClientCert {
-    mandatory: bool,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ClientCertVerifier for AnyClientCert {
-    fn client_auth_mandatory(&self) -> bool {
-        self.mandatory
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-
-    fn verify_client_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
+        if self.accept {
+            Ok(ClientCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
     }
 
     fn verify_tls12_signature(
