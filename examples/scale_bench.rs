@@ -26,6 +26,9 @@
 //! `cargo build --release --bin arize-exporter --example scale_bench &&
 //! target/release/examples/scale_bench [--quick] [--sizes 1000,10000]`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener};
@@ -93,7 +96,7 @@ impl Options {
             } else {
                 vec![1_000, 10_000, 100_000]
             },
-            exporter: default_exporter(),
+            exporter: common::default_exporter().unwrap_or_else(|e| die(&e)),
             scrapes: if quick { 50 } else { 200 },
             scrape_budget: Duration::from_secs(if quick { 4 } else { 15 }),
             wrk_duration: if quick { 2 } else { 5 },
@@ -131,16 +134,6 @@ impl Options {
         }
         options
     }
-}
-
-/// `target/release/arize-exporter`, next to `target/release/examples/`.
-fn default_exporter() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| die(&e));
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."));
-    dir.join("arize-exporter")
 }
 
 /// The processes this driver started, stopped by [`die`] so that a failed
@@ -381,7 +374,7 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    row.rss_peak_poll = proc_status(pid, "VmHWM:");
+    row.rss_peak_poll = common::proc_status(pid, "VmHWM:");
 
     let body = get(&plain, &format!("{base}/metrics")).await;
     let text = String::from_utf8_lossy(&body);
@@ -436,8 +429,8 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
         sequential_cpu(&gzipped, &format!("{base}/metrics"), options, pid).await;
     row.wrk = wrk(&format!("{base}/metrics"), options.wrk_duration);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    row.rss_peak = proc_status(pid, "VmHWM:");
-    row.rss_steady = proc_status(pid, "VmRSS:");
+    row.rss_peak = common::proc_status(pid, "VmHWM:");
+    row.rss_steady = common::proc_status(pid, "VmRSS:");
     let _ = exporter.kill();
     let _ = exporter.wait();
 
@@ -557,8 +550,8 @@ async fn polling_phase(
         polls,
         slowest: times.iter().copied().max().unwrap_or_default(),
         scrape: latency(times),
-        rss_peak: proc_status(pid, "VmHWM:"),
-        rss_steady: proc_status(pid, "VmRSS:"),
+        rss_peak: common::proc_status(pid, "VmHWM:"),
+        rss_steady: common::proc_status(pid, "VmRSS:"),
     };
     let _ = exporter.kill();
     let _ = exporter.wait();
@@ -1039,23 +1032,14 @@ async fn demo_rss(binary: &Path) -> (u64, u64) {
     get(&plain, &format!("{base}/metrics")).await;
     get(&client(true), &format!("{base}/metrics")).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss = proc_status(demo.id(), "VmRSS:");
-    let hwm = proc_status(demo.id(), "VmHWM:");
+    let rss = common::proc_status(demo.id(), "VmRSS:");
+    let hwm = common::proc_status(demo.id(), "VmHWM:");
     let _ = demo.kill();
     let _ = demo.wait();
     (rss, hwm)
 }
 
 /// A field of /proc/PID/status, in bytes.
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -33,6 +33,9 @@
 //! `cargo build --release --bin arize-exporter --example soak &&
 //! target/release/examples/soak [--minutes N] [--tasks N]`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -81,7 +84,7 @@ impl Options {
         let mut options = Options {
             minutes: 10,
             tasks: 3_000,
-            exporter: default_exporter(),
+            exporter: common::default_exporter().unwrap_or_else(|e| die(&e)),
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -106,16 +109,6 @@ impl Options {
         }
         options
     }
-}
-
-/// `target/release/arize-exporter`, next to `target/release/examples/`.
-fn default_exporter() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| die(&e));
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."));
-    dir.join("arize-exporter")
 }
 
 /// The exporter's PID once started, stopped by [`die`] so that a failed run
@@ -412,8 +405,8 @@ async fn sample(
     };
     Sample {
         at,
-        rss: proc_status(pid, "VmRSS:"),
-        hwm: proc_status(pid, "VmHWM:"),
+        rss: common::proc_status(pid, "VmRSS:"),
+        hwm: common::proc_status(pid, "VmHWM:"),
         fds: fd_count(pid),
         polls_ok,
         polls_failed,
@@ -863,15 +856,6 @@ fn report(r: Report<'_>) -> (String, bool) {
 }
 
 /// A field of /proc/PID/status, in bytes.
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
