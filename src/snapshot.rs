@@ -10,6 +10,7 @@
 //! no text; the exposition builds its own store of series text from it
 //! when it is published.
 
+pub mod names;
 pub mod runs;
 mod staleness;
 
@@ -22,6 +23,7 @@ use crate::arize::field::{FieldWarnings, Time};
 use crate::arize::runs::{RunStatus, TaskRun};
 use crate::arize::tasks::Task;
 
+pub use names::{Names, Place};
 pub use runs::{FinishedRun, RunRecord};
 pub use staleness::Staleness;
 
@@ -164,6 +166,9 @@ pub struct TaskRecord {
     pub sampling_rate: MaybeF64,
     /// The number of evaluators, when the list was usable.
     pub evaluators: MaybeCount,
+    /// The evaluators with an id, in the order sent; `None` when there are
+    /// none. Shared with the previous snapshot's record while unchanged.
+    pub evaluator_list: Option<Arc<[Evaluator]>>,
     /// `created_at` and `updated_at`, Unix seconds, when readable.
     pub created_at: MaybeF64,
     pub updated_at: MaybeF64,
@@ -221,6 +226,61 @@ impl TaskRecord {
         self.runs.as_ref().is_none_or(|r| r.due(self.last_run_at))
     }
 
+    /// The age beyond which a run still pending or running is stuck, in
+    /// seconds: the stale threshold of a continuous task, `--stale-after`
+    /// for a one-off task (which has none).
+    pub fn stuck_threshold(&self, staleness: &Staleness) -> f64 {
+        match self.mode {
+            Mode::Continuous => self.stale_threshold(staleness),
+            Mode::OneOff => staleness.after.as_secs_f64(),
+        }
+    }
+
+    /// The newest run read is still pending or running, and started longer
+    /// than its [stuck threshold](TaskRecord::stuck_threshold) before `now`
+    /// (Unix seconds).
+    pub fn run_stuck(&self, now: f64, staleness: &Staleness) -> bool {
+        let Some(runs) = self.runs.as_deref() else {
+            return false;
+        };
+        runs.newest_status
+            .as_ref()
+            .is_some_and(RunStatus::in_progress)
+            && runs
+                .newest_started_at
+                .get()
+                .is_some_and(|started| now - started > self.stuck_threshold(staleness))
+    }
+
+    /// Seconds from the end of the newest data the task has evaluated
+    /// (`data_end_time` of its newest completed run) to `now`; `None` when
+    /// no completed run read had a data window.
+    pub fn evaluation_lag(&self, now: f64) -> Option<f64> {
+        let end = self.runs.as_deref()?.data_end.get()?;
+        Some((now - end).max(0.0))
+    }
+
+    /// A continuous task that runs on time (not stale) but over data older
+    /// than its stale threshold: a backlog on the Arize side. Never true
+    /// of a stale task, so that one task raises one alarm.
+    pub fn evaluation_lagging(&self, now: f64, staleness: &Staleness) -> bool {
+        self.mode == Mode::Continuous
+            && !self.is_stale(now, staleness)
+            && self
+                .evaluation_lag(now)
+                .is_some_and(|lag| lag > self.stale_threshold(staleness))
+    }
+
+    /// The share of the items of the newest finished run that ended in
+    /// error, `num_errors / (num_successes + num_errors)`, as the rules
+    /// compute it; `None` without a finished run with items.
+    pub fn last_run_error_ratio(&self) -> Option<f64> {
+        let run = self.newest_finished_run()?;
+        let (ok, errors) = (run.successes.get()?, run.errors.get()?);
+        let total = ok.checked_add(errors).filter(|&t| t > 0)?;
+        Some(errors as f64 / total as f64)
+    }
+
     /// A continuous task that never ran, or whose last run is older than
     /// its [stale threshold](TaskRecord::stale_threshold) at `now` (Unix seconds).
     pub fn is_stale(&self, now: f64, staleness: &Staleness) -> bool {
@@ -233,6 +293,19 @@ impl TaskRecord {
                 staleness,
             )
     }
+}
+
+/// One evaluator of a task (`evaluators[]` of the task object).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluator {
+    /// `evaluator_id`.
+    pub id: Arc<str>,
+    /// `evaluator_name`: free text (escape it), at most 1 KiB; empty when
+    /// not sent.
+    pub name: Arc<str>,
+    /// `evaluator_version_id` is set: the task runs that version, not the
+    /// evaluator's latest.
+    pub pinned: bool,
 }
 
 /// Whether a continuous task is stale at `now` (Unix seconds): it never ran
@@ -283,6 +356,9 @@ pub struct TaskSnapshot {
     /// [`RunStatus::FINISHED`]), since it started; the known types always
     /// included. Carried from snapshot to snapshot.
     pub runs_total: BTreeMap<(String, &'static str), u64>,
+    /// The names of spaces, projects and datasets read so far (section
+    /// 3.2); empty when names are off or not read yet.
+    pub names: Arc<Names>,
 }
 
 impl TaskSnapshot {
@@ -310,6 +386,7 @@ pub struct SnapshotBuilder<'w> {
     previous: Option<Previous>,
     task_runs: bool,
     runs_total: BTreeMap<(String, &'static str), u64>,
+    names: Arc<Names>,
     /// One copy of each task type in this poll.
     task_types: Strings,
     /// One copy of each project, dataset and creator id (up to
@@ -413,6 +490,7 @@ impl<'w> SnapshotBuilder<'w> {
             previous: None,
             task_runs: false,
             runs_total: BTreeMap::new(),
+            names: Arc::default(),
             task_types: Strings::new(usize::MAX),
             ids: Strings::new(SHARED_IDS),
         }
@@ -422,6 +500,12 @@ impl<'w> SnapshotBuilder<'w> {
     /// the run aggregates.
     pub fn with_task_runs(mut self, task_runs: bool) -> Self {
         self.task_runs = task_runs;
+        self
+    }
+
+    /// The names of spaces, projects and datasets this snapshot serves.
+    pub fn with_names(mut self, names: Arc<Names>) -> Self {
+        self.names = names;
         self
     }
 
@@ -476,6 +560,9 @@ impl<'w> SnapshotBuilder<'w> {
                 record.runs.clone_from(&previous.runs);
                 if **previous == record {
                     return Some(previous.clone());
+                }
+                if record.evaluator_list == previous.evaluator_list {
+                    record.evaluator_list.clone_from(&previous.evaluator_list);
                 }
                 for (new, old) in [
                     (&mut record.project_id, &previous.project_id),
@@ -590,7 +677,42 @@ impl<'w> SnapshotBuilder<'w> {
             task_runs: self.task_runs,
             last_run_failed,
             runs_total,
+            names: self.names,
         }
+    }
+
+    /// The evaluators of the task `at` that have an id, with their ids and
+    /// names shared (tasks often share evaluators); `None` when none has.
+    fn evaluators(
+        &mut self,
+        at: Option<&str>,
+        items: Vec<crate::arize::tasks::TaskEvaluator>,
+    ) -> Option<Arc<[Evaluator]>> {
+        let w = &mut *self.warnings;
+        let list: Vec<Evaluator> = items
+            .into_iter()
+            .filter_map(|e| {
+                let id: String = w
+                    .take(at, "evaluators.evaluator_id", e.evaluator_id)
+                    .filter(|id: &String| !id.is_empty())?;
+                let name = w
+                    .take(at, "evaluators.evaluator_name", e.evaluator_name)
+                    .map(|n: crate::arize::field::Capped<{ crate::arize::tasks::MAX_EVALUATOR_NAME_BYTES }>| n.text)
+                    .unwrap_or_default();
+                let pinned = w
+                    .take(at, "evaluators.evaluator_version_id", e.evaluator_version_id)
+                    .is_some_and(|v: String| !v.is_empty());
+                Some((id, name, pinned))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(id, name, pinned)| Evaluator {
+                id: self.ids.get(id),
+                name: self.ids.get(name),
+                pinned,
+            })
+            .collect();
+        (!list.is_empty()).then(|| list.into())
     }
 
     /// The record of `task`, found by the filter `space`.
@@ -604,10 +726,10 @@ impl<'w> SnapshotBuilder<'w> {
         let dataset_id: Option<String> = w.take(at, "dataset_id", task.dataset_id);
         let created_by: Option<String> = w.take(at, "created_by_user_id", task.created_by_user_id);
         let sampling_rate = w.take(at, "sampling_rate", task.sampling_rate).into();
-        let evaluators = w
-            .take(at, "evaluators", task.evaluators)
-            .map(|c: crate::arize::field::Count| c.0 as u64)
-            .into();
+        let evaluators: Option<crate::arize::tasks::Evaluators> =
+            w.take(at, "evaluators", task.evaluators);
+        let evaluator_count = evaluators.as_ref().map(|e| e.len as u64).into();
+        let evaluator_items = evaluators.map(|e| e.items);
         let created_at = w.time(at, "created_at", task.created_at).seconds().into();
         let updated_at = w.time(at, "updated_at", task.updated_at).seconds().into();
         let task_type: String = w
@@ -620,6 +742,7 @@ impl<'w> SnapshotBuilder<'w> {
             Some(true) => Mode::Continuous,
             _ => Mode::OneOff,
         };
+        let evaluator_list = evaluator_items.and_then(|items| self.evaluators(at, items));
         TaskRecord {
             name,
             task_type: self.task_types.get(task_type),
@@ -633,7 +756,8 @@ impl<'w> SnapshotBuilder<'w> {
             dataset_id: dataset_id.map(|s| self.ids.get(s)),
             created_by_user_id: created_by.map(|s| self.ids.get(s)),
             sampling_rate,
-            evaluators,
+            evaluators: evaluator_count,
+            evaluator_list,
             created_at,
             updated_at,
         }
@@ -657,7 +781,7 @@ mod tests {
             std::mem::size_of::<RunRecord>(),
         );
         assert!(
-            task <= 200 && runs <= 168,
+            task <= 216 && runs <= 184,
             "TaskRecord {task} B, RunRecord {runs} B"
         );
     }

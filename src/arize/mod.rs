@@ -5,17 +5,21 @@
 //! (the key read for that poll); [`pager`] follows cursor pagination for
 //! any list endpoint; each endpoint has its own module with its path,
 //! query and page type ([`tasks`] for `GET /v2/tasks`, [`runs`] for
-//! `GET /v2/tasks/{task_id}/runs`). A new endpoint is a new module beside
+//! `GET /v2/tasks/{task_id}/runs`, and for names [`spaces`], [`projects`],
+//! [`datasets`]). A new endpoint is a new module beside
 //! these and a variant of [`ApiPath`].
 
 pub mod budget;
 pub mod client;
+pub mod datasets;
 pub mod error;
 pub mod field;
 pub mod key;
 pub mod pager;
+pub mod projects;
 pub mod report;
 pub mod runs;
+pub mod spaces;
 pub mod tasks;
 
 pub use client::{

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::client::{Endpoint, Session};
 use super::error::{ApiError, FailureReason};
 use super::field::Object;
+use super::tasks::SpaceFilter;
 
 /// One page of any list endpoint: its items and where the next page is.
 pub trait Page {
@@ -134,4 +135,61 @@ fn pagination_error(endpoint: &Endpoint, what: &str) -> ApiError {
             endpoint.template()
         ),
     )
+}
+
+/// `read`, except that a 404 (a filtered space or project that does not
+/// exist or is not readable with this key, as the API documents for list
+/// calls) is an empty listing, logged at debug level.
+pub fn unless_not_found(read: Result<(), ApiError>, endpoint: &Endpoint) -> Result<(), ApiError> {
+    match read {
+        Err(error) if error.status == Some(404) => {
+            tracing::debug!(endpoint = endpoint.template(), error = %error,
+                "a filtered listing answered 404 (no such space, or not readable with this key); nothing listed");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The query narrowing a names listing to one space filter: `space_id` or
+/// `space_name` (`GET /v2/projects`, `GET /v2/datasets`); `None`: unfiltered.
+pub fn space_query(space: Option<&SpaceFilter>) -> Vec<(&'static str, &str)> {
+    match space {
+        Some(SpaceFilter::Id(id)) => vec![("space_id", id.as_str())],
+        Some(SpaceFilter::Name(name)) => vec![("space_name", name.as_str())],
+        None => Vec::new(),
+    }
+}
+
+/// Every page of the list endpoint `endpoint` for each space filter (one
+/// unfiltered listing without filters), `page_size` items a page, the
+/// items of all of them together. A filtered listing answered 404 lists
+/// nothing; any other failure fails the whole read.
+pub async fn list_per_space<P>(
+    session: &Session<'_>,
+    endpoint: &Endpoint,
+    filters: &[SpaceFilter],
+    page_size: u32,
+) -> Result<Vec<P::Item>, ApiError>
+where
+    P: Page + DeserializeOwned,
+{
+    let spaces: Vec<Option<&SpaceFilter>> = if filters.is_empty() {
+        vec![None]
+    } else {
+        filters.iter().map(Some).collect()
+    };
+    let mut items = Vec::new();
+    for space in spaces {
+        let read = for_each_page::<P>(
+            session,
+            endpoint,
+            &space_query(space),
+            page_size,
+            |page| items.extend(page),
+        )
+        .await;
+        unless_not_found(read, endpoint)?;
+    }
+    Ok(items)
 }

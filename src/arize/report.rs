@@ -17,17 +17,35 @@ pub enum ApiPath {
     Tasks,
     /// `GET /v2/tasks/{task_id}/runs`.
     TaskRuns,
+    /// `GET /v2/spaces` (names, see [`super::spaces`]).
+    Spaces,
+    /// `GET /v2/projects` (names, see [`super::projects`]).
+    Projects,
+    /// `GET /v2/datasets` (names, see [`super::datasets`]).
+    Datasets,
 }
 
 impl ApiPath {
     /// Every endpoint the exporter calls.
-    pub const ALL: [ApiPath; 2] = [ApiPath::Tasks, ApiPath::TaskRuns];
+    pub const ALL: [ApiPath; 5] = [
+        ApiPath::Tasks,
+        ApiPath::TaskRuns,
+        ApiPath::Spaces,
+        ApiPath::Projects,
+        ApiPath::Datasets,
+    ];
+
+    /// The endpoints read for names (`--names-refresh-interval`).
+    pub const NAMES: [ApiPath; 3] = [ApiPath::Spaces, ApiPath::Projects, ApiPath::Datasets];
 
     /// The path template, e.g. `/v2/tasks/{task_id}/runs`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ApiPath::Tasks => "/v2/tasks",
             ApiPath::TaskRuns => "/v2/tasks/{task_id}/runs",
+            ApiPath::Spaces => "/v2/spaces",
+            ApiPath::Projects => "/v2/projects",
+            ApiPath::Datasets => "/v2/datasets",
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct TaskRun {
     pub created_at: Field<String>,
     pub run_started_at: Field<String>,
     pub run_finished_at: Field<String>,
+    /// RFC 3339: the end of the data the run evaluated (null for
+    /// `run_experiment` runs).
+    pub data_end_time: Field<String>,
     /// Items evaluated, failed and skipped.
     pub num_successes: Field<u64>,
     pub num_errors: Field<u64>,

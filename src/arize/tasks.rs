@@ -9,7 +9,9 @@
 
 use serde::Deserialize;
 
-use super::field::{self, Count, Element, Field};
+use serde::de::SeqAccess;
+
+use super::field::{self, Capped, Element, Field, Lenient};
 
 use super::client::{Endpoint, Session};
 use super::error::ApiError;
@@ -146,13 +148,49 @@ pub struct Task {
     /// 0 to 1; an integer (`1`) or a float (`0.25`).
     pub sampling_rate: Field<f64>,
     pub is_continuous: Field<bool>,
-    /// How many evaluators; their contents are not read.
-    pub evaluators: Field<Count>,
+    /// The evaluators the task runs (each with its id, name and version).
+    pub evaluators: Field<Evaluators>,
     /// RFC 3339; null: never ran.
     pub last_run_at: Field<String>,
     pub created_at: Field<String>,
     pub updated_at: Field<String>,
     pub created_by_user_id: Field<String>,
+}
+
+/// The longest evaluator name kept, in bytes (a label value, cut further
+/// to `--max-label-value-length` characters).
+pub const MAX_EVALUATOR_NAME_BYTES: usize = 1024;
+
+/// A task's `evaluators` list: the elements that are objects, and how many
+/// elements the list had (`arize_task_evaluators` counts them all).
+#[derive(Debug, Default, PartialEq)]
+pub struct Evaluators {
+    pub items: Vec<TaskEvaluator>,
+    pub len: usize,
+}
+
+impl Lenient for Evaluators {
+    const EXPECTED: &'static str = "a list";
+    fn from_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Option<Self>, A::Error> {
+        let mut evaluators = Evaluators::default();
+        while let Some(element) = seq.next_element::<Element<TaskEvaluator>>()? {
+            evaluators.len += 1;
+            if let Element::Item(item) = element {
+                evaluators.items.push(item);
+            }
+        }
+        Ok(Some(evaluators))
+    }
+}
+
+/// One evaluator of a task, as sent (the fields the exporter reads).
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TaskEvaluator {
+    pub evaluator_id: Field<String>,
+    pub evaluator_name: Field<Capped<MAX_EVALUATOR_NAME_BYTES>>,
+    /// Null: the evaluator's latest version runs; set: pinned to it.
+    pub evaluator_version_id: Field<String>,
 }
 
 #[cfg(test)]
@@ -236,5 +274,20 @@ mod tests {
             tasks[0].is_continuous.mistyped(),
             Some(field::JsonKind::String)
         );
+    }
+
+    #[test]
+    fn evaluators_are_read_with_their_version_and_non_objects_counted_only() {
+        let page: TaskPage = serde_json::from_str(
+            r#"{"tasks":[{"evaluators":[{"evaluator_id":"e","evaluator_name":"Correctness",
+                "evaluator_version_id":"v","column_mappings":{}},{"evaluator_id":"f","evaluator_version_id":null},7]}],
+                "pagination":{"has_more":false}}"#,
+        )
+        .unwrap();
+        let (tasks, _) = page.into_parts();
+        let evaluators = tasks[0].evaluators.as_value().unwrap();
+        assert_eq!((evaluators.len, evaluators.items.len()), (3, 2));
+        assert_eq!(evaluators.items[0].evaluator_version_id, Field::Value("v".into()));
+        assert_eq!(evaluators.items[1].evaluator_name, Field::Absent);
     }
 }

@@ -550,6 +550,7 @@ mod tests {
             created_by_user_id: None,
             sampling_rate: MaybeF64::NONE,
             evaluators: MaybeCount::NONE,
+            evaluator_list: None,
             created_at: MaybeF64::NONE,
             updated_at: MaybeF64::NONE,
         }

@@ -64,6 +64,14 @@ pub struct RunRecord {
     /// (`run_started_at`, else `created_at`) of the newest runs read, up to
     /// [`WINDOW`]; `None` until [`RUNS_FOR_INTERVAL`] are known.
     pub interval: MaybeF64,
+    /// Start of the newest run read, whatever its status
+    /// (`run_started_at`, else `created_at`): a run in progress since long
+    /// ago is stuck.
+    pub newest_started_at: MaybeF64,
+    /// `data_end_time` of the newest `completed` run read that has one
+    /// (kept across reads, as `last_success_at`): the end of the newest
+    /// data the task has evaluated.
+    pub data_end: MaybeF64,
     seen: Seen,
 }
 
@@ -84,6 +92,7 @@ struct Run {
     created_at: Option<f64>,
     started_at: Option<f64>,
     finished_at: Option<f64>,
+    data_end: Option<f64>,
     successes: Option<u64>,
     errors: Option<u64>,
     skipped: Option<u64>,
@@ -107,6 +116,9 @@ impl Run {
             started_at,
             finished_at: w
                 .time(at, "task_runs.run_finished_at", run.run_finished_at)
+                .seconds(),
+            data_end: w
+                .time(at, "task_runs.data_end_time", run.data_end_time)
                 .seconds(),
             successes: w.take(at, "task_runs.num_successes", run.num_successes),
             errors: w.take(at, "task_runs.num_errors", run.num_errors),
@@ -174,6 +186,15 @@ impl RunRecord {
             key(b).total_cmp(&key(a))
         });
         let newest_status = runs.first().and_then(|run| run.status.clone());
+        let newest_started_at = runs.first().and_then(|run| run.started_at.or(run.created_at));
+        let data_end = runs
+            .iter()
+            .find(|run| run.status == Some(RunStatus::Completed) && run.data_end.is_some())
+            .and_then(|run| run.data_end);
+        let data_end = match (previous.and_then(|p| p.data_end.get()), data_end) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         let completed_at = runs
             .iter()
             .find(|run| run.status == Some(RunStatus::Completed))
@@ -196,6 +217,8 @@ impl RunRecord {
             newest_finished,
             last_success_at: last_success_at.into(),
             interval: interval.into(),
+            newest_started_at: newest_started_at.into(),
+            data_end: data_end.into(),
             seen,
         };
         (record, new)
