@@ -163,6 +163,21 @@ pub struct Cli {
     #[arg(long, env = "ARIZE_MAX_RUN_REQUESTS_PER_POLL", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     max_run_requests_per_poll: u32,
 
+    /// How often the names of spaces, projects and datasets are read (GET /v2/spaces, /v2/projects,
+    /// /v2/datasets); the first read follows the first complete poll. 0: names off (no request).
+    #[arg(long, env = "ARIZE_NAMES_REFRESH_INTERVAL", default_value = "10m", value_parser = parse_duration_or_zero)]
+    names_refresh_interval: Duration,
+
+    /// Share of a finished run's items in error above which the run counts as erroring (served as
+    /// arize_exporter_run_error_ratio_threshold for the rules, the dashboard and the landing page); 0 < x <= 1.
+    #[arg(long, env = "ARIZE_RUN_ERROR_RATIO_THRESHOLD", default_value = "0.1", value_parser = parse_ratio, allow_negative_numbers = true)]
+    run_error_ratio_threshold: f64,
+
+    /// Free-text label values (task, space, project, dataset and evaluator names) longer than this many
+    /// characters are cut, ending in `…` (ids never are); 0: no limit.
+    #[arg(long, env = "ARIZE_MAX_LABEL_VALUE_LENGTH", default_value_t = 200)]
+    max_label_value_length: usize,
+
     /// Address to listen on (host:port; `:port` means every interface, IPv4 and IPv6); repeatable or comma-separated.
     #[arg(
         id = "web.listen-address",
@@ -446,6 +461,8 @@ impl TryFrom<Cli> for Settings {
                 },
                 task_runs: cli.task_runs,
                 max_run_requests: cli.max_run_requests_per_poll,
+                names_refresh: (!cli.names_refresh_interval.is_zero())
+                    .then_some(cli.names_refresh_interval),
             },
             exposition: ExpositionSettings {
                 staleness: Staleness {
@@ -458,6 +475,9 @@ impl TryFrom<Cli> for Settings {
                     .as_ref()
                     .map_or_else(FamilyFilter::default, |list| list.filter),
                 poll_interval: cli.poll_interval,
+                run_error_ratio_threshold: cli.run_error_ratio_threshold,
+                max_label_value_length: cli.max_label_value_length,
+                names: !cli.names_refresh_interval.is_zero(),
             },
             web: WebSettings {
                 listen_addresses: cli.listen_addresses,
@@ -584,6 +604,26 @@ fn parse_positive_duration(value: &str) -> Result<Duration, String> {
         return Err("must be at most 10 years".into());
     }
     Ok(duration)
+}
+
+/// A humantime duration, `0` turning the feature off.
+fn parse_duration_or_zero(value: &str) -> Result<Duration, String> {
+    if value.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_positive_duration(value)
+}
+
+/// A share: a number above 0 and at most 1.
+fn parse_ratio(value: &str) -> Result<f64, String> {
+    let ratio: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{value}' is not a number"))?;
+    if !(ratio > 0.0 && ratio <= 1.0) {
+        return Err("must be a share above 0 and at most 1 (0.1: 10 %)".into());
+    }
+    Ok(ratio)
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {

@@ -33,6 +33,9 @@ pub struct PollSettings {
     /// Run requests (pages and retries) one poll may send
     /// (`--max-run-requests-per-poll`), at least 1.
     pub max_run_requests: u32,
+    /// Between two reads of the names of spaces, projects and datasets
+    /// (`--names-refresh-interval`); `None`: names are off (0).
+    pub names_refresh: Option<Duration>,
 }
 
 /// A poller running on its own thread (see [`Poller::spawn`]): dropping

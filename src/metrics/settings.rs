@@ -20,4 +20,15 @@ pub struct ExpositionSettings {
     /// Between the starts of two polls (`--poll-interval`), served as
     /// `arize_exporter_poll_interval_seconds`.
     pub poll_interval: Duration,
+    /// Share of a finished run's items in error above which the run counts
+    /// as erroring (`--run-error-ratio-threshold`, 0 < x <= 1), served as
+    /// `arize_exporter_run_error_ratio_threshold`.
+    pub run_error_ratio_threshold: f64,
+    /// Characters a free-text label value (a task, space, project, dataset
+    /// or evaluator name) may have before it is cut, ending in `…`
+    /// (`--max-label-value-length`); 0: no limit. Ids are never cut.
+    pub max_label_value_length: usize,
+    /// Names are read (`--names-refresh-interval` is not 0): the name
+    /// families are served once read.
+    pub names: bool,
 }
