@@ -12,16 +12,20 @@ use regex::Regex;
 
 use super::families::FAMILIES;
 
-/// The families counted over every task (rendered before the per-task
-/// ones), in the order of the exposition. The lists filter them as they do
-/// [`FAMILIES`].
-pub const COUNT_FAMILIES: [&str; 6] = [
+/// The families that are not one series set per task (rendered before
+/// the per-task ones), in the order of the exposition: the counts over
+/// every task, then the names of spaces, projects and datasets. The lists
+/// filter them as they do [`FAMILIES`].
+pub const COUNT_FAMILIES: [&str; 9] = [
     "arize_tasks",
     "arize_tasks_never_run",
     "arize_tasks_last_run_unreadable",
     "arize_tasks_stale",
     "arize_tasks_last_run_failed",
     "arize_task_runs_total",
+    "arize_space_info",
+    "arize_project_info",
+    "arize_dataset_info",
 ];
 
 /// Which of the lists was given.
