@@ -234,7 +234,7 @@ mod tests {
             .filter(|n| n.starts_with("arize_task_last_run_") || *n == "arize_tasks_stale")
             .collect();
         assert_eq!(served(&list.filter), expected);
-        assert_eq!(expected.len(), 9, "{expected:?}");
+        assert_eq!(expected.len(), 11, "{expected:?}");
         assert!(list.unmatched.is_empty());
         assert!(!list.filter.serves("arize_task_info"));
         assert!(!list.filter.count("arize_tasks"));
@@ -253,7 +253,7 @@ mod tests {
         assert!(!served.contains(&"arize_task_sampling_rate"));
         assert!(!served.contains(&"arize_tasks_never_run"));
         assert!(!served.iter().any(|n| n.starts_with("arize_task_last_run_")));
-        assert_eq!(served.len(), FamilyFilter::names().count() - 10);
+        assert_eq!(served.len(), FamilyFilter::names().count() - 12);
         // A denylist that matches nothing denies nothing, and says so.
         let list = compile(ListKind::Deny, "arize_tsak_info");
         assert_eq!(list.filter, FamilyFilter::default());

@@ -631,6 +631,66 @@ mod tests {
     }
 
     #[test]
+    fn names_evaluators_and_long_free_text_labels() {
+        use crate::snapshot::names::{ProjectName, SpaceName};
+        use crate::snapshot::Names;
+        let mut warnings = FieldWarnings::default();
+        let long = "é".repeat(300);
+        let builder = SnapshotBuilder::new(false, &mut warnings);
+        let mut builder = builder.with_names(Arc::new(Names {
+            spaces: Some(Arc::new(
+                [("s".into(), SpaceName { name: "Prod".into(), ..Default::default() })].into(),
+            )),
+            projects: Some(Arc::new(
+                [(
+                    "p".into(),
+                    ProjectName { name: long.clone().into(), space_id: "s".into(), ..Default::default() },
+                )]
+                .into(),
+            )),
+            datasets: None,
+        }));
+        builder.add_page(
+            vec![
+                task(&format!(
+                    r#"{{"id":"a","name":"{long}","project_id":"p","evaluators":[
+                    {{"evaluator_id":"e1","evaluator_name":"Q\"A","evaluator_version_id":"v"}},
+                    {{"evaluator_name":"no id"}},{{"evaluator_id":"e2","evaluator_version_id":null}}]}}"#
+                )),
+                task(r#"{"id":"b","project_id":"unknown"}"#),
+            ],
+            None,
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let store = SeriesStore::build(&snapshot, None, &StoreSettings::default());
+        let cut = format!("{}…", "é".repeat(199));
+        let a = store.get(0).unwrap();
+        assert!(a.labels().contains(&format!(r#"task_name="{cut}""#)), "{}", a.labels());
+        assert!(a.info_labels().ends_with(&format!(
+            r#"space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
+        )));
+        assert_eq!(
+            a.evaluator_text(),
+            "arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e1\",evaluator_name=\"Q\\\"A\",pinned=\"true\"} 1\n\
+             arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e2\",evaluator_name=\"\",pinned=\"false\"} 1\n"
+        );
+        // A task whose project is not known: empty names, not a missing series.
+        let b = store.get(1).unwrap();
+        assert!(b.info_labels().ends_with(r#"space_id="",space_name="",project_name="",dataset_name="""#));
+        assert_eq!(b.evaluator_text(), "");
+        let evaluators = FAMILIES.iter().position(|f| f.name == "arize_task_evaluator_info").unwrap();
+        assert_eq!(store.series_in(evaluators), 1);
+        // No limit: nothing is cut.
+        let whole = SeriesStore::build(
+            &snapshot,
+            None,
+            &StoreSettings { max_label_value_length: 0, ..StoreSettings::default() },
+        );
+        assert!(whole.get(0).unwrap().labels().contains(&long));
+    }
+
+    #[test]
     fn a_row_fits_in_a_cache_line() {
         assert!(std::mem::size_of::<Row>() <= 64);
     }
@@ -659,9 +719,9 @@ mod tests {
             series.labels(),
             r#"task_id="b",task_name="a \"b\"",task_type="unknown",mode="one_off",space="s1""#
         );
-        assert!(series
-            .info_labels()
-            .ends_with(r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="""#));
+        assert!(series.info_labels().ends_with(
+            r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
+        ));
         assert_eq!(series.value(slot("arize_task_sampling_rate")), " 0.5\n");
         assert_eq!(series.value(slot("arize_task_evaluators")), " 2\n");
         assert_eq!(
