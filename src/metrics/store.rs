@@ -639,12 +639,23 @@ mod tests {
         let builder = SnapshotBuilder::new(false, &mut warnings);
         let mut builder = builder.with_names(Arc::new(Names {
             spaces: Some(Arc::new(
-                [("s".into(), SpaceName { name: "Prod".into(), ..Default::default() })].into(),
+                [(
+                    "s".into(),
+                    SpaceName {
+                        name: "Prod".into(),
+                        ..Default::default()
+                    },
+                )]
+                .into(),
             )),
             projects: Some(Arc::new(
                 [(
                     "p".into(),
-                    ProjectName { name: long.clone().into(), space_id: "s".into(), ..Default::default() },
+                    ProjectName {
+                        name: long.clone().into(),
+                        space_id: "s".into(),
+                        ..Default::default()
+                    },
                 )]
                 .into(),
             )),
@@ -666,7 +677,11 @@ mod tests {
         let store = SeriesStore::build(&snapshot, None, &StoreSettings::default());
         let cut = format!("{}…", "é".repeat(199));
         let a = store.get(0).unwrap();
-        assert!(a.labels().contains(&format!(r#"task_name="{cut}""#)), "{}", a.labels());
+        assert!(
+            a.labels().contains(&format!(r#"task_name="{cut}""#)),
+            "{}",
+            a.labels()
+        );
         assert!(a.info_labels().ends_with(&format!(
             r#"space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
         )));
@@ -677,15 +692,23 @@ mod tests {
         );
         // A task whose project is not known: empty names, not a missing series.
         let b = store.get(1).unwrap();
-        assert!(b.info_labels().ends_with(r#"space_id="",space_name="",project_name="",dataset_name="""#));
+        assert!(b
+            .info_labels()
+            .ends_with(r#"space_id="",space_name="",project_name="",dataset_name="""#));
         assert_eq!(b.evaluator_text(), "");
-        let evaluators = FAMILIES.iter().position(|f| f.name == "arize_task_evaluator_info").unwrap();
+        let evaluators = FAMILIES
+            .iter()
+            .position(|f| f.name == "arize_task_evaluator_info")
+            .unwrap();
         assert_eq!(store.series_in(evaluators), 1);
         // No limit: nothing is cut.
         let whole = SeriesStore::build(
             &snapshot,
             None,
-            &StoreSettings { max_label_value_length: 0, ..StoreSettings::default() },
+            &StoreSettings {
+                max_label_value_length: 0,
+                ..StoreSettings::default()
+            },
         );
         assert!(whole.get(0).unwrap().labels().contains(&long));
     }

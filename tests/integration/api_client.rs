@@ -40,6 +40,9 @@ async fn a_request_refused_before_sending_costs_no_rate_token() {
             SLOW_RATE,
             "--task-runs",
             "false",
+            // The task list's request alone: the names' would wait for tokens.
+            "--names-refresh-interval",
+            "0",
         ],
     )
     .await;

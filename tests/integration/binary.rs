@@ -737,7 +737,16 @@ async fn once_prints_the_exposition_and_exits_0() {
     assert_eq!(s.value("arize_up", &[]), 1.0);
     assert_eq!(s.find("arize_task_info", &[]).len(), 4);
     assert_eq!(list_requests(&sim), 1);
-    assert_eq!(sim.request_count(), 4, "and the runs of the three that ran");
+    let runs = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/runs"))
+        .count();
+    assert_eq!(runs, 3, "and the runs of the three that ran");
+    for names in ["/v2/spaces", "/v2/projects", "/v2/datasets"] {
+        let read = sim.requests().iter().filter(|r| r.path == names).count();
+        assert_eq!(read, 1, "and the names, once: {names}");
+    }
     // --once never serves.
     assert!(get(&format!("http://127.0.0.1:{port}/healthz"))
         .await
@@ -921,7 +930,7 @@ async fn the_client_goes_through_http_proxy() {
     let (proxy, seen) = fake_proxy();
     let out = run_once_against(
         "http://arize-api.invalid",
-        &["--max-retries", "0"],
+        &["--max-retries", "0", "--names-refresh-interval", "0"],
         &[("HTTP_PROXY", &proxy)],
     )
     .await;
@@ -1036,7 +1045,16 @@ fn assert_clean_exit(status: std::process::ExitStatus, code: i32, what: &str, st
 async fn once_into_a_reader_that_closes_after_two_lines_ends_quietly() {
     use std::io::BufRead;
     let sim = Simulator::start(many_tasks()).await.unwrap();
-    let args = api_args(&sim, &["--once", "--page-size", "100"]);
+    let args = api_args(
+        &sim,
+        &[
+            "--once",
+            "--page-size",
+            "100",
+            "--max-label-value-length",
+            "0",
+        ],
+    );
     // The whole exposition does not fit in a pipe: the exporter meets the
     // closed pipe while writing.
     let whole = run_to_end(&refs(&args), &[]).await;

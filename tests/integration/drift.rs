@@ -164,7 +164,7 @@ fn expected_series(field: &str, well_formed: &[&Sample]) -> BTreeSet<SampleKey> 
         let mut s = (*sample).clone();
         let dropped: &[&str] = match field {
             "sampling_rate" => &["arize_task_sampling_rate"],
-            "evaluators" => &["arize_task_evaluators"],
+            "evaluators" => &["arize_task_evaluators", "arize_task_evaluator_info"],
             "created_at" => &["arize_task_created_timestamp_seconds"],
             "updated_at" => &["arize_task_updated_timestamp_seconds"],
             // Counted as one-off: a threshold is for continuous tasks only.
@@ -178,18 +178,26 @@ fn expected_series(field: &str, well_formed: &[&Sample]) -> BTreeSet<SampleKey> 
         if dropped.contains(&s.name.as_str()) {
             continue;
         }
+        // The per-task labels change on the series that have them (not on
+        // arize_task_evaluator_info, which has task_id only).
+        let mut set = |label: &str, value: &str| {
+            if let Some(v) = s.labels.get_mut(label) {
+                *v = value.to_owned();
+            }
+        };
         match field {
-            "name" => {
-                s.labels.insert("task_name".into(), String::new());
-            }
-            "type" => {
-                s.labels.insert("task_type".into(), "unknown".into());
-            }
-            "is_continuous" => {
-                s.labels.insert("mode".into(), "one_off".into());
-            }
+            "name" => set("task_name", ""),
+            "type" => set("task_type", "unknown"),
+            "is_continuous" => set("mode", "one_off"),
             "project_id" | "dataset_id" | "created_by_user_id" if s.name == "arize_task_info" => {
-                s.labels.insert(field.into(), String::new());
+                set(field, "");
+                // Without its id, the task's project (or dataset) has no
+                // name; its space is then its dataset's (or project's).
+                match field {
+                    "project_id" => set("project_name", ""),
+                    "dataset_id" => set("dataset_name", ""),
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -442,6 +450,7 @@ async fn placeholder_timestamps_are_absent_and_a_placeholder_last_run_never_ran(
     for (id, continuous) in [("never", true), ("never-oneoff", false)] {
         let mut expected = vec![
             "arize_task_created_timestamp_seconds",
+            "arize_task_evaluator_info",
             "arize_task_evaluators",
             "arize_task_info",
             "arize_task_sampling_rate",
@@ -460,6 +469,7 @@ async fn placeholder_timestamps_are_absent_and_a_placeholder_last_run_never_ran(
     assert_eq!(
         series_names(&s, "no-dates"),
         [
+            "arize_task_evaluator_info",
             "arize_task_evaluators",
             "arize_task_info",
             "arize_task_last_run_timestamp_seconds",

@@ -12,8 +12,9 @@
 //! replaces the value of these samples, and only the value, with
 //! [`PLACEHOLDER`]:
 //! - every `process_*` sample (this process's CPU, memory, descriptors);
-//! - `arize_exporter_last_success_timestamp_seconds` (the wall clock at the
-//!   end of the poll);
+//! - `arize_exporter_last_success_timestamp_seconds` and
+//!   `arize_exporter_names_last_success_timestamp_seconds` (the wall clock
+//!   at the end of the poll, of a names read);
 //! - the `_sum` and `_bucket` samples of every histogram (durations of
 //!   requests and polls: their `_count` stays exact);
 //! - `arize_exporter_build_info`'s `revision` and `version` label values
@@ -226,6 +227,7 @@ fn normalise(body: &str) -> String {
         }
         if name.starts_with("process_")
             || name == "arize_exporter_last_success_timestamp_seconds"
+            || name == "arize_exporter_names_last_success_timestamp_seconds"
             || timing
         {
             if let Some((series, _value)) = text.rsplit_once(' ') {

@@ -811,7 +811,17 @@ async fn an_id_holding_a_slash_reaches_its_task_and_never_a_label() {
         .iter()
         .map(|x| x.labels["endpoint"].as_str())
         .collect();
-    assert_eq!(endpoints, BTreeSet::from(["/v2/tasks", RUNS_ENDPOINT]));
+    assert_eq!(
+        endpoints,
+        BTreeSet::from([
+            "/v2/tasks",
+            RUNS_ENDPOINT,
+            "/v2/spaces",
+            "/v2/projects",
+            "/v2/datasets"
+        ]),
+        "path templates, never an id"
+    );
     assert_eq!(
         s.value(
             "arize_exporter_api_requests_total",

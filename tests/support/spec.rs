@@ -52,6 +52,9 @@ pub const SPEC_FAMILIES: &[Family] = &[
     cached("arize_task_last_run_unreadable"),
     cached("arize_tasks_last_run_unreadable"),
     cached("arize_tasks_last_run_failed"),
+    cached("arize_task_last_run_data_end_timestamp_seconds"),
+    cached("arize_task_last_run_started_timestamp_seconds"),
+    cached("arize_task_evaluator_info"),
     Family {
         name: "arize_task_runs_total",
         kind: "counter",
@@ -68,6 +71,17 @@ pub const SPEC_FAMILIES: &[Family] = &[
     own("arize_exporter_task_run_errors_total", "counter"),
     own("arize_exporter_poll_interval_seconds", "gauge"),
     own("arize_exporter_api_key_file_errors_total", "counter"),
+    // From the names read (--names-refresh-interval), not the poll.
+    own("arize_space_info", "gauge"),
+    own("arize_project_info", "gauge"),
+    own("arize_dataset_info", "gauge"),
+    own("arize_exporter_stale_after_seconds", "gauge"),
+    own("arize_exporter_run_error_ratio_threshold", "gauge"),
+    own("arize_exporter_name_errors_total", "counter"),
+    own(
+        "arize_exporter_names_last_success_timestamp_seconds",
+        "gauge",
+    ),
     own("arize_exporter_build_info", "gauge"),
 ];
 
