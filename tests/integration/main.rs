@@ -20,6 +20,7 @@ mod docs;
 mod drift;
 mod golden_exposition;
 mod landing;
+mod names;
 mod polling;
 mod runs;
 mod signals;
