@@ -279,6 +279,7 @@ const HEAD: &str = concat!(
     "tr.trouble{background:#fff5f5}",
     "code{font-size:.85em}",
     ".kind{color:#555;font-size:.85em}",
+    "th.state{min-width:14em}",
     ".reason{min-width:12em;max-width:30em}",
     "</style></head><body>\n<h1>Arize exporter</h1>\n",
 );
@@ -386,7 +387,7 @@ fn write_table(out: &mut String, rows: &[(Group, &TaskRecord)], names: &Names, j
          <th scope=\"col\">Task</th><th scope=\"col\">ID</th><th scope=\"col\">Type</th>\
          <th scope=\"col\">Mode</th><th scope=\"col\">Space</th>\
          <th scope=\"col\">Project / dataset</th>\
-         <th scope=\"col\">State</th><th scope=\"col\">Last run (UTC)</th>\
+         <th scope=\"col\" class=\"state\">State</th><th scope=\"col\">Last run (UTC)</th>\
          <th scope=\"col\" class=\"num\">Age</th>\
          <th scope=\"col\" class=\"num\">Stale after</th>\
          <th scope=\"col\" class=\"num\" title=\"how old the newest data evaluated is: \
