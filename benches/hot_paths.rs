@@ -16,9 +16,9 @@ use arize_exporter::arize::field::FieldWarnings;
 use arize_exporter::arize::pager::Page;
 use arize_exporter::arize::tasks::TaskPage;
 use arize_exporter::config::Settings;
-use arize_exporter::metrics::store::SeriesStore;
+use arize_exporter::metrics::store::{SeriesStore, StoreSettings};
 use arize_exporter::metrics::ExpositionSettings;
-use arize_exporter::metrics::{ExporterMetrics, Exposition, FamilyFilter};
+use arize_exporter::metrics::{ExporterMetrics, Exposition};
 use arize_exporter::snapshot::{SnapshotBuilder, TaskSnapshot};
 use arize_exporter::state::Published;
 use arize_exporter::text_format as text;
@@ -62,7 +62,7 @@ fn published(pages: &[Vec<u8>]) -> Arc<Published> {
     Arc::new(Published::complete(
         Arc::new(snapshot(pages)),
         None,
-        &FamilyFilter::default(),
+        &StoreSettings::default(),
     ))
 }
 
@@ -114,12 +114,12 @@ fn build_snapshot(c: &mut Criterion) {
     // first poll) and on the store of an unchanged snapshot (every block
     // shared).
     let built = snapshot(&pages);
-    let last = SeriesStore::build(&built, None, &FamilyFilter::default());
+    let last = SeriesStore::build(&built, None, &StoreSettings::default());
     group.bench_function("build the store of 10k tasks", |b| {
-        b.iter(|| SeriesStore::build(black_box(&built), None, &FamilyFilter::default()))
+        b.iter(|| SeriesStore::build(black_box(&built), None, &StoreSettings::default()))
     });
     group.bench_function("build the store of 10k unchanged tasks", |b| {
-        b.iter(|| SeriesStore::build(black_box(&built), Some(&last), &FamilyFilter::default()))
+        b.iter(|| SeriesStore::build(black_box(&built), Some(&last), &StoreSettings::default()))
     });
     group.finish();
 }

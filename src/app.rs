@@ -93,7 +93,7 @@ impl App {
             None => WebConfigHandle::none(),
         };
         let metrics = Arc::new(ExporterMetrics::new());
-        let state = Arc::new(SharedState::new(settings.exposition.families));
+        let state = Arc::new(SharedState::new(settings.exposition.store()));
         #[cfg(feature = "demo")]
         let mut simulator = None;
         let (api_url, key) = match &settings.target {

@@ -8,6 +8,8 @@
 //! requests. A failed run read never fails the poll: the task keeps the run
 //! data read before.
 
+mod names;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +20,7 @@ use crate::arize::{tasks, Allowance, ApiError, ArizeClient, FailureReason, Sessi
 use crate::metrics::ExporterMetrics;
 use crate::snapshot::{unix_seconds, SnapshotBuilder, TaskSnapshot};
 use crate::state::SharedState;
+use names::NameReader;
 
 /// What one poll fetches, and how often.
 #[derive(Clone, Debug)]
@@ -54,6 +57,8 @@ pub struct Poller {
     task_runs: bool,
     /// `--max-run-requests-per-poll`.
     max_run_requests: u32,
+    /// The names of spaces, projects and datasets; `None`: names are off.
+    names: Option<NameReader>,
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: FieldWarnings,
@@ -82,6 +87,14 @@ impl Poller {
             interval: settings.interval,
             task_runs: settings.task_runs,
             max_run_requests: settings.max_run_requests,
+            names: settings.names_refresh.map(|interval| {
+                metrics.names_enabled();
+                NameReader::new(
+                    interval,
+                    settings.filters.spaces.clone(),
+                    settings.page_size,
+                )
+            }),
             state,
             metrics,
             warnings: FieldWarnings::default(),
@@ -220,6 +233,11 @@ impl Poller {
             let backlog =
                 read_runs(&session, &mut builder, self.max_run_requests, &self.metrics).await;
             self.metrics.set_task_runs_backlog(backlog);
+        }
+        // Names never decide a poll: a failed read keeps the names before.
+        if let Some(reader) = &mut self.names {
+            reader.refresh_if_due(&session, &self.metrics).await;
+            builder = builder.with_names(reader.names());
         }
         Ok(builder.finish(SystemTime::now()))
     }

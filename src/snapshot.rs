@@ -697,10 +697,18 @@ impl<'w> SnapshotBuilder<'w> {
                     .filter(|id: &String| !id.is_empty())?;
                 let name = w
                     .take(at, "evaluators.evaluator_name", e.evaluator_name)
-                    .map(|n: crate::arize::field::Capped<{ crate::arize::tasks::MAX_EVALUATOR_NAME_BYTES }>| n.text)
+                    .map(
+                        |n: crate::arize::field::Capped<
+                            { crate::arize::tasks::MAX_EVALUATOR_NAME_BYTES },
+                        >| n.text,
+                    )
                     .unwrap_or_default();
                 let pinned = w
-                    .take(at, "evaluators.evaluator_version_id", e.evaluator_version_id)
+                    .take(
+                        at,
+                        "evaluators.evaluator_version_id",
+                        e.evaluator_version_id,
+                    )
                     .is_some_and(|v: String| !v.is_empty());
                 Some((id, name, pinned))
             })

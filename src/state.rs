@@ -8,8 +8,7 @@ use std::time::SystemTime;
 use arc_swap::ArcSwap;
 
 use crate::arize::ApiError;
-use crate::metrics::store::SeriesStore;
-use crate::metrics::FamilyFilter;
+use crate::metrics::store::{SeriesStore, StoreSettings};
 use crate::snapshot::TaskSnapshot;
 
 /// One immutable view of the exporter's data.
@@ -38,9 +37,9 @@ impl Published {
     pub fn complete(
         snapshot: Arc<TaskSnapshot>,
         previous: Option<&SeriesStore>,
-        families: &FamilyFilter,
+        settings: &StoreSettings,
     ) -> Published {
-        let store = SeriesStore::build(&snapshot, previous, families);
+        let store = SeriesStore::build(&snapshot, previous, settings);
         Published {
             last_poll: Some(PollOutcome {
                 finished_at: snapshot.completed_at,
@@ -66,17 +65,18 @@ impl Published {
 #[derive(Default)]
 pub struct SharedState {
     current: ArcSwap<Published>,
-    /// The families whose text each store keeps (every one by default).
-    families: FamilyFilter,
+    /// The families whose text each store keeps (every one by default),
+    /// and the label length limit.
+    store: StoreSettings,
 }
 
 impl SharedState {
-    /// An empty state whose stores keep the text of `families` only
-    /// (`--metric-allowlist`, `--metric-denylist`).
-    pub fn new(families: FamilyFilter) -> SharedState {
+    /// An empty state whose stores keep the text `store` says
+    /// (`--metric-allowlist`, `--metric-denylist`, `--max-label-value-length`).
+    pub fn new(store: StoreSettings) -> SharedState {
         SharedState {
             current: ArcSwap::default(),
-            families,
+            store,
         }
     }
 
@@ -90,7 +90,7 @@ impl SharedState {
     pub fn publish_success(&self, snapshot: Arc<TaskSnapshot>) {
         // Only the poller writes, so a plain load-then-store cannot race.
         let previous = self.current.load_full();
-        let published = Published::complete(snapshot, previous.store.as_deref(), &self.families);
+        let published = Published::complete(snapshot, previous.store.as_deref(), &self.store);
         drop(previous);
         self.current.store(Arc::new(published));
     }

@@ -37,6 +37,32 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
     out.push('"');
 }
 
+/// `value` cut to at most `max` characters (at a character boundary), the
+/// last of them `…`, when it is longer; `max` 0: never cut. Free-text
+/// label values (names) go through this, so that a scraper with a label
+/// length limit (Prometheus' `label_value_length_limit`) never drops the
+/// whole target for one long name.
+pub fn cut(value: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    // At most `max` bytes is at most `max` characters: the common case
+    // is decided without counting.
+    if max == 0 || value.len() <= max {
+        return value.into();
+    }
+    match value.char_indices().nth(max) {
+        None => value.into(),
+        Some(_) => {
+            let keep = value
+                .char_indices()
+                .nth(max - 1)
+                .map_or(value.len(), |(at, _)| at);
+            let mut text = String::with_capacity(keep + '…'.len_utf8());
+            text.push_str(&value[..keep]);
+            text.push('…');
+            text.into()
+        }
+    }
+}
+
 /// Integers up to this magnitude are exact in an `f64` and in an `i64`.
 const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
@@ -200,6 +226,19 @@ impl<const V: usize> SeriesParts<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_cut_at_a_character_boundary_ending_in_an_ellipsis() {
+        assert_eq!(cut("short", 200), "short");
+        assert_eq!(cut("abcdef", 0), "abcdef");
+        assert_eq!(cut("abcdef", 6), "abcdef");
+        assert_eq!(cut("abcdefg", 6), "abcde…");
+        // Six characters of more than one byte each are not cut at 6...
+        assert_eq!(cut("éééééé", 6), "éééééé");
+        // ...and seven are cut to six, never inside a character.
+        assert_eq!(cut("ééééééé", 6), "ééééé…");
+        assert_eq!(cut("ab", 1), "…");
+    }
 
     #[test]
     fn series_parts_keep_labels_info_and_each_value_apart() {

@@ -181,13 +181,9 @@ where
     };
     let mut items = Vec::new();
     for space in spaces {
-        let read = for_each_page::<P>(
-            session,
-            endpoint,
-            &space_query(space),
-            page_size,
-            |page| items.extend(page),
-        )
+        let read = for_each_page::<P>(session, endpoint, &space_query(space), page_size, |page| {
+            items.extend(page)
+        })
         .await;
         unless_not_found(read, endpoint)?;
     }

@@ -113,7 +113,10 @@ mod tests {
         .unwrap();
         let (spaces, _) = page.into_parts();
         assert_eq!(spaces.len(), 2);
-        assert_eq!(spaces[0].name.as_value().map(|n| n.text.as_str()), Some("Prod"));
+        assert_eq!(
+            spaces[0].name.as_value().map(|n| n.text.as_str()),
+            Some("Prod")
+        );
         assert_eq!(spaces[0].organization_id, Field::Absent);
         assert!(spaces[1].id.mistyped().is_some() && spaces[1].name.mistyped().is_some());
         assert!(serde_json::from_str::<SpacePage>(r#"{"spaces":{}}"#).is_err());

@@ -287,7 +287,10 @@ mod tests {
         let (tasks, _) = page.into_parts();
         let evaluators = tasks[0].evaluators.as_value().unwrap();
         assert_eq!((evaluators.len, evaluators.items.len()), (3, 2));
-        assert_eq!(evaluators.items[0].evaluator_version_id, Field::Value("v".into()));
+        assert_eq!(
+            evaluators.items[0].evaluator_version_id,
+            Field::Value("v".into())
+        );
         assert_eq!(evaluators.items[1].evaluator_name, Field::Absent);
     }
 }

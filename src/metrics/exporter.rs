@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -47,6 +47,10 @@ pub struct ExporterMetrics {
     task_runs_backlog: IntGauge,
     /// `arize_exporter_api_key_file_errors_total`.
     key_file_errors: IntCounter,
+    /// `arize_exporter_name_errors_total{endpoint, reason}`.
+    name_errors: IntCounterVec,
+    /// `arize_exporter_names_last_success_timestamp_seconds{endpoint}`.
+    names_last_success: GaugeVec,
 }
 
 impl ClientRecorder for ExporterMetrics {
@@ -134,6 +138,22 @@ impl ExporterMetrics {
             "Polls for which --api-key-file could not be used (unreadable, empty, larger than 64 KiB, or not a regular file: a FIFO, a device, a directory); the poll went on with the last key read.",
         )
         .expect("static metric definition");
+        let name_errors = IntCounterVec::new(
+            Opts::new(
+                "arize_exporter_name_errors_total",
+                "Failed reads of the names of spaces, projects or datasets (GET /v2/spaces, /v2/projects, /v2/datasets), by endpoint and reason; the names read before are kept and polls go on.",
+            ),
+            &["endpoint", "reason"],
+        )
+        .expect("static metric definition");
+        let names_last_success = GaugeVec::new(
+            Opts::new(
+                "arize_exporter_names_last_success_timestamp_seconds",
+                "Unix time at which the last complete read of an endpoint's names (every page) ended, by endpoint; absent before the first.",
+            ),
+            &["endpoint"],
+        )
+        .expect("static metric definition");
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("ARIZE_EXPORTER_REVISION")])
             .set(1);
@@ -156,6 +176,8 @@ impl ExporterMetrics {
             Box::new(task_run_errors.clone()),
             Box::new(task_runs_backlog.clone()),
             Box::new(key_file_errors.clone()),
+            Box::new(name_errors.clone()),
+            Box::new(names_last_success.clone()),
             Box::new(ProcessMetrics::new()),
         ] {
             registry
@@ -172,7 +194,35 @@ impl ExporterMetrics {
             task_run_errors,
             task_runs_backlog,
             key_file_errors,
+            name_errors,
+            names_last_success,
         }
+    }
+
+    /// Names are read (`--names-refresh-interval` is not 0): every
+    /// endpoint and reason of `arize_exporter_name_errors_total` exists
+    /// from the start, so that rate() sees the first failure.
+    pub fn names_enabled(&self) {
+        for path in ApiPath::NAMES {
+            for reason in FailureReason::ALL {
+                self.name_errors
+                    .with_label_values(&[path.as_str(), reason.as_str()]);
+            }
+        }
+    }
+
+    /// Every page of `path`'s names was read; the read ended at `at` (Unix seconds).
+    pub fn names_read(&self, path: ApiPath, at: f64) {
+        self.names_last_success
+            .with_label_values(&[path.as_str()])
+            .set(at);
+    }
+
+    /// A read of `path`'s names failed for `reason`.
+    pub fn names_read_failed(&self, path: ApiPath, reason: FailureReason) {
+        self.name_errors
+            .with_label_values(&[path.as_str(), reason.as_str()])
+            .inc();
     }
 
     /// A poll completed after `elapsed`.

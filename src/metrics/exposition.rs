@@ -20,8 +20,8 @@ use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE
 use super::filter::FamilyFilter;
 use super::store::{SeriesStore, TaskSeries};
 use crate::metrics::ExpositionSettings;
-use crate::snapshot::unix_seconds;
 use crate::snapshot::Staleness;
+use crate::snapshot::{unix_seconds, Names};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
@@ -168,6 +168,14 @@ impl Exposition {
             &options.staleness,
             &options.families,
         );
+        if let (Some(snapshot), true) = (&published.snapshot, options.names) {
+            render_names(
+                &mut head,
+                &snapshot.names,
+                &options.families,
+                options.max_label_value_length,
+            );
+        }
         exporter.encode(&mut head);
         Exposition {
             published,
@@ -409,6 +417,11 @@ fn render_series(
         return;
     }
     let sample = match def.value {
+        // Rendered whole when the store was built.
+        Value::PerEvaluator => {
+            out.push_str(series.evaluator_text());
+            return;
+        }
         Value::One => Sample::Text(" 1\n"),
         Value::Task(_) if series.has_value(slot) => Sample::Text(series.value(slot)),
         Value::Run(_) if series.has_run_value(slot) => Sample::Text(series.run_value(slot)),
@@ -434,6 +447,7 @@ fn render_series(
                 out.push_str(status);
             }
         }
+        Labels::Evaluator => {}
     }
     out.push('}');
     match sample {
@@ -484,6 +498,112 @@ fn render_health(out: &mut String, published: &Published, options: &ExpositionSe
         "",
         options.poll_interval.as_secs_f64(),
     );
+    family_header(
+        out,
+        "arize_exporter_stale_after_seconds",
+        "gauge",
+        "Age of the last run beyond which a continuous task whose run interval is not known is stale, and a one-off task's run in progress is stuck (--stale-after), in seconds.",
+    );
+    sample(
+        out,
+        "arize_exporter_stale_after_seconds",
+        "",
+        options.staleness.after.as_secs_f64(),
+    );
+    family_header(
+        out,
+        "arize_exporter_run_error_ratio_threshold",
+        "gauge",
+        "Share of a finished run's items in error above which the run counts as erroring (--run-error-ratio-threshold); the rules, the dashboard and the landing page take it from here.",
+    );
+    sample(
+        out,
+        "arize_exporter_run_error_ratio_threshold",
+        "",
+        options.run_error_ratio_threshold,
+    );
+}
+
+/// `arize_space_info`, `arize_project_info` and `arize_dataset_info`: one
+/// series per name read (section 5.1), those `families` serves; each
+/// absent until its listing was read once, names cut to `max_label`.
+fn render_names(out: &mut String, names: &Names, families: &FamilyFilter, max_label: usize) {
+    let mut labels = String::new();
+    let mut family = |name: &str, help: &str, rows: Vec<[(&str, &str); 4]>, cut_at: usize| {
+        if !families.count(name) {
+            return;
+        }
+        family_header(out, name, "gauge", help);
+        for row in rows {
+            labels.clear();
+            for (k, (label_name, value)) in row.iter().enumerate() {
+                if label_name.is_empty() {
+                    continue;
+                }
+                let value = if k == cut_at {
+                    text::cut(value, max_label)
+                } else {
+                    (*value).into()
+                };
+                label(&mut labels, label_name, &value, k == 0);
+            }
+            sample(out, name, &labels, 1.0);
+        }
+    };
+    if let Some(spaces) = &names.spaces {
+        family(
+            "arize_space_info",
+            "Always 1 per space read with GET /v2/spaces (only the filtered spaces with --space-id or --space-name); refreshed every --names-refresh-interval, kept through failed reads.",
+            spaces
+                .iter()
+                .map(|(id, s)| {
+                    [
+                        ("space_id", &**id),
+                        ("space_name", &*s.name),
+                        ("organization_id", &*s.organization_id),
+                        ("", ""),
+                    ]
+                })
+                .collect(),
+            1,
+        );
+    }
+    if let Some(projects) = &names.projects {
+        family(
+            "arize_project_info",
+            "Always 1 per project read with GET /v2/projects (of the filtered spaces with space filters), with its space and project_type (lower case, empty when null); refreshed every --names-refresh-interval, kept through failed reads.",
+            projects
+                .iter()
+                .map(|(id, p)| {
+                    [
+                        ("project_id", &**id),
+                        ("project_name", &*p.name),
+                        ("space_id", &*p.space_id),
+                        ("project_type", &*p.project_type),
+                    ]
+                })
+                .collect(),
+            1,
+        );
+    }
+    if let Some(datasets) = &names.datasets {
+        family(
+            "arize_dataset_info",
+            "Always 1 per dataset read with GET /v2/datasets (of the filtered spaces with space filters), with its space; refreshed every --names-refresh-interval, kept through failed reads.",
+            datasets
+                .iter()
+                .map(|(id, d)| {
+                    [
+                        ("dataset_id", &**id),
+                        ("dataset_name", &*d.name),
+                        ("space_id", &*d.space_id),
+                        ("", ""),
+                    ]
+                })
+                .collect(),
+            1,
+        );
+    }
 }
 
 /// `arize_tasks`, `arize_tasks_never_run`, `arize_tasks_last_run_unreadable`
@@ -636,7 +756,10 @@ mod tests {
             })
             .collect();
         builder.add_page(tasks, None, None);
-        let state = SharedState::new(families);
+        let state = SharedState::new(crate::metrics::store::StoreSettings {
+            families,
+            ..Default::default()
+        });
         state.publish_success(Arc::new(builder.finish(SystemTime::now())));
         state.load()
     }

@@ -7,7 +7,7 @@
 //! *how* it is kept and written (once per poll, or at each scrape).
 
 use crate::snapshot::Staleness;
-use crate::snapshot::{Mode, RunRecord, TaskRecord};
+use crate::snapshot::{Mode, Place, RunRecord, TaskRecord};
 
 /// The Prometheus type of a family (every per-task family is a gauge today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub enum Labels {
     /// [`TASK_LABELS`], then `status`: the status of the task's newest run
     /// read (lower case).
     RunStatus,
+    /// [`EVALUATOR_LABELS`]: one series per evaluator of the task.
+    Evaluator,
 }
 
 /// What a scrape-time value is computed from: one task's values, kept in
@@ -108,6 +110,10 @@ pub enum Value {
         value: fn(&ScrapeInput, &ScrapeContext) -> f64,
         clock: bool,
     },
+    /// Always 1, one series per evaluator of the task
+    /// ([`TaskRecord::evaluator_list`], labels [`Labels::Evaluator`]):
+    /// rendered whole once per poll, when the store is built.
+    PerEvaluator,
 }
 
 /// One per-task family.
@@ -149,8 +155,13 @@ impl Family {
 /// (`None`: the label is left out).
 pub type TaskLabel = (&'static str, fn(&TaskRecord) -> Option<&str>);
 
-/// A label only `arize_task_info` has: its name, and its value for a task.
-pub type InfoLabel = (&'static str, fn(&TaskRecord) -> &str);
+/// A label only `arize_task_info` has: its name, and its value for a task
+/// that lives at a [`Place`] (its space and the names of its space,
+/// project and dataset, from the names read).
+pub type InfoLabel = (
+    &'static str,
+    for<'a> fn(&'a TaskRecord, &Place<'a>) -> &'a str,
+);
 
 /// The label set of every per-task series, in this order: name, and the
 /// value of a task (`None`: the label is left out, as `space` is without
@@ -165,22 +176,50 @@ pub const TASK_LABELS: [TaskLabel; 5] = [
 
 /// The labels only `arize_task_info` adds, in this order (empty when the
 /// task has no value).
-pub const INFO_LABELS: [InfoLabel; 3] = [
-    ("project_id", |t| t.project_id.as_deref().unwrap_or("")),
-    ("dataset_id", |t| t.dataset_id.as_deref().unwrap_or("")),
-    ("created_by_user_id", |t| {
+pub const INFO_LABELS: [InfoLabel; 7] = [
+    ("project_id", |t, _| t.project_id.as_deref().unwrap_or("")),
+    ("dataset_id", |t, _| t.dataset_id.as_deref().unwrap_or("")),
+    ("created_by_user_id", |t, _| {
         t.created_by_user_id.as_deref().unwrap_or("")
     }),
+    ("space_id", |_, at| at.space_id),
+    ("space_name", |_, at| at.space_name),
+    ("project_name", |_, at| at.project_name),
+    ("dataset_name", |_, at| at.dataset_name),
+];
+
+/// The labels of `arize_task_evaluator_info`, in this order: `task_id`,
+/// then the evaluator's `evaluator_id`, `evaluator_name` and `pinned`
+/// (`true` when `evaluator_version_id` is set).
+pub const EVALUATOR_LABELS: [&str; 4] = ["task_id", "evaluator_id", "evaluator_name", "pinned"];
+
+/// The labels whose values are free text from the API (names): cut to
+/// `--max-label-value-length` characters, so that a scraper with a label
+/// length limit never drops the whole target for one long name. Ids and
+/// the other labels are never cut.
+pub const FREE_TEXT_LABELS: [&str; 5] = [
+    "task_name",
+    "space_name",
+    "project_name",
+    "dataset_name",
+    "evaluator_name",
 ];
 
 /// Every per-task family, in the order of the exposition.
-pub const FAMILIES: [Family; 17] = [
+pub const FAMILIES: [Family; 20] = [
     Family {
         name: "arize_task_info",
         kind: Kind::Gauge,
-        help: "Always 1 per task; labelled with the task's project, dataset and creator.",
+        help: "Always 1 per task; labelled with the task's project, dataset and creator ids, and where it lives: its space (its project's, else its dataset's) and the names of its space, project and dataset (GET /v2/spaces, /v2/projects, /v2/datasets; empty while unknown).",
         labels: Labels::Info,
         value: Value::One,
+    },
+    Family {
+        name: "arize_task_evaluator_info",
+        kind: Kind::Gauge,
+        help: "Always 1 per evaluator of a task (the task's evaluators list); pinned is true when the task runs a fixed evaluator_version_id, false when it runs the evaluator's latest version.",
+        labels: Labels::Evaluator,
+        value: Value::PerEvaluator,
     },
     Family {
         name: "arize_task_last_run_timestamp_seconds",
@@ -306,6 +345,20 @@ pub const FAMILIES: [Family; 17] = [
         labels: Labels::Task,
         value: Value::Run(|r| r.last_success_at.get()),
     },
+    Family {
+        name: "arize_task_last_run_data_end_timestamp_seconds",
+        kind: Kind::Gauge,
+        help: "End of the data window (data_end_time) of the task's newest completed run that has one: time() minus this is how far behind real time its evaluation is; absent without one (run_experiment runs have none).",
+        labels: Labels::Task,
+        value: Value::Run(|r| r.data_end.get()),
+    },
+    Family {
+        name: "arize_task_last_run_started_timestamp_seconds",
+        kind: Kind::Gauge,
+        help: "Unix time the task's newest run read started (run_started_at, else created_at), whatever its status: a run pending or running since long ago is stuck.",
+        labels: Labels::Task,
+        value: Value::Run(|r| r.newest_started_at.get()),
+    },
 ];
 
 /// `pick` of the newest finished run read, if any.
@@ -386,6 +439,6 @@ mod tests {
         };
         assert_eq!(slots(false), (0..TASK_VALUES).collect::<Vec<_>>());
         assert_eq!(slots(true), (0..RUN_VALUES).collect::<Vec<_>>());
-        assert_eq!((TASK_VALUES, RUN_VALUES), (5, 8));
+        assert_eq!((TASK_VALUES, RUN_VALUES), (5, 10));
     }
 }

@@ -12,16 +12,20 @@ use regex::Regex;
 
 use super::families::FAMILIES;
 
-/// The families counted over every task (rendered before the per-task
-/// ones), in the order of the exposition. The lists filter them as they do
-/// [`FAMILIES`].
-pub const COUNT_FAMILIES: [&str; 6] = [
+/// The families that are not one series set per task (rendered before
+/// the per-task ones), in the order of the exposition: the counts over
+/// every task, then the names of spaces, projects and datasets. The lists
+/// filter them as they do [`FAMILIES`].
+pub const COUNT_FAMILIES: [&str; 9] = [
     "arize_tasks",
     "arize_tasks_never_run",
     "arize_tasks_last_run_unreadable",
     "arize_tasks_stale",
     "arize_tasks_last_run_failed",
     "arize_task_runs_total",
+    "arize_space_info",
+    "arize_project_info",
+    "arize_dataset_info",
 ];
 
 /// Which of the lists was given.
@@ -230,7 +234,7 @@ mod tests {
             .filter(|n| n.starts_with("arize_task_last_run_") || *n == "arize_tasks_stale")
             .collect();
         assert_eq!(served(&list.filter), expected);
-        assert_eq!(expected.len(), 9, "{expected:?}");
+        assert_eq!(expected.len(), 11, "{expected:?}");
         assert!(list.unmatched.is_empty());
         assert!(!list.filter.serves("arize_task_info"));
         assert!(!list.filter.count("arize_tasks"));
@@ -249,7 +253,7 @@ mod tests {
         assert!(!served.contains(&"arize_task_sampling_rate"));
         assert!(!served.contains(&"arize_tasks_never_run"));
         assert!(!served.iter().any(|n| n.starts_with("arize_task_last_run_")));
-        assert_eq!(served.len(), FamilyFilter::names().count() - 10);
+        assert_eq!(served.len(), FamilyFilter::names().count() - 12);
         // A denylist that matches nothing denies nothing, and says so.
         let list = compile(ListKind::Deny, "arize_tsak_info");
         assert_eq!(list.filter, FamilyFilter::default());

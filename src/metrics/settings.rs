@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::filter::FamilyFilter;
+use super::store::StoreSettings;
 use crate::snapshot::Staleness;
 
 /// What shapes `/metrics` beyond the data.
@@ -31,4 +32,14 @@ pub struct ExpositionSettings {
     /// Names are read (`--names-refresh-interval` is not 0): the name
     /// families are served once read.
     pub names: bool,
+}
+
+impl ExpositionSettings {
+    /// What the store of each published snapshot keeps.
+    pub fn store(&self) -> StoreSettings {
+        StoreSettings {
+            families: self.families,
+            max_label_value_length: self.max_label_value_length,
+        }
+    }
 }

@@ -30,14 +30,35 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use super::families::{
-    Labels, ScrapeInput, Value, FAMILIES, INFO_LABELS, RUN_VALUES, SLOTS, TASK_LABELS, TASK_VALUES,
+    Labels, ScrapeInput, Value, EVALUATOR_LABELS, FAMILIES, FREE_TEXT_LABELS, INFO_LABELS,
+    RUN_VALUES, SLOTS, TASK_LABELS, TASK_VALUES,
 };
 use super::filter::FamilyFilter;
 use crate::snapshot::Staleness;
 use crate::snapshot::{
     last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, KNOWN_TASK_TYPES,
 };
-use crate::text_format::SeriesParts;
+use crate::text_format::{self as text, SeriesParts};
+
+/// What shapes the text a store keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreSettings {
+    /// The families served (`--metric-allowlist`, `--metric-denylist`).
+    pub families: FamilyFilter,
+    /// Characters a free-text label value may have
+    /// (`--max-label-value-length`, see [`FREE_TEXT_LABELS`]); 0: no limit.
+    pub max_label_value_length: usize,
+}
+
+impl Default for StoreSettings {
+    /// Every family, and the flag's default limit (200 characters).
+    fn default() -> Self {
+        StoreSettings {
+            families: FamilyFilter::default(),
+            max_label_value_length: 200,
+        }
+    }
+}
 
 /// Tasks per block of text: about 280 KB of the generated tasks' text, so
 /// that a poll that changes a few tasks copies a few blocks.
@@ -48,8 +69,11 @@ pub const BLOCK_TASKS: usize = 1024;
 /// reads little more than the rows.
 #[derive(Clone, Copy, Debug)]
 struct Row {
-    /// Start of the task's text in its block of [`SeriesStore::blocks`].
-    text: usize,
+    /// Start of the task's text in its block of [`SeriesStore::blocks`]
+    /// (a block is far below 4 GiB). The task's text ends where the next
+    /// row's starts, or at the end of the block: after its parts comes the
+    /// text of its [`Value::PerEvaluator`] series, whole.
+    text: u32,
     /// Its label set, info labels and [`Value::Task`] values; empty for a
     /// task without an id, which has no per-task series.
     task: SeriesParts<TASK_VALUES>,
@@ -99,6 +123,9 @@ pub struct SeriesStore {
 #[derive(Clone, Copy)]
 pub struct TaskSeries<'a> {
     row: &'a Row,
+    /// Where the task's text ends in its block: the next row's start, or
+    /// the end of the block.
+    end: usize,
     /// `None` when no task of the store has run text.
     run: Option<&'a RunRow>,
     block: &'a str,
@@ -108,7 +135,9 @@ pub struct TaskSeries<'a> {
 impl<'a> TaskSeries<'a> {
     /// The block from the task's text on (its parts end where they say).
     fn text(&self) -> &'a str {
-        self.block.get(self.row.text..).unwrap_or_default()
+        self.block
+            .get(self.row.text as usize..self.end)
+            .unwrap_or_default()
     }
 
     fn run_parts(&self) -> SeriesParts<RUN_VALUES> {
@@ -173,6 +202,12 @@ impl<'a> TaskSeries<'a> {
     pub fn own_text(&self) -> &'a str {
         self.text().get(..self.row.task.len()).unwrap_or_default()
     }
+
+    /// The whole series of the task's evaluators (one line each); empty
+    /// when it has none or the family is not served.
+    pub fn evaluator_text(&self) -> &'a str {
+        self.text().get(self.row.task.len()..).unwrap_or_default()
+    }
 }
 
 impl SeriesStore {
@@ -182,8 +217,13 @@ impl SeriesStore {
     pub fn build(
         snapshot: &TaskSnapshot,
         previous: Option<&SeriesStore>,
-        families: &FamilyFilter,
+        settings: &StoreSettings,
     ) -> SeriesStore {
+        let families = &settings.families;
+        let max_label = settings.max_label_value_length;
+        let cut = |name: &str, value: &'_ str| -> bool {
+            max_label > 0 && value.len() > max_label && FREE_TEXT_LABELS.contains(&name)
+        };
         let tasks = &snapshot.tasks;
         let mut store = SeriesStore {
             task_types: KNOWN_TASK_TYPES.iter().map(|&t| t.into()).collect(),
@@ -197,7 +237,6 @@ impl SeriesStore {
                 .and_then(|p| p.blocks.first())
                 .map_or(0, |b| b.len()),
         );
-        let mut labels: Vec<(&str, &str)> = Vec::with_capacity(TASK_LABELS.len());
         let mut run_rows = Vec::with_capacity(tasks.len());
         let any_family = families.any_per_task();
         let wants = |labels: Labels| {
@@ -207,6 +246,7 @@ impl SeriesStore {
                 .any(|(k, f)| f.labels == labels && families.per_task(k))
         };
         let (info_served, status_served) = (wants(Labels::Info), wants(Labels::RunStatus));
+        let evaluators_served = wants(Labels::Evaluator);
         let runs_served = FAMILIES
             .iter()
             .enumerate()
@@ -224,7 +264,8 @@ impl SeriesStore {
                 }
             };
             let mut row = Row {
-                text: block.len(),
+                // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
+                text: block.len() as u32,
                 task: SeriesParts::default(),
                 input: ScrapeInput::of(task),
                 task_type,
@@ -234,16 +275,46 @@ impl SeriesStore {
                 ..RunRow::default()
             };
             if task.id.is_some() && any_family {
-                labels.clear();
-                labels.extend(
-                    TASK_LABELS
-                        .iter()
-                        .filter_map(|(name, value)| Some((*name, value(task)?))),
-                );
-                let info = INFO_LABELS.map(|(name, value)| (name, value(task)));
+                let place = snapshot
+                    .names
+                    .place(task.project_id.as_deref(), task.dataset_id.as_deref());
+                // Free text longer than the limit is written from a cut
+                // copy (no copy at all for the usual short names).
+                let mut cut_copies: [Option<String>; TASK_LABELS.len() + INFO_LABELS.len()] =
+                    Default::default();
+                let mut labels = [("", ""); TASK_LABELS.len()];
+                let mut n = 0;
+                for (name, value) in &TASK_LABELS {
+                    if let (Some(value), Some(slot)) = (value(task), labels.get_mut(n)) {
+                        *slot = (*name, value);
+                        n += 1;
+                    }
+                }
+                let mut info = INFO_LABELS.map(|(name, value)| (name, value(task, &place)));
+                for (copy, (name, value)) in
+                    cut_copies.iter_mut().zip(labels[..n].iter().chain(&info))
+                {
+                    if cut(name, value) {
+                        *copy = Some(text::cut(value, max_label).into_owned());
+                    }
+                }
+                let (task_cuts, info_cuts) = cut_copies.split_at(n);
+                for (label, copy) in labels
+                    .iter_mut()
+                    .zip(task_cuts)
+                    .chain(info.iter_mut().zip(info_cuts))
+                {
+                    if let Some(copy) = copy {
+                        label.1 = copy;
+                    }
+                }
+                let labels = &labels[..n];
                 let info: &[(&str, &str)] = if info_served { &info } else { &[] };
                 row.task =
-                    SeriesParts::write(&mut block, &labels, info, task_values(task, families));
+                    SeriesParts::write(&mut block, labels, info, task_values(task, families));
+                if let (Some(evaluators), true) = (&task.evaluator_list, evaluators_served) {
+                    write_evaluators(&mut block, task, evaluators, max_label);
+                }
                 if let (Some(runs), true) = (&task.runs, runs_served) {
                     run.parts = write_runs(&mut store.run_text, runs, families, status_served);
                 }
@@ -297,10 +368,17 @@ impl SeriesStore {
 
     /// The series of task `k` (in the snapshot's task order), if there is one.
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
+        let block: &str = self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
+        let next = k + 1;
+        let end = match self.rows.get(next) {
+            Some(row) if next % BLOCK_TASKS != 0 => row.text as usize,
+            _ => block.len(),
+        };
         Some(TaskSeries {
             row: self.rows.get(k)?,
+            end,
             run: self.run_rows.get(k),
-            block: self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b),
+            block,
             run_text: &self.run_text,
         })
     }
@@ -372,6 +450,7 @@ impl TaskSeries<'_> {
             Value::Task(_) => self.has_value(slot),
             Value::Run(_) => self.has_run_value(slot),
             Value::AtScrape { present, .. } => present(self.input()),
+            Value::PerEvaluator => !self.evaluator_text().is_empty(),
         }
     }
 }
@@ -391,6 +470,37 @@ fn task_values(task: &TaskRecord, families: &FamilyFilter) -> [Option<f64>; TASK
         }
     }
     values
+}
+
+/// Appends the whole `arize_task_evaluator_info` series of `task`, one
+/// line per evaluator, names cut to `max_label` characters.
+fn write_evaluators(
+    out: &mut String,
+    task: &TaskRecord,
+    evaluators: &[crate::snapshot::Evaluator],
+    max_label: usize,
+) {
+    let Some(id) = task.id.as_deref() else {
+        return;
+    };
+    let name = FAMILIES
+        .iter()
+        .find(|f| matches!(f.value, Value::PerEvaluator))
+        .map_or("arize_task_evaluator_info", |f| f.name);
+    for evaluator in evaluators {
+        out.push_str(name);
+        out.push('{');
+        let values = [
+            id,
+            &evaluator.id,
+            &text::cut(&evaluator.name, max_label),
+            if evaluator.pinned { "true" } else { "false" },
+        ];
+        for (k, (label, value)) in EVALUATOR_LABELS.iter().zip(values).enumerate() {
+            text::label(out, label, value, k == 0);
+        }
+        out.push_str("} 1\n");
+    }
 }
 
 /// Appends the run text of a task: the status of its newest run read (when
@@ -521,6 +631,66 @@ mod tests {
     }
 
     #[test]
+    fn names_evaluators_and_long_free_text_labels() {
+        use crate::snapshot::names::{ProjectName, SpaceName};
+        use crate::snapshot::Names;
+        let mut warnings = FieldWarnings::default();
+        let long = "é".repeat(300);
+        let builder = SnapshotBuilder::new(false, &mut warnings);
+        let mut builder = builder.with_names(Arc::new(Names {
+            spaces: Some(Arc::new(
+                [("s".into(), SpaceName { name: "Prod".into(), ..Default::default() })].into(),
+            )),
+            projects: Some(Arc::new(
+                [(
+                    "p".into(),
+                    ProjectName { name: long.clone().into(), space_id: "s".into(), ..Default::default() },
+                )]
+                .into(),
+            )),
+            datasets: None,
+        }));
+        builder.add_page(
+            vec![
+                task(&format!(
+                    r#"{{"id":"a","name":"{long}","project_id":"p","evaluators":[
+                    {{"evaluator_id":"e1","evaluator_name":"Q\"A","evaluator_version_id":"v"}},
+                    {{"evaluator_name":"no id"}},{{"evaluator_id":"e2","evaluator_version_id":null}}]}}"#
+                )),
+                task(r#"{"id":"b","project_id":"unknown"}"#),
+            ],
+            None,
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let store = SeriesStore::build(&snapshot, None, &StoreSettings::default());
+        let cut = format!("{}…", "é".repeat(199));
+        let a = store.get(0).unwrap();
+        assert!(a.labels().contains(&format!(r#"task_name="{cut}""#)), "{}", a.labels());
+        assert!(a.info_labels().ends_with(&format!(
+            r#"space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
+        )));
+        assert_eq!(
+            a.evaluator_text(),
+            "arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e1\",evaluator_name=\"Q\\\"A\",pinned=\"true\"} 1\n\
+             arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e2\",evaluator_name=\"\",pinned=\"false\"} 1\n"
+        );
+        // A task whose project is not known: empty names, not a missing series.
+        let b = store.get(1).unwrap();
+        assert!(b.info_labels().ends_with(r#"space_id="",space_name="",project_name="",dataset_name="""#));
+        assert_eq!(b.evaluator_text(), "");
+        let evaluators = FAMILIES.iter().position(|f| f.name == "arize_task_evaluator_info").unwrap();
+        assert_eq!(store.series_in(evaluators), 1);
+        // No limit: nothing is cut.
+        let whole = SeriesStore::build(
+            &snapshot,
+            None,
+            &StoreSettings { max_label_value_length: 0, ..StoreSettings::default() },
+        );
+        assert!(whole.get(0).unwrap().labels().contains(&long));
+    }
+
+    #[test]
     fn a_row_fits_in_a_cache_line() {
         assert!(std::mem::size_of::<Row>() <= 64);
     }
@@ -543,15 +713,15 @@ mod tests {
             "num_successes": 10}]);
         builder.set_runs(0, serde_json::from_value(run).unwrap(), 0.0);
         let snapshot = builder.finish(SystemTime::now());
-        let store = SeriesStore::build(&snapshot, None, &FamilyFilter::default());
+        let store = SeriesStore::build(&snapshot, None, &StoreSettings::default());
         let series = store.get(0).unwrap();
         assert_eq!(
             series.labels(),
             r#"task_id="b",task_name="a \"b\"",task_type="unknown",mode="one_off",space="s1""#
         );
-        assert!(series
-            .info_labels()
-            .ends_with(r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="""#));
+        assert!(series.info_labels().ends_with(
+            r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
+        ));
         assert_eq!(series.value(slot("arize_task_sampling_rate")), " 0.5\n");
         assert_eq!(series.value(slot("arize_task_evaluators")), " 2\n");
         assert_eq!(
@@ -600,7 +770,7 @@ mod tests {
                 ))
             })
             .collect();
-        SeriesStore::build(&snapshot(page, None), previous, &FamilyFilter::default())
+        SeriesStore::build(&snapshot(page, None), previous, &StoreSettings::default())
     }
 
     fn shared(a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
@@ -672,7 +842,7 @@ mod tests {
                 .collect()
         };
         let first_snapshot = snapshot(page(0, 5000, usize::MAX), None);
-        let first = SeriesStore::build(&first_snapshot, None, &FamilyFilter::default());
+        let first = SeriesStore::build(&first_snapshot, None, &StoreSettings::default());
         for (skip, n, changed) in [
             (0, 5000, 8),
             (0, 5000, usize::MAX),
@@ -681,11 +851,11 @@ mod tests {
         ] {
             let reused_snapshot = snapshot(page(skip, n, changed), Some(first_snapshot.clone()));
             let reused =
-                SeriesStore::build(&reused_snapshot, Some(&first), &FamilyFilter::default());
+                SeriesStore::build(&reused_snapshot, Some(&first), &StoreSettings::default());
             let fresh = SeriesStore::build(
                 &snapshot(page(skip, n, changed), None),
                 None,
-                &FamilyFilter::default(),
+                &StoreSettings::default(),
             );
             if (skip, n, changed) == (0, 5000, usize::MAX) {
                 // Nothing changed: every block shared, tasks without id too.

@@ -68,14 +68,11 @@ impl Names {
         let dataset = dataset_id
             .zip(self.datasets.as_deref())
             .and_then(|(id, datasets)| datasets.get(id));
-        let space_id = [
-            project.map(|p| &*p.space_id),
-            dataset.map(|d| &*d.space_id),
-        ]
-        .into_iter()
-        .flatten()
-        .find(|id| !id.is_empty())
-        .unwrap_or_default();
+        let space_id = [project.map(|p| &*p.space_id), dataset.map(|d| &*d.space_id)]
+            .into_iter()
+            .flatten()
+            .find(|id| !id.is_empty())
+            .unwrap_or_default();
         let space_name = self
             .spaces
             .as_deref()
@@ -108,24 +105,45 @@ mod tests {
     #[test]
     fn a_task_is_placed_by_its_project_else_its_dataset() {
         let names = Names {
-            spaces: map(vec![("s1", SpaceName { name: "Prod".into(), ..Default::default() })]),
+            spaces: map(vec![(
+                "s1",
+                SpaceName {
+                    name: "Prod".into(),
+                    ..Default::default()
+                },
+            )]),
             projects: map(vec![(
                 "p",
-                ProjectName { name: "Chat".into(), space_id: "s1".into(), ..Default::default() },
+                ProjectName {
+                    name: "Chat".into(),
+                    space_id: "s1".into(),
+                    ..Default::default()
+                },
             )]),
             datasets: map(vec![(
                 "d",
-                DatasetName { name: "Golden".into(), space_id: "s2".into() },
+                DatasetName {
+                    name: "Golden".into(),
+                    space_id: "s2".into(),
+                },
             )]),
         };
         let by_project = names.place(Some("p"), Some("d"));
         assert_eq!(
-            (by_project.space_id, by_project.space_name, by_project.project_name, by_project.dataset_name),
+            (
+                by_project.space_id,
+                by_project.space_name,
+                by_project.project_name,
+                by_project.dataset_name
+            ),
             ("s1", "Prod", "Chat", "Golden")
         );
         let by_dataset = names.place(None, Some("d"));
         assert_eq!((by_dataset.space_id, by_dataset.space_name), ("s2", ""));
         assert_eq!(names.place(Some("unknown"), None), Place::default());
-        assert_eq!(Names::default().place(Some("p"), Some("d")), Place::default());
+        assert_eq!(
+            Names::default().place(Some("p"), Some("d")),
+            Place::default()
+        );
     }
 }

@@ -186,7 +186,9 @@ impl RunRecord {
             key(b).total_cmp(&key(a))
         });
         let newest_status = runs.first().and_then(|run| run.status.clone());
-        let newest_started_at = runs.first().and_then(|run| run.started_at.or(run.created_at));
+        let newest_started_at = runs
+            .first()
+            .and_then(|run| run.started_at.or(run.created_at));
         let data_end = runs
             .iter()
             .find(|run| run.status == Some(RunStatus::Completed) && run.data_end.is_some())
