@@ -153,11 +153,10 @@ async fn headless_chromium_shows_the_demo_page() {
     }
 }
 
-/// Needs the poller to read `/v2/spaces`, `/v2/projects` and
-/// `/v2/datasets` (issue 18, item 1): until then every name is unknown
-/// and the page shows ids.
+/// The names the poller reads from `/v2/spaces`, `/v2/projects` and
+/// `/v2/datasets` of the demo, on every row; an id where a name is not
+/// listed.
 #[tokio::test]
-#[ignore = "needs the names poller of issue 18 (item 1): remove once it is on main"]
 async fn headless_chromium_shows_where_each_demo_task_lives() {
     let dir = TempDir::new("landing-names");
     let mut exporter = Process::spawn(&["--demo"], &[]);
