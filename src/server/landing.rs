@@ -15,7 +15,7 @@
 //! Stuck, lagging and erroring are the judgements of [`TaskRecord`]
 //! (`run_stuck`, `evaluation_lagging`, `last_run_error_ratio` above
 //! `--run-error-ratio-threshold`), the thresholds the alerts read from the
-//! exporter's own metrics, so the page and the pages agree.
+//! exporter's own metrics, so the page and the alerts agree.
 //!
 //! Task names, space, project and dataset names, ids, failure reasons and
 //! errors are untrusted text: every value is HTML-escaped as it is
