@@ -210,7 +210,7 @@ async fn demo_mode_has_a_banner_and_a_failing_task() {
     assert!(page.contains("built-in simulated Arize API"));
     assert_eq!(
         summary(&page),
-        "1 stale, 1 never run, 1 failing — of 15 tasks (9 continuous)."
+        "1 stale, 1 never run, 1 failing, 1 stuck, 1 lagging, 1 erroring — of 15 tasks (9 continuous)."
     );
     let failing = row_with(&page, "Toxicity Guardrail Monitor");
     assert!(failing.contains(&format!("title=\"{}\"", escaped(FAILED_REASON))));
