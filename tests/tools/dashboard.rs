@@ -273,12 +273,14 @@ fn dashboard_thresholds_match_the_alerts() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|t| t["expr"].as_str().unwrap().contains(&format!("{threshold}{{"))),
+            .any(|t| t["expr"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{threshold}{{"))),
         "the panel draws the exporter's threshold"
     );
     assert_eq!(
-        over_time["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"],
-        "off",
+        over_time["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"], "off",
         "no threshold line of the dashboard's own"
     );
     let text = serde_json::to_string(&d).unwrap();

@@ -257,9 +257,8 @@ fn alerts_follow_the_mixin_conventions() {
             // Where the task lives, from arize_task_info, looked up in the
             // description so that the alert never needs that family.
             assert!(
-                description.contains(
-                    "printf \"arize_task_info{job='%s',instance='%s',task_id='%s'}\""
-                ),
+                description
+                    .contains("printf \"arize_task_info{job='%s',instance='%s',task_id='%s'}\""),
                 "{name}: description looks up the task's arize_task_info"
             );
             for l in ["space_name", "project_name", "dataset_name"] {
