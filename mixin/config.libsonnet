@@ -39,11 +39,12 @@
     dashboardUid: 'arize-exporter',
     dashboardTags: ['arize', 'arize-exporter', 'llm-evaluation'],
 
-    // The one threshold the rules hold of their own: ArizeTaskLastRunErrorRatioHigh
-    // fires when more than this share of the items of a task's newest
-    // finished run ended in error. The dashboard colours the same value
-    // (its thresholds are not patched: keep them in step when changing it).
-    taskErrorRatioThreshold: 0.1,
+    // The task alerts hold no threshold of their own: each task's stale
+    // threshold, --stale-after and --run-error-ratio-threshold come from the
+    // exporter's series (arize_task_stale_threshold_seconds,
+    // arize_exporter_stale_after_seconds,
+    // arize_exporter_run_error_ratio_threshold). Change the exporter's
+    // flags; the alerts, the dashboard and the landing page follow.
 
     // ArizeExporterRateLimited fires when more than this share of the
     // exporter's API requests are answered 429 (or polls fail on 429).
@@ -67,6 +68,8 @@
       ArizeTaskNeverRun: '5m',
       ArizeTaskLastRunFailed: '5m',
       ArizeTaskLastRunErrorRatioHigh: '5m',
+      ArizeTaskEvaluationLagging: '10m',
+      ArizeTaskRunStuck: '5m',
     },
 
     // Each alert's severity. The roll-ups (ArizeTasks*) are one step above
@@ -88,6 +91,8 @@
       ArizeTaskNeverRun: 'info',
       ArizeTaskLastRunFailed: 'info',
       ArizeTaskLastRunErrorRatioHigh: 'warning',
+      ArizeTaskEvaluationLagging: 'warning',
+      ArizeTaskRunStuck: 'warning',
     },
 
     // Derived: the labels that identify one exporter in `by` and `on`

@@ -7,6 +7,9 @@
 //     arize_task_stale_threshold_seconds (the exporter derives it from the
 //     task's run interval, --stale-after-intervals, --stale-after-min and
 //     --stale-after);
+//   - the error ratio and --stale-after are the exporter's series
+//     arize_exporter_run_error_ratio_threshold and
+//     arize_exporter_stale_after_seconds;
 //   - the exporter's data is old when its last complete poll is older than
 //     instance:arize_exporter_data_age_limit_seconds:poll_interval_x5: five
 //     poll intervals (arize_exporter_poll_interval_seconds), at least 300 s.
@@ -44,6 +47,14 @@ local quantiles = ['0.5', '0.95', '0.99'];
               (time() - arize_task_last_run_timestamp_seconds)
                 / on (%(instanceLabels)s, task_id) group_left arize_task_stale_threshold_seconds
             ||| % c,
+          },
+          // Evaluation lag of every task whose runs have a data window: the
+          // age of the end of the newest data it has evaluated (data_end_time
+          // of its newest completed run), computed from time() like the age
+          // of its last run.
+          {
+            record: 'task:arize_task_evaluation_lag_seconds:time',
+            expr: 'time() - arize_task_last_run_data_end_timestamp_seconds',
           },
           // Share of the items of the newest finished run that ended in error.
           {

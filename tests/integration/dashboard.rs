@@ -44,7 +44,7 @@ fn dashboard_is_a_classic_model_with_a_datasource_variable() {
     let ds = &vars["datasource"];
     assert_eq!(ds["type"], "datasource");
     assert_eq!(ds["query"], "prometheus");
-    for name in ["job", "instance", "task_type", "mode", "space"] {
+    for name in ["job", "instance", "task_type", "mode", "space", "project"] {
         let v = vars
             .get(name)
             .unwrap_or_else(|| panic!("template variable {name} missing"));
@@ -54,11 +54,29 @@ fn dashboard_is_a_classic_model_with_a_datasource_variable() {
             "{name} queries the datasource variable"
         );
         assert_eq!(v["includeAll"], true, "{name}");
-        // `.*` also matches series without the label (space is absent
-        // unless the exporter runs with space filters).
+        // `.*` also matches series without the label (a name is absent
+        // while it is not known).
         assert_eq!(v["allValue"], ".*", "{name}");
     }
+    // Space and project by name, from arize_task_info; the projects of the
+    // spaces selected.
+    assert_eq!(
+        vars["space"]["query"],
+        "label_values(arize_task_info{job=~\"$job\",instance=~\"$instance\"}, space_name)"
+    );
+    assert_eq!(
+        vars["project"]["query"],
+        "label_values(arize_task_info{job=~\"$job\",instance=~\"$instance\",space_name=~\"$space\"}, project_name)"
+    );
 }
+
+/// How a query of per-task series honours the space and project variables:
+/// the tasks whose arize_task_info names another space or project are left
+/// out, so that a task without arize_task_info (a deny list dropped it) is
+/// still shown.
+const NAME_FILTER: &str = " unless on (job, instance, task_id) arize_task_info{job=~\"$job\",instance=~\"$instance\",space_name!~\"$space\"} unless on (job, instance, task_id) arize_task_info{job=~\"$job\",instance=~\"$instance\",project_name!~\"$project\"}";
+/// Or, for a query of arize_task_info itself, its own matchers.
+const NAME_MATCHERS: &str = "space_name=~\"$space\",project_name=~\"$project\"";
 
 #[test]
 fn panels_have_unique_ids_the_datasource_variable_and_a_sane_grid() {
@@ -142,18 +160,29 @@ fn every_query_honours_the_job_and_instance_variables() {
                     s.metric
                 );
             }
-            // Per-task series are filtered by space too (the runs counter
-            // is by type and status only).
-            if s.metric.as_deref().is_some_and(|m| {
+            // The `space` label is the filter value that found a task,
+            // not the space variable (a name).
+            assert!(
+                !s.matchers.contains("space=~\"$space\""),
+                "{}: the space variable is a name, not the filter label",
+                q.place
+            );
+        }
+        // Per-task series are filtered by space and project (the runs
+        // counter is by type and status only).
+        let per_task = names(&q.expr).selectors.into_iter().any(|s| {
+            s.metric.as_deref().is_some_and(|m| {
                 (m.starts_with("task:") || m.starts_with("arize_task_"))
                     && m != "arize_task_runs_total"
-            }) {
-                assert!(
-                    s.matchers.contains("space=~\"$space\""),
-                    "{}: no space filter",
-                    q.place
-                );
-            }
+            })
+        });
+        if per_task {
+            assert!(
+                q.expr.contains(NAME_FILTER) || q.expr.contains(NAME_MATCHERS),
+                "{}: no space and project filter: {}",
+                q.place,
+                q.expr
+            );
         }
     }
 }
@@ -193,8 +222,16 @@ fn range_queries_draw_at_most_ten_series() {
         let at = q.expr.find("topk(").unwrap();
         let inner = &q.expr[at..];
         assert!(
-            inner.starts_with("topk(10, max_over_time(") && inner.contains("[$__range] @ end()))"),
+            inner.starts_with("topk(10, max_over_time(") && inner.contains("[$__range] @ end())"),
             "{}: topk in a range query must be topk(10, max_over_time(...[$__range] @ end())): {}",
+            q.place,
+            q.expr
+        );
+        // The ten are chosen among the tasks of the spaces and projects
+        // selected.
+        assert!(
+            inner.contains(NAME_FILTER),
+            "{}: the topk chooses among the selected spaces and projects: {}",
             q.place,
             q.expr
         );
@@ -263,6 +300,48 @@ fn the_dashboard_names_the_tasks_in_trouble() {
         "Newest run duration, ten longest",
     ] {
         by_title(t);
+    }
+    // Every task table names where the task lives.
+    for t in [
+        "Continuous tasks, stalest first",
+        "Continuous tasks that never ran",
+        "Tasks with an unreadable last run time",
+        "Failing tasks",
+        "Evaluation lag, continuous tasks",
+        "Runs in progress",
+    ] {
+        let rename = organize_options(&by_title(t))["renameByName"].clone();
+        for (label, column) in [
+            ("space_name", "Space"),
+            ("project_name", "Project"),
+            ("dataset_name", "Dataset"),
+        ] {
+            assert_eq!(rename[label], column, "{t}: a {column} column");
+        }
+    }
+    // Evaluation lag of continuous tasks, against their threshold.
+    let lag = by_title("Evaluation lag, continuous tasks");
+    let e = expr(&lag, 0);
+    assert!(
+        e.starts_with("sort_desc(task:arize_task_evaluation_lag_seconds:time{mode=\"continuous\",")
+            && e.contains("/ on (job, instance, task_id) arize_task_stale_threshold_seconds{"),
+        "{e}"
+    );
+    let over_time = by_title("Evaluation lag, ten largest");
+    assert!(expr(&over_time, 0).starts_with("task:arize_task_evaluation_lag_seconds:time{"));
+    // Runs in progress: pending or running, their age against the task's
+    // threshold, or --stale-after for a task without one.
+    let runs = by_title("Runs in progress");
+    assert_eq!(runs["type"], "table");
+    let texts: Vec<String> = (0..5).map(|i| expr(&runs, i)).collect();
+    assert!(texts[0].starts_with("arize_task_last_run_status{status=~\"pending|running\","));
+    assert!(texts[1].starts_with("(time() - arize_task_last_run_started_timestamp_seconds{"));
+    for t in &texts[2..4] {
+        assert!(
+            t.contains("(arize_task_stale_threshold_seconds{")
+                && t.contains("group_left arize_exporter_stale_after_seconds{"),
+            "{t}"
+        );
     }
     let cpu = expr(&by_title("CPU"), 0);
     assert!(

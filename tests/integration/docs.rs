@@ -940,6 +940,47 @@ fn the_runbook_says_which_families_each_alert_reads() {
     assert_eq!(alert_family_mismatches(&rules, &dropped).len(), 1);
 }
 
+/// The allow and deny lists may drop the families of issue 18 (names,
+/// evaluators, the newest run's start and data window) and only the alerts
+/// that need one go silent: the names are looked up by the descriptions,
+/// never read by an alert's expression (ArizeTaskNeverRun reads
+/// arize_task_info for the task list itself, as before).
+#[test]
+fn dropping_a_name_or_run_window_family_silences_only_the_alerts_that_need_it() {
+    let rules = read("rules/arize-exporter.rules.yml");
+    let read_by = families_read_by_alerts(&rules);
+    for (family, expected) in [
+        ("arize_task_info", &["ArizeTaskNeverRun"][..]),
+        (
+            "arize_task_last_run_data_end_timestamp_seconds",
+            &["ArizeTaskEvaluationLagging"][..],
+        ),
+        (
+            "arize_task_last_run_started_timestamp_seconds",
+            &["ArizeTaskRunStuck"][..],
+        ),
+        ("arize_task_evaluator_info", &[][..]),
+        ("arize_space_info", &[][..]),
+        ("arize_project_info", &[][..]),
+        ("arize_dataset_info", &[][..]),
+    ] {
+        let silenced: Vec<&str> = read_by
+            .iter()
+            .filter(|(_, families)| families.contains(family))
+            .map(|(alert, _)| alert.as_str())
+            .collect();
+        assert_eq!(silenced, expected, "alerts that need {family}");
+    }
+    // The descriptions do name the task's place from arize_task_info.
+    let looked_up = rules
+        .matches("\"arize_task_info{job='%s',instance='%s',task_id='%s'}\"")
+        .count();
+    assert!(
+        looked_up >= 6,
+        "{looked_up} descriptions look up arize_task_info"
+    );
+}
+
 /// Each alert's `severity` label, read from the rules file as text.
 fn alert_severities(rules: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();

@@ -15,6 +15,17 @@ use support::observability::*;
 use support::spec::is_spec_series;
 use support::tools::*;
 
+/// SPEC section 5's families of issue 18 that the rules and the dashboard
+/// read, which `support::spec::SPEC_FAMILIES` lists once the exporter serves
+/// them (its polling tests check every family there is served). Remove this
+/// list when they are there.
+const ISSUE_18_FAMILIES: &[&str] = &[
+    "arize_task_last_run_data_end_timestamp_seconds",
+    "arize_task_last_run_started_timestamp_seconds",
+    "arize_exporter_run_error_ratio_threshold",
+    "arize_exporter_stale_after_seconds",
+];
+
 #[test]
 fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
     let d = dashboard();
@@ -24,7 +35,10 @@ fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
     assert!(read.len() > 20, "the lexer found too few metrics: {read:?}");
     for (metric, place) in &read {
         assert!(
-            is_spec_series(metric) || PROMETHEUS_SERIES.contains(&metric.as_str()) || recorded.contains(metric),
+            is_spec_series(metric)
+                || ISSUE_18_FAMILIES.contains(&metric.as_str())
+                || PROMETHEUS_SERIES.contains(&metric.as_str())
+                || recorded.contains(metric),
             "{place} reads `{metric}`, which is neither a SPEC section 5 metric nor a recording rule"
         );
     }
@@ -55,6 +69,11 @@ fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
         "arize_task_last_successful_run_timestamp_seconds",
         "arize_tasks_last_run_failed",
         "arize_task_runs_total",
+        "arize_task_info",
+        "arize_task_last_run_data_end_timestamp_seconds",
+        "arize_task_last_run_started_timestamp_seconds",
+        "arize_exporter_run_error_ratio_threshold",
+        "arize_exporter_stale_after_seconds",
         "arize_exporter_task_runs_backlog",
         "arize_exporter_task_run_errors_total",
         "arize_exporter_poll_interval_seconds",
@@ -105,10 +124,10 @@ fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
 }
 
 /// The thresholds shown on the dashboard are the alerts' thresholds. The
-/// rules hold no constant for staleness or data age (each task's threshold
-/// and the poll interval come from the exporter), so the dashboard colours
-/// the same ratios the alerts compare with 1; the error ratio is the one
-/// constant, and the dashboard uses the alert's.
+/// rules hold no constant (each task's threshold, --stale-after, the error
+/// ratio threshold and the poll interval come from the exporter), so the
+/// dashboard colours the same ratios the alerts compare with 1, or draws the
+/// exporter's threshold itself.
 #[test]
 fn dashboard_thresholds_match_the_alerts() {
     let d = dashboard();
@@ -214,11 +233,32 @@ fn dashboard_thresholds_match_the_alerts() {
         .unwrap()
         .contains("or on (job, instance) (arize_up{"));
 
-    // The error ratio: the alert's one constant, on the same recorded ratio.
+    // The error ratio: the exporter's threshold, as the alert reads it. The
+    // table colours the ratio as a share of it, red from 1; the panel draws
+    // it as a line. No constant is left on either.
+    let threshold = "arize_exporter_run_error_ratio_threshold";
     let alert = alert_expr(&r, "ArizeTaskLastRunErrorRatioHigh");
-    let errors = threshold_after(&alert, "task:arize_task_last_run_errors:ratio >");
+    assert!(
+        alert.contains(&format!(
+            "task:arize_task_last_run_errors:ratio\n  > on (job, instance) group_left {threshold}"
+        )),
+        "{alert}"
+    );
     let failing = by_title("Failing tasks");
-    assert_eq!(column_red_from(&failing, "Error ratio"), errors);
+    assert_eq!(column_red_from(&failing, "Of threshold"), 1.0);
+    let rename = organize_options(&failing)["renameByName"].clone();
+    let of_threshold = failing["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| rename[format!("Value #{}", t["refId"].as_str().unwrap())] == "Of threshold")
+        .expect("the Of threshold column's query");
+    assert!(
+        of_threshold["expr"].as_str().unwrap().starts_with(&format!(
+            "task:arize_task_last_run_errors:ratio{{job=~\"$job\",instance=~\"$instance\",task_type=~\"$task_type\",mode=~\"$mode\"}} / on (job, instance) group_left {threshold}{{"
+        )),
+        "{of_threshold}"
+    );
     assert!(failing["targets"]
         .as_array()
         .unwrap()
@@ -228,10 +268,37 @@ fn dashboard_thresholds_match_the_alerts() {
             .unwrap()
             .starts_with("task:arize_task_last_run_errors:ratio{")));
     let over_time = by_title("Error ratio of the newest run, ten highest");
-    assert_eq!(
-        red_from(&over_time["fieldConfig"]["defaults"]["thresholds"]),
-        errors
+    assert!(
+        over_time["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["expr"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{threshold}{{"))),
+        "the panel draws the exporter's threshold"
     );
+    assert_eq!(
+        over_time["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"], "off",
+        "no threshold line of the dashboard's own"
+    );
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(
+        !text.contains("\"value\":0.1}"),
+        "a constant error ratio threshold is left on the dashboard"
+    );
+
+    // Evaluation lag and runs in progress: red from 1, a share of the
+    // task's threshold (or --stale-after), as the alerts compare.
+    let lag = by_title("Evaluation lag, continuous tasks");
+    assert_eq!(column_red_from(&lag, "Of threshold"), 1.0);
+    assert!(alert_expr(&r, "ArizeTaskEvaluationLagging")
+        .contains("(time() - arize_task_last_run_data_end_timestamp_seconds{mode=\"continuous\"})\n    > on (job, instance, task_id) group_left arize_task_stale_threshold_seconds"));
+    let runs = by_title("Runs in progress");
+    assert_eq!(column_red_from(&runs, "Of threshold"), 1.0);
+    assert!(alert_expr(&r, "ArizeTaskRunStuck")
+        .contains("group_left arize_exporter_stale_after_seconds"));
 }
 
 /// A table column's red threshold, from its override.
@@ -249,19 +316,6 @@ fn column_red_from(table: &Value, column: &str) -> f64 {
         .find(|p| p["id"] == "thresholds")
         .expect("thresholds override");
     red_from(&th["value"])
-}
-
-/// The number right after `marker` in `expr`.
-fn threshold_after(expr: &str, marker: &str) -> f64 {
-    let at = expr
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker} not in {expr}"));
-    let num: String = expr[at + marker.len()..]
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    num.parse().expect("threshold number")
 }
 
 fn red_from(thresholds: &Value) -> f64 {

@@ -44,7 +44,6 @@ const OTHER_CONFIG: &str = r#"{
   dashboardTags: ['platform'],
   grafanaURL: 'https://grafana.internal',
   alertFor+: { ArizeTasksNeverRun: '2h' },
-  taskErrorRatioThreshold: 0.2,
 }"#;
 
 fn jsonnet() -> std::process::Command {
@@ -372,16 +371,12 @@ fn another_config_reaches_the_expressions_and_passes_promtool() {
             );
             clauses += 1;
         }
-        // Nothing else changed but the selector and the error threshold.
+        // Nothing else changed but the selector.
         let back = oe
             .replace("k8s_cluster, job, instance", "job, instance")
             .replace(
                 "job=\"platform/arize\", namespace=\"observability\"",
                 "job=\"arize-exporter\"",
-            )
-            .replace(
-                "task:arize_task_last_run_errors:ratio > 0.2",
-                "task:arize_task_last_run_errors:ratio > 0.1",
             );
         assert_eq!(back, de, "{name}");
         assert_eq!(o.get("labels"), d.get("labels"), "{name}");
@@ -404,11 +399,16 @@ fn another_config_reaches_the_expressions_and_passes_promtool() {
         .as_str()
         .unwrap()
         .starts_with("For 2 hours "));
+    // The queries of the descriptions (the task's names, the exporter's
+    // error ratio threshold) name the cluster too.
     let ratio = find(&other, "ArizeTaskLastRunErrorRatioHigh");
-    assert!(ratio["annotations"]["description"]
-        .as_str()
-        .unwrap()
-        .contains("more than 20%"));
+    let description = ratio["annotations"]["description"].as_str().unwrap();
+    for query in [
+        "arize_task_info{k8s_cluster='%s',job='%s',instance='%s',task_id='%s'}\" $labels.k8s_cluster $labels.job",
+        "arize_exporter_run_error_ratio_threshold{k8s_cluster='%s',job='%s',instance='%s'}\" $labels.k8s_cluster $labels.job",
+    ] {
+        assert!(description.contains(query), "{query}: {description}");
+    }
     let stale = find(&other, "ArizeTaskStale");
     assert!(
         stale["annotations"]["description"]

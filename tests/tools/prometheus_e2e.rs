@@ -7,9 +7,17 @@
 //! the exporter's output; and ArizeTaskStale must be active for the stale task
 //! only (the six-hourly task, silent for longer than --stale-after, is within
 //! its own threshold), ArizeTaskLastRunFailed for the failing task only, ArizeTaskNeverRun for the never-run one only (a task whose
-//! `last_run_at` cannot be read is neither), with their roll-ups. A second test starts the exporter against an API that refuses every
+//! `last_run_at` cannot be read is neither), with their roll-ups; the stale
+//! task, whose data is as old as its last run, is not also lagging, and the
+//! run in progress is not stuck; the stale task's description names its
+//! space and project. A second test starts the exporter against an API
+//! that refuses every
 //! connection: ArizeExporterDataStale must fire although no poll ever
-//! completed, and no task alert may.
+//! completed, and no task alert may. A third runs the exporter in `--demo`:
+//! ArizeTaskEvaluationLagging fires for the demo's lagging task alone,
+//! ArizeTaskRunStuck for its stuck one-off run alone and
+//! ArizeTaskLastRunErrorRatioHigh for its task with 13 % of items in error,
+//! each description naming the task's space and project.
 //!
 //! Prometheus loads the shipped rules with two changes, so that the tests
 //! need not wait for minutes: every `for:` is 0s, and the 300 s floor of the
@@ -26,7 +34,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arize_sim::{SimTask, Simulator};
+use arize_sim::{SimRun, SimTask, Simulator};
 use serde_json::Value;
 use support::exporter::{exporter_command, free_port, Scrape};
 use support::observability::*;
@@ -91,6 +99,7 @@ const NEVER_ID: &str = "task-never";
 const UNREADABLE_ID: &str = "task-unreadable";
 const FAILING_ID: &str = "task-failing";
 const SLOW_ID: &str = "task-every-6h";
+const RUNNING_ID: &str = "task-running";
 
 /// Children killed, and then the scratch directory removed, on every path
 /// out of the test (panics included).
@@ -358,7 +367,8 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 true,
                 Some(now - time::Duration::hours(3)),
             )
-            .with_run_cadence(Duration::from_secs(300)),
+            .with_run_cadence(Duration::from_secs(300))
+            .with_project("proj-kb", "Knowledge Base Search"),
             // Runs every 6 hours, last 90 minutes ago: older than
             // --stale-after (1h), but well within its own 18 h threshold.
             SimTask::new(
@@ -397,6 +407,22 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                 Some(now),
             )
             .with_field("last_run_at", serde_json::json!("yesterday at noon")),
+            // Runs every 5 minutes; its newest run started 30 s ago and is
+            // still running: in progress, within its threshold, not stuck.
+            SimTask::new(
+                RUNNING_ID,
+                "Running task",
+                "TEMPLATE_EVALUATION",
+                true,
+                Some(now - time::Duration::seconds(30)),
+            )
+            .with_runs(
+                [15, 10, 5]
+                    .map(|m| SimRun::completed(now - time::Duration::minutes(m), 400, 2, 0))
+                    .into_iter()
+                    .chain([SimRun::running(now - time::Duration::seconds(30))])
+                    .collect(),
+            ),
         ]))
         .expect("simulator starts");
 
@@ -418,10 +444,11 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
             &[],
         ),
     );
+    // The first complete poll, and the names read right after it.
     let exposition = wait_for(
         &mut guard,
         Duration::from_secs(20),
-        "the exporter's first complete poll",
+        "the exporter's first complete poll and names read",
         || {
             http_get(exporter_port, "/metrics")
                 .ok()
@@ -429,6 +456,7 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                     *code == 200
                         && body.lines().any(|l| l == "arize_up 1")
                         && body.contains(STALE_ID)
+                        && body.contains("project_name=\"Knowledge Base Search\"")
                 })
                 .map(|(_, body)| body)
         },
@@ -498,13 +526,26 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
             .collect();
         options.insert(label.clone(), values);
     }
-    for label in ["job", "instance", "task_type", "mode"] {
+    for label in [
+        "job",
+        "instance",
+        "task_type",
+        "mode",
+        "space_name",
+        "project_name",
+    ] {
         assert!(!options[label].is_empty(), "variable {label} has no values");
     }
     assert!(options["job"].contains("arize-exporter"));
     assert!(options["mode"].contains("continuous"));
-    // No space filters here: the space variable is empty, and `.*` matches.
-    assert!(options["space"].is_empty());
+    // Spaces and projects by name: the simulator's tasks all live in its
+    // default space.
+    assert!(
+        options["space_name"].contains("Production"),
+        "{:?}",
+        options["space_name"]
+    );
+    assert!(options["project_name"].contains("Knowledge Base Search"));
 
     // Every panel query, with "All" selected, and with single values (escaped
     // for a regex, as Grafana does), parses and returns data. The rate-based
@@ -521,13 +562,15 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
             ("task_type", ".*"),
             ("mode", ".*"),
             ("space", ".*"),
+            ("project", ".*"),
         ],
         vec![
             ("job", "arize-exporter"),
             ("instance", &instance),
             ("task_type", "template_evaluation"),
             ("mode", "continuous"),
-            ("space", ".*"),
+            ("space", "Production"),
+            ("project", ".*"),
         ],
     ];
     let panel_queries: Vec<Query> = dashboard_queries(&d)
@@ -587,7 +630,10 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     // The stale task's alert is active, and its type's roll-up; the
     // never-run task's and its roll-up; the unreadable task's roll-up. The
     // healthy task has none, the unreadable one is neither stale nor never
-    // run, and nothing is wrong with the exporter.
+    // run, and nothing is wrong with the exporter. The stale task's data is
+    // as old as its last run: stale, so not also lagging
+    // (ArizeTaskEvaluationLagging); the running task's run is 30 s old, not
+    // stuck (ArizeTaskRunStuck). Neither is expected.
     let expected = [
         "ArizeTaskStale",
         "ArizeTasksStale",
@@ -608,7 +654,15 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
                     .iter()
                     .any(|al| al["labels"]["alertname"] == name && al["state"] == "firing")
             };
-            expected.iter().all(|n| firing(n)).then_some(alerts)
+            // The stale task's description names its project once the
+            // names are read.
+            let named = alerts.iter().any(|al| {
+                al["labels"]["alertname"] == "ArizeTaskStale"
+                    && al["annotations"]["description"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("project \""))
+            });
+            (expected.iter().all(|n| firing(n)) && named).then_some(alerts)
         },
     );
     let of = |name: &str| -> Vec<&Value> {
@@ -657,6 +711,12 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
     assert!(
         description.contains("\"Stale task\"") && description.contains(STALE_ID),
         "{description}"
+    );
+    assert!(
+        description.contains(&format!(
+            "(id {STALE_ID}, space \"Production\", project \"Knowledge Base Search\")"
+        )),
+        "the description names the task's space and project: {description}"
     );
     for other in &alerts {
         let name = other["labels"]["alertname"].as_str().unwrap();
@@ -784,4 +844,150 @@ fn an_exporter_that_never_polled_pages_critical() {
         true,
     );
     assert_eq!(result_len(&age), 0, "{age}");
+}
+
+/// The demo, scraped by a real Prometheus with the rules: the alerts of
+/// issue 18 fire for the tasks the demo means, and for no other, and their
+/// descriptions say where each task lives. "Order Assistant Groundedness"
+/// runs every five minutes over data four hours old: lagging. "Contract
+/// Summaries Backfill" is one-off, its newest run running for three hours:
+/// stuck past `--stale-after` (1h). "Customer Support QA Correctness" had
+/// 13 % of its items in error, over the exporter's 10 %. "RAG Retrieval
+/// Relevance" stopped three hours ago: its data is as old, yet it is stale,
+/// not lagging. "PII Leak Detector" runs now: in progress, not stuck.
+///
+/// Needs the exporter side of issue 18 (names, the run start and data
+/// window families, the two threshold gauges).
+#[test]
+fn the_demo_lights_the_lag_stuck_and_error_ratio_alerts_with_names() {
+    let mut guard = Guard {
+        children: Vec::new(),
+        dir: TempDir::new("e2e-demo"),
+    };
+    let exporter_port = free_port();
+    guard.spawn(
+        "exporter",
+        &mut exporter_command(
+            &[
+                "--demo",
+                "--listen-address",
+                &format!("127.0.0.1:{exporter_port}"),
+                "--poll-interval",
+                "2s",
+                "--stale-after",
+                "1h",
+            ],
+            &[],
+        ),
+    );
+    wait_for(
+        &mut guard,
+        Duration::from_secs(30),
+        "the demo's first complete poll and names read",
+        || {
+            http_get(exporter_port, "/metrics")
+                .ok()
+                .filter(|(code, body)| {
+                    *code == 200
+                        && body.lines().any(|l| l == "arize_up 1")
+                        && body.contains("project_name=\"Contract Summarizer\"")
+                })
+        },
+    );
+    let prom_port = start_prometheus(&mut guard, exporter_port, "1");
+
+    // (alert, task, where it lives, what its description says besides)
+    let expected = [
+        (
+            "ArizeTaskEvaluationLagging",
+            "Order Assistant Groundedness",
+            "space \"Production\", project \"Order Assistant\"",
+            "runs on time, but the newest data it has evaluated ended 4h",
+        ),
+        (
+            "ArizeTaskRunStuck",
+            "Contract Summaries Backfill",
+            "space \"Staging\", project \"Contract Summarizer\"",
+            "has been running for 3h",
+        ),
+        (
+            "ArizeTaskLastRunErrorRatioHigh",
+            "Customer Support QA Correctness",
+            "space \"Production\", project \"Support Chatbot\"",
+            "13.33% of the items",
+        ),
+        (
+            "ArizeTaskStale",
+            "RAG Retrieval Relevance",
+            "space \"Production\", project \"Knowledge Base Search\"",
+            "last ran 3h",
+        ),
+    ];
+    let described = |alerts: &[Value], (name, task, place, text): (&str, &str, &str, &str)| {
+        alerts.iter().any(|a| {
+            a["labels"]["alertname"] == name
+                && a["labels"]["task_name"] == task
+                && a["state"] == "firing"
+                && a["annotations"]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(place) && d.contains(text))
+        })
+    };
+    let alerts = wait_for(
+        &mut guard,
+        Duration::from_secs(60),
+        "the demo's lag, stuck, error ratio and stale alerts, with names",
+        || {
+            let alerts = active_alerts(prom_port);
+            expected
+                .iter()
+                .all(|e| described(&alerts, *e))
+                .then_some(alerts)
+        },
+    );
+    // Each for its task alone. (Not the lag alert: a task of the demo whose
+    // newest runs happen to fail evaluates older data too, and may lag.)
+    for (name, task, _, _) in expected
+        .into_iter()
+        .filter(|(name, ..)| *name != "ArizeTaskEvaluationLagging")
+    {
+        let of: Vec<&Value> = alerts
+            .iter()
+            .filter(|a| a["labels"]["alertname"] == name)
+            .collect();
+        assert_eq!(of.len(), 1, "{name} only for {task}: {of:?}");
+    }
+    let stuck = alerts
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "ArizeTaskRunStuck")
+        .unwrap();
+    assert_eq!(stuck["labels"]["mode"], "one_off");
+    let description = stuck["annotations"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("the exporter's --stale-after of 1h 0m 0s"),
+        "{description}"
+    );
+    let ratio = alerts
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "ArizeTaskLastRunErrorRatioHigh")
+        .unwrap();
+    let description = ratio["annotations"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("more than the exporter's threshold of 10%"),
+        "{description}"
+    );
+    // The lagging task is not stale; the stale task is not lagging; the
+    // run in progress is not stuck.
+    for (name, task) in [
+        ("ArizeTaskStale", "Order Assistant Groundedness"),
+        ("ArizeTaskEvaluationLagging", "RAG Retrieval Relevance"),
+        ("ArizeTaskRunStuck", "PII Leak Detector"),
+    ] {
+        assert!(
+            !alerts
+                .iter()
+                .any(|a| a["labels"]["alertname"] == name && a["labels"]["task_name"] == task),
+            "{name} for {task}"
+        );
+    }
 }

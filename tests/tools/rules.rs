@@ -138,8 +138,8 @@ fn the_unit_tests_catch_broken_rules() {
     );
     assert_caught(
         "constant",
-        "> on (job, instance, task_id) group_left arize_task_stale_threshold_seconds",
-        "> 3600",
+        "expr: |\n          (\n            (time() - arize_task_last_run_timestamp_seconds{mode=\"continuous\"})\n              > on (job, instance, task_id) group_left arize_task_stale_threshold_seconds",
+        "expr: |\n          (\n            (time() - arize_task_last_run_timestamp_seconds{mode=\"continuous\"})\n              > 3600",
         "stale follows each task's own threshold",
     );
     assert_caught(
@@ -153,6 +153,38 @@ fn the_unit_tests_catch_broken_rules() {
         "unless on (job, instance, task_id) arize_task_last_run_unreadable\n",
         "",
         "never-run continuous task",
+    );
+}
+
+/// The unit tests of the alerts of issue 18 catch their mistakes: a lag
+/// alert that also fires for a stale task, a stuck-run alert blind to tasks
+/// without a stale threshold or deaf to the run's status, and an error ratio
+/// compared with a constant instead of the exporter's threshold.
+#[test]
+fn the_unit_tests_catch_broken_lag_stuck_and_ratio_rules() {
+    assert_caught(
+        "lag-and-stale",
+        "          unless on (job, instance, task_id)\n          (\n            (time() - arize_task_last_run_timestamp_seconds{mode=\"continuous\"})\n              > on (job, instance, task_id) group_left arize_task_stale_threshold_seconds\n          )\n",
+        "",
+        "evaluation lag",
+    );
+    assert_caught(
+        "stuck-without-stale-after",
+        "            or on (job, instance, task_id)\n            (\n              (time() - arize_task_last_run_started_timestamp_seconds)\n                unless on (job, instance, task_id) arize_task_stale_threshold_seconds\n            )\n              > on (job, instance) group_left arize_exporter_stale_after_seconds\n",
+        "",
+        "stuck runs",
+    );
+    assert_caught(
+        "stuck-any-status",
+        "          and on (job, instance, task_id) arize_task_last_run_status{status=~\"pending|running\"}\n",
+        "",
+        "stuck runs",
+    );
+    assert_caught(
+        "ratio-constant",
+        "> on (job, instance) group_left arize_exporter_run_error_ratio_threshold",
+        "> 0.25",
+        "high error ratio in the newest run",
     );
 }
 
@@ -222,6 +254,28 @@ fn alerts_follow_the_mixin_conventions() {
                     "{name}: description names {l}"
                 );
             }
+            // Where the task lives, from arize_task_info, looked up in the
+            // description so that the alert never needs that family.
+            assert!(
+                description
+                    .contains("printf \"arize_task_info{job='%s',instance='%s',task_id='%s'}\""),
+                "{name}: description looks up the task's arize_task_info"
+            );
+            for l in ["space_name", "project_name", "dataset_name"] {
+                assert!(
+                    description.contains(&format!("label \"{l}\" .")),
+                    "{name}: description names the task's {l}"
+                );
+            }
+            if name != "ArizeTaskNeverRun" {
+                let read = names(&alert_expr(&r, name)).selectors;
+                assert!(
+                    !read
+                        .iter()
+                        .any(|s| s.metric.as_deref() == Some("arize_task_info")),
+                    "{name} reads arize_task_info: silent when a deny list drops it"
+                );
+            }
         }
         if is_roll_up(name) {
             assert!(
@@ -258,6 +312,8 @@ fn alerts_follow_the_mixin_conventions() {
         "ArizeTaskLastRunFailed",
         "ArizeTasksLastRunFailed",
         "ArizeTaskLastRunErrorRatioHigh",
+        "ArizeTaskEvaluationLagging",
+        "ArizeTaskRunStuck",
         "ArizeTasksLastRunUnreadable",
         "ArizeExporterPollsFailing",
         "ArizeApiKeyRejected",
@@ -332,6 +388,43 @@ fn thresholds_come_from_the_exporter() {
         !e.contains("arize_task_seconds_since_last_run") && !e.contains("3600"),
         "{e}"
     );
+    // The error ratio: the exporter's --run-error-ratio-threshold, no constant.
+    let ratio = alert_expr(&r, "ArizeTaskLastRunErrorRatioHigh");
+    assert!(
+        ratio.contains(
+            "task:arize_task_last_run_errors:ratio\n  > on (job, instance) group_left arize_exporter_run_error_ratio_threshold"
+        ),
+        "{ratio}"
+    );
+    assert!(!ratio.contains("0.1"), "{ratio}");
+    // Evaluation lag: the task's own threshold, and never with ArizeTaskStale.
+    let lag = alert_expr(&r, "ArizeTaskEvaluationLagging");
+    assert!(
+        lag.contains("time() - arize_task_last_run_data_end_timestamp_seconds")
+            && lag.contains("arize_task_stale_threshold_seconds"),
+        "{lag}"
+    );
+    let stale_condition = e
+        .split("and on (job, instance)\n")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        lag.contains(&format!("unless on (job, instance, task_id)\n{stale_condition}")),
+        "ArizeTaskEvaluationLagging is silent while ArizeTaskStale's condition holds:\n{lag}\n{stale_condition}"
+    );
+    // Stuck runs: the task's threshold, else --stale-after.
+    let stuck = alert_expr(&r, "ArizeTaskRunStuck");
+    for needed in [
+        "time() - arize_task_last_run_started_timestamp_seconds",
+        "group_left arize_task_stale_threshold_seconds",
+        "group_left arize_exporter_stale_after_seconds",
+        "arize_task_last_run_status{status=~\"pending|running\"}",
+    ] {
+        assert!(stuck.contains(needed), "{needed}: {stuck}");
+    }
+    assert!(!stuck.contains("3600"), "{stuck}");
     let never = alert_expr(&r, "ArizeTaskNeverRun");
     assert!(
         never.contains("arize_task_stale_threshold_seconds")
