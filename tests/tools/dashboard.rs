@@ -15,17 +15,6 @@ use support::observability::*;
 use support::spec::is_spec_series;
 use support::tools::*;
 
-/// SPEC section 5's families of issue 18 that the rules and the dashboard
-/// read, which `support::spec::SPEC_FAMILIES` lists once the exporter serves
-/// them (its polling tests check every family there is served). Remove this
-/// list when they are there.
-const ISSUE_18_FAMILIES: &[&str] = &[
-    "arize_task_last_run_data_end_timestamp_seconds",
-    "arize_task_last_run_started_timestamp_seconds",
-    "arize_exporter_run_error_ratio_threshold",
-    "arize_exporter_stale_after_seconds",
-];
-
 #[test]
 fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
     let d = dashboard();
@@ -36,7 +25,6 @@ fn dashboard_and_rules_name_only_spec_metrics_labels_and_recording_rules() {
     for (metric, place) in &read {
         assert!(
             is_spec_series(metric)
-                || ISSUE_18_FAMILIES.contains(&metric.as_str())
                 || PROMETHEUS_SERIES.contains(&metric.as_str())
                 || recorded.contains(metric),
             "{place} reads `{metric}`, which is neither a SPEC section 5 metric nor a recording rule"
