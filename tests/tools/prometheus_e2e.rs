@@ -515,7 +515,11 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
         let Some((selector, label)) = &q.label_values else {
             continue;
         };
-        let expr = substitute(selector, &[("job", ".*"), ("instance", ".*")]);
+        // Every variable a variable's query names, at "All".
+        let expr = substitute(
+            selector,
+            &[("job", ".*"), ("instance", ".*"), ("space", ".*")],
+        );
         let a = run_query(prom_port, &expr, true);
         assert_eq!(a["status"], "success", "{}: {expr}: {a}", q.place);
         let values: BTreeSet<String> = a["data"]["result"]

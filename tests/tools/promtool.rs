@@ -83,7 +83,15 @@ async fn a_hostile_exposition_passes_promtool() {
     let url = sim.base_url();
     let out = run_once_against(
         &url,
-        &["--space-name", "Prod\"uction\\", "--space-id", "space-1"],
+        // Whole names: this is about escaping, not the length limit.
+        &[
+            "--space-name",
+            "Prod\"uction\\",
+            "--space-id",
+            "space-1",
+            "--max-label-value-length",
+            "0",
+        ],
         &[],
     )
     .await;

@@ -107,6 +107,9 @@ settings are left out: the exporter's own default applies.
   (list "page-size" $c.pageSize)
   (list "max-requests-per-second" $c.maxRequestsPerSecond)
   (list "stale-after" $c.staleAfter)
+  (list "names-refresh-interval" $c.namesRefreshInterval)
+  (list "run-error-ratio-threshold" $c.runErrorRatioThreshold)
+  (list "max-label-value-length" $c.maxLabelValueLength)
   (list "per-task-metrics" $c.perTaskMetrics)
   (list "log-format" $c.logFormat)
   (list "telemetry-path" $c.telemetryPath) }}
