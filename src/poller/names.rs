@@ -144,61 +144,49 @@ fn id(field: Field<String>) -> Box<str> {
     field.value().unwrap_or_default().into_boxed_str()
 }
 
-fn spaces_by_id(items: Vec<spaces::Space>) -> BTreeMap<Box<str>, SpaceName> {
+/// The items with an id, by id: `entry` gives an item's id and what is
+/// kept of it. An item without a usable id cannot be joined to a task.
+fn by_id<I, T>(items: Vec<I>, entry: impl Fn(I) -> (Field<String>, T)) -> BTreeMap<Box<str>, T> {
     items
         .into_iter()
-        .filter_map(|s| {
-            let key = id(s.id);
-            (!key.is_empty()).then(|| {
-                (
-                    key,
-                    SpaceName {
-                        name: name(s.name),
-                        organization_id: id(s.organization_id),
-                    },
-                )
-            })
-        })
+        .map(entry)
+        .map(|(key, value)| (id(key), value))
+        .filter(|(key, _)| !key.is_empty())
         .collect()
+}
+
+fn spaces_by_id(items: Vec<spaces::Space>) -> BTreeMap<Box<str>, SpaceName> {
+    by_id(items, |s| {
+        let name = SpaceName {
+            name: name(s.name),
+            organization_id: id(s.organization_id),
+        };
+        (s.id, name)
+    })
 }
 
 fn projects_by_id(items: Vec<projects::Project>) -> BTreeMap<Box<str>, ProjectName> {
-    items
-        .into_iter()
-        .filter_map(|p| {
-            let key = id(p.id);
-            (!key.is_empty()).then(|| {
-                (
-                    key,
-                    ProjectName {
-                        name: name(p.name),
-                        space_id: id(p.space_id),
-                        project_type: p
-                            .project_type
-                            .value()
-                            .map(|t| t.text.to_lowercase().into_boxed_str())
-                            .unwrap_or_default(),
-                    },
-                )
-            })
-        })
-        .collect()
+    by_id(items, |p| {
+        let project_type = p
+            .project_type
+            .value()
+            .map(|t| t.text.to_lowercase().into_boxed_str())
+            .unwrap_or_default();
+        let name = ProjectName {
+            name: name(p.name),
+            space_id: id(p.space_id),
+            project_type,
+        };
+        (p.id, name)
+    })
 }
 
 fn datasets_by_id(items: Vec<datasets::Dataset>) -> BTreeMap<Box<str>, DatasetName> {
-    items
-        .into_iter()
-        .filter_map(|d| {
-            let key = id(d.id);
-            (!key.is_empty()).then(|| {
-                (
-                    key,
-                    DatasetName {
-                        name: name(d.name),
-                        space_id: id(d.space_id),
-                    },
-                )
-            })
-        })
-        .collect()
+    by_id(items, |d| {
+        let name = DatasetName {
+            name: name(d.name),
+            space_id: id(d.space_id),
+        };
+        (d.id, name)
+    })
 }
