@@ -63,19 +63,21 @@ impl NameReader {
         let mut names = Names::clone(&self.names);
         let filters = &self.spaces.clone();
         let size = self.page_size;
-        let read = spaces::list(session, filters, size).await.map(spaces_by_id);
+        let read = spaces::list(session, filters, size)
+            .await
+            .map(|items| spaces_by_id(items, session));
         if let Some(read) = self.kept(ApiPath::Spaces, read, metrics) {
             names.spaces = Some(Arc::new(read));
         }
         let read = projects::list(session, filters, size)
             .await
-            .map(projects_by_id);
+            .map(|items| projects_by_id(items, session));
         if let Some(read) = self.kept(ApiPath::Projects, read, metrics) {
             names.projects = Some(Arc::new(read));
         }
         let read = datasets::list(session, filters, size)
             .await
-            .map(datasets_by_id);
+            .map(|items| datasets_by_id(items, session));
         if let Some(read) = self.kept(ApiPath::Datasets, read, metrics) {
             names.datasets = Some(Arc::new(read));
         }
@@ -122,9 +124,15 @@ impl NameReader {
     }
 }
 
-/// A name as kept: its text, ending in `…` when it was cut.
-fn name(field: Field<spaces::Name>) -> Box<str> {
-    text(field)
+/// A name as kept: its text, ending in `…` when it was cut, with the API
+/// key masked (names are text from the API, shown in labels and on the
+/// status page: an API that echoes the key must not leak it).
+fn name(field: Field<spaces::Name>, session: &Session<'_>) -> Box<str> {
+    let name = text(field);
+    match session.mask(&name) {
+        std::borrow::Cow::Owned(masked) => masked.into_boxed_str(),
+        std::borrow::Cow::Borrowed(_) => name,
+    }
 }
 
 fn text<const MAX: usize>(field: Field<Capped<MAX>>) -> Box<str> {
@@ -155,17 +163,20 @@ fn by_id<I, T>(items: Vec<I>, entry: impl Fn(I) -> (Field<String>, T)) -> BTreeM
         .collect()
 }
 
-fn spaces_by_id(items: Vec<spaces::Space>) -> BTreeMap<Box<str>, SpaceName> {
+fn spaces_by_id(items: Vec<spaces::Space>, session: &Session<'_>) -> BTreeMap<Box<str>, SpaceName> {
     by_id(items, |s| {
         let name = SpaceName {
-            name: name(s.name),
+            name: name(s.name, session),
             organization_id: id(s.organization_id),
         };
         (s.id, name)
     })
 }
 
-fn projects_by_id(items: Vec<projects::Project>) -> BTreeMap<Box<str>, ProjectName> {
+fn projects_by_id(
+    items: Vec<projects::Project>,
+    session: &Session<'_>,
+) -> BTreeMap<Box<str>, ProjectName> {
     by_id(items, |p| {
         let project_type = p
             .project_type
@@ -173,7 +184,7 @@ fn projects_by_id(items: Vec<projects::Project>) -> BTreeMap<Box<str>, ProjectNa
             .map(|t| t.text.to_lowercase().into_boxed_str())
             .unwrap_or_default();
         let name = ProjectName {
-            name: name(p.name),
+            name: name(p.name, session),
             space_id: id(p.space_id),
             project_type,
         };
@@ -181,10 +192,13 @@ fn projects_by_id(items: Vec<projects::Project>) -> BTreeMap<Box<str>, ProjectNa
     })
 }
 
-fn datasets_by_id(items: Vec<datasets::Dataset>) -> BTreeMap<Box<str>, DatasetName> {
+fn datasets_by_id(
+    items: Vec<datasets::Dataset>,
+    session: &Session<'_>,
+) -> BTreeMap<Box<str>, DatasetName> {
     by_id(items, |d| {
         let name = DatasetName {
-            name: name(d.name),
+            name: name(d.name, session),
             space_id: id(d.space_id),
         };
         (d.id, name)

@@ -248,6 +248,9 @@ async fn an_unlisted_project_gives_empty_names_and_long_names_are_cut() {
             .with_unlisted_names(),
         SimTask::new("long", "long", "TEMPLATE_EVALUATION", true, ago(60))
             .with_project("project-long", &long),
+        // An API that echoes the key into a name must not leak it.
+        SimTask::new("echo", "echo", "TEMPLATE_EVALUATION", true, ago(60))
+            .with_project("project-echo", &format!("key {TEST_KEY} here")),
     ];
     let mut h = Harness::new(
         tasks,
@@ -264,4 +267,6 @@ async fn an_unlisted_project_gives_empty_names_and_long_names_are_cut() {
     assert_eq!(info(&s, "long", "project_name"), cut);
     let project = s.find("arize_project_info", &[("project_id", "project-long")]);
     assert_eq!(project[0].labels["project_name"], cut);
+    assert_eq!(info(&s, "echo", "project_name"), "key *** here");
+    assert!(!h.render().contains(TEST_KEY));
 }
