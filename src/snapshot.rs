@@ -13,6 +13,7 @@
 pub mod names;
 pub mod runs;
 mod staleness;
+pub mod trouble;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -26,6 +27,7 @@ use crate::arize::tasks::Task;
 pub use names::{Names, Place};
 pub use runs::{FinishedRun, RunRecord};
 pub use staleness::Staleness;
+pub use trouble::TroubleTimes;
 
 /// The task types the API documents; each is always reported, 0 when absent.
 pub const KNOWN_TASK_TYPES: [&str; 3] =
@@ -236,20 +238,26 @@ impl TaskRecord {
         }
     }
 
+    /// When the run in progress becomes stuck (Unix seconds): the start of
+    /// the newest run read plus its [stuck threshold](TaskRecord::stuck_threshold),
+    /// when that run is still pending or running and its start is known.
+    pub fn stuck_after(&self, staleness: &Staleness) -> Option<f64> {
+        let runs = self.runs.as_deref()?;
+        if !runs
+            .newest_status
+            .as_ref()
+            .is_some_and(RunStatus::in_progress)
+        {
+            return None;
+        }
+        Some(runs.newest_started_at.get()? + self.stuck_threshold(staleness))
+    }
+
     /// The newest run read is still pending or running, and started longer
     /// than its [stuck threshold](TaskRecord::stuck_threshold) before `now`
     /// (Unix seconds).
     pub fn run_stuck(&self, now: f64, staleness: &Staleness) -> bool {
-        let Some(runs) = self.runs.as_deref() else {
-            return false;
-        };
-        runs.newest_status
-            .as_ref()
-            .is_some_and(RunStatus::in_progress)
-            && runs
-                .newest_started_at
-                .get()
-                .is_some_and(|started| now - started > self.stuck_threshold(staleness))
+        self.stuck_after(staleness).is_some_and(|after| now > after)
     }
 
     /// Seconds from the end of the newest data the task has evaluated
@@ -260,15 +268,34 @@ impl TaskRecord {
         Some((now - end).max(0.0))
     }
 
+    /// When a continuous task is lagging (see
+    /// [`evaluation_lagging`](TaskRecord::evaluation_lagging)), as the times
+    /// `(from, until)`, Unix seconds: after `from` its data is older than
+    /// its stale threshold, until `until` it is not stale (infinite when
+    /// its last run is unreadable, which is never stale). `None` when it
+    /// never is: not continuous, no data window, never ran, or stale
+    /// before its data is old.
+    pub fn lagging_window(&self, staleness: &Staleness) -> Option<(f64, f64)> {
+        if self.mode != Mode::Continuous {
+            return None;
+        }
+        let threshold = self.stale_threshold(staleness);
+        let from = self.runs.as_deref()?.data_end.get()? + threshold;
+        let until = match self.last_run_at {
+            Some(last) => last + threshold,
+            None if self.last_run_unreadable => f64::INFINITY,
+            None => return None,
+        };
+        (from < until).then_some((from, until))
+    }
+
     /// A continuous task that runs on time (not stale) but over data older
-    /// than its stale threshold: a backlog on the Arize side. Never true
-    /// of a stale task, so that one task raises one alarm.
+    /// than its stale threshold at `now` (Unix seconds): a backlog on the
+    /// Arize side. Never true of a stale task, so that one task raises one
+    /// alarm.
     pub fn evaluation_lagging(&self, now: f64, staleness: &Staleness) -> bool {
-        self.mode == Mode::Continuous
-            && !self.is_stale(now, staleness)
-            && self
-                .evaluation_lag(now)
-                .is_some_and(|lag| lag > self.stale_threshold(staleness))
+        self.lagging_window(staleness)
+            .is_some_and(|(from, until)| from < now && now <= until)
     }
 
     /// The share of the items of the newest finished run that ended in
@@ -778,6 +805,110 @@ mod tests {
 
     fn task(json: &str) -> Task {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn stuck_and_lagging_follow_their_definitions_at_every_time() {
+        use crate::arize::runs::TaskRun;
+        let staleness = Staleness {
+            after: std::time::Duration::from_secs(3600),
+            after_intervals: 3,
+            min: std::time::Duration::from_secs(600),
+        };
+        let t = |s: f64| {
+            time::OffsetDateTime::from_unix_timestamp(s as i64)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        let base = 1_800_000_000.0;
+        builder.add_page(
+            vec![
+                task(&format!(
+                    r#"{{"id":"lag","is_continuous":true,"last_run_at":"{}"}}"#,
+                    t(base)
+                )),
+                task(&format!(
+                    r#"{{"id":"run","is_continuous":false,"last_run_at":"{}"}}"#,
+                    t(base)
+                )),
+                task(r#"{"id":"odd","is_continuous":true,"last_run_at":"not a time"}"#),
+            ],
+            None,
+            None,
+        );
+        let runs =
+            |json: serde_json::Value| -> Vec<TaskRun> { serde_json::from_value(json).unwrap() };
+        builder.set_runs(
+            0,
+            runs(
+                serde_json::json!([{"status": "COMPLETED", "created_at": t(base),
+                "run_started_at": t(base), "data_end_time": t(base - 7200.0)}]),
+            ),
+            base,
+        );
+        builder.set_runs(
+            1,
+            runs(serde_json::json!([{"status": "RUNNING", "created_at": t(base - 600.0)}])),
+            base,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let (lag, run) = (&snapshot.tasks[0], &snapshot.tasks[1]);
+        // The lagging task: its data 2 h old at `base`, its threshold 1 h.
+        assert_eq!(
+            lag.lagging_window(&staleness),
+            Some((base - 3600.0, base + 3600.0))
+        );
+        // The one-off run: stuck an hour (--stale-after) after it started.
+        assert_eq!(run.stuck_after(&staleness), Some(base - 600.0 + 3600.0));
+        for k in -200..=200 {
+            let now = base + f64::from(k) * 60.0;
+            let lagging = lag.mode == Mode::Continuous
+                && !lag.is_stale(now, &staleness)
+                && lag
+                    .evaluation_lag(now)
+                    .is_some_and(|l| l > lag.stale_threshold(&staleness));
+            assert_eq!(
+                lag.evaluation_lagging(now, &staleness),
+                lagging,
+                "lag at {k} min"
+            );
+            let started = base - 600.0;
+            assert_eq!(
+                run.run_stuck(now, &staleness),
+                now - started > 3600.0,
+                "stuck at {k} min"
+            );
+        }
+        assert_eq!(
+            snapshot.tasks[2].lagging_window(&staleness),
+            None,
+            "no runs read"
+        );
+        // Counted by binary search, as judged task by task.
+        let mut times = TroubleTimes::default();
+        for task in &snapshot.tasks {
+            times.add(task, &staleness);
+        }
+        times.sort();
+        for k in -200..=200 {
+            let now = base + f64::from(k) * 60.0;
+            let count = |judge: fn(&TaskRecord, f64, &Staleness) -> bool| {
+                snapshot
+                    .tasks
+                    .iter()
+                    .filter(|t| judge(t, now, &staleness))
+                    .count() as u64
+            };
+            assert_eq!(times.stuck_at(now), count(TaskRecord::run_stuck), "{k}");
+            assert_eq!(
+                times.lagging_at(now),
+                count(TaskRecord::evaluation_lagging),
+                "{k}"
+            );
+        }
     }
 
     #[test]

@@ -670,6 +670,31 @@ fn render_counts(
             sample(out, "arize_tasks_last_run_failed", &labels, *count as f64);
         }
     }
+    if let Some(store) = &published.store {
+        let [stuck, lagging] = store.trouble_counts(now);
+        for (name, help, counts) in [
+            (
+                "arize_tasks_stuck",
+                format!("Tasks whose newest run read (GET /v2/tasks/{{task_id}}/runs) is still pending or running and started longer ago than the task's stale threshold (--stale-after, {}, for a one-off task), by type; computed at scrape time from the cached start of the run.", humantime::format_duration(staleness.after)),
+                stuck,
+            ),
+            (
+                "arize_tasks_lagging",
+                "Continuous tasks that are not stale but whose newest evaluated data (data_end_time of the newest completed run) is older than their stale threshold, by type: they run on time over old data; computed at scrape time from the cached run data.".to_owned(),
+                lagging,
+            ),
+        ] {
+            if !families.count(name) {
+                continue;
+            }
+            family_header(out, name, "gauge", &help);
+            for (task_type, count) in counts {
+                labels.clear();
+                label(&mut labels, "task_type", task_type, true);
+                sample(out, name, &labels, count as f64);
+            }
+        }
+    }
     if families.count("arize_task_runs_total") {
         family_header(
             out,

@@ -16,12 +16,14 @@ use super::families::FAMILIES;
 /// the per-task ones), in the order of the exposition: the counts over
 /// every task, then the names of spaces, projects and datasets. The lists
 /// filter them as they do [`FAMILIES`].
-pub const COUNT_FAMILIES: [&str; 9] = [
+pub const COUNT_FAMILIES: [&str; 11] = [
     "arize_tasks",
     "arize_tasks_never_run",
     "arize_tasks_last_run_unreadable",
     "arize_tasks_stale",
     "arize_tasks_last_run_failed",
+    "arize_tasks_stuck",
+    "arize_tasks_lagging",
     "arize_task_runs_total",
     "arize_space_info",
     "arize_project_info",

@@ -40,6 +40,7 @@ impl ExpositionSettings {
         StoreSettings {
             families: self.families,
             max_label_value_length: self.max_label_value_length,
+            staleness: self.staleness,
         }
     }
 }

@@ -36,7 +36,8 @@ use super::families::{
 use super::filter::FamilyFilter;
 use crate::snapshot::Staleness;
 use crate::snapshot::{
-    last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, KNOWN_TASK_TYPES,
+    last_run_stale, zero_per_known_type, RunRecord, TaskRecord, TaskSnapshot, TroubleTimes,
+    KNOWN_TASK_TYPES,
 };
 use crate::text_format::{self as text, SeriesParts};
 
@@ -48,14 +49,23 @@ pub struct StoreSettings {
     /// Characters a free-text label value may have
     /// (`--max-label-value-length`, see [`FREE_TEXT_LABELS`]); 0: no limit.
     pub max_label_value_length: usize,
+    /// When a task is stale, which also decides when its run is stuck and
+    /// when it is lagging (`arize_tasks_stuck`, `arize_tasks_lagging`).
+    pub staleness: Staleness,
 }
 
 impl Default for StoreSettings {
-    /// Every family, and the flag's default limit (200 characters).
+    /// Every family, and the flags' defaults (200 characters; stale after
+    /// 1 h, or 3 intervals and at least 10 min).
     fn default() -> Self {
         StoreSettings {
             families: FamilyFilter::default(),
             max_label_value_length: 200,
+            staleness: Staleness {
+                after: std::time::Duration::from_secs(3600),
+                after_intervals: 3,
+                min: std::time::Duration::from_secs(600),
+            },
         }
     }
 }
@@ -108,6 +118,9 @@ pub struct SeriesStore {
     run_rows: Vec<RunRow>,
     /// The task types of the rows (few), the known ones first.
     task_types: Vec<Arc<str>>,
+    /// Per task type (as [`SeriesStore::task_types`]), when its tasks'
+    /// runs are stuck and when they lag; empty without task runs.
+    trouble: Vec<TroubleTimes>,
     /// Per family of [`FAMILIES`], how many tasks have a series: a scrape
     /// skips the rows of a family none has.
     series: [usize; FAMILIES.len()],
@@ -263,6 +276,14 @@ impl SeriesStore {
                     at
                 }
             };
+            if snapshot.task_runs {
+                store
+                    .trouble
+                    .resize_with(store.task_types.len(), TroubleTimes::default);
+                if let Some(times) = store.trouble.get_mut(task_type as usize) {
+                    times.add(task, &settings.staleness);
+                }
+            }
             let mut row = Row {
                 // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
                 text: block.len() as u32,
@@ -332,6 +353,7 @@ impl SeriesStore {
             store.run_rows = run_rows;
         }
         store.run_text.shrink_to_fit();
+        store.trouble.iter_mut().for_each(TroubleTimes::sort);
         let mut series = [0; FAMILIES.len()];
         for (k, count) in series.iter_mut().enumerate() {
             if families.per_task(k) {
@@ -420,6 +442,20 @@ impl SeriesStore {
             }
         }
         counts
+    }
+
+    /// The tasks whose run is stuck, and the tasks lagging, at `now` (Unix
+    /// seconds) per `task_type`: every known type, and every type with a
+    /// task. Judged as [`TaskRecord::run_stuck`] and
+    /// [`TaskRecord::evaluation_lagging`] do, with the store's staleness.
+    pub fn trouble_counts(&self, now: f64) -> [BTreeMap<&str, u64>; 2] {
+        let mut stuck: BTreeMap<&str, u64> = zero_per_known_type();
+        let mut lagging: BTreeMap<&str, u64> = zero_per_known_type();
+        for (task_type, times) in self.task_types.iter().zip(&self.trouble) {
+            *stuck.entry(task_type).or_default() += times.stuck_at(now);
+            *lagging.entry(task_type).or_default() += times.lagging_at(now);
+        }
+        [stuck, lagging]
     }
 
     /// Bytes of text held (blocks and run text), for tests and figures.

@@ -873,3 +873,57 @@ async fn run_data_survives_polls_and_vanishes_with_its_task() {
         0.0
     );
 }
+
+/// The roll-ups of stuck and lagging tasks count what the per-task series
+/// show, and stay with `--per-task-metrics=false` (they read no per-task
+/// series): a one-off run running for 2 h (`--stale-after` 1 h) is stuck,
+/// one running for 10 min is not; a continuous task that ran a minute ago
+/// over data 3 h old lags, one over fresh data does not, nor a stale one.
+#[tokio::test]
+async fn stuck_and_lagging_tasks_are_counted_with_and_without_per_task_series() {
+    let now = now();
+    let minutes = |m: i64| now - time::Duration::minutes(m);
+    let window = |run: SimRun, data_end: OffsetDateTime| {
+        run.with_data_window(Some(data_end - time::Duration::hours(1)), Some(data_end))
+    };
+    let tasks = vec![
+        SimTask::new("stuck", "stuck", "TEMPLATE_EVALUATION", false, ago(7200))
+            .with_runs(vec![SimRun::running(minutes(120))]),
+        SimTask::new("busy", "busy", "TEMPLATE_EVALUATION", false, ago(600))
+            .with_runs(vec![SimRun::running(minutes(10))]),
+        ran("behind", 60).with_runs(vec![window(
+            SimRun::completed(minutes(1), 10, 0, 0),
+            minutes(180),
+        )]),
+        ran("current", 60).with_runs(vec![window(
+            SimRun::completed(minutes(1), 10, 0, 0),
+            minutes(2),
+        )]),
+        // Stopped 3 h ago over data 4 h old: stale, so no longer lagging.
+        ran("stopped", 3 * 3600).with_runs(vec![window(
+            SimRun::completed(minutes(180), 10, 0, 0),
+            minutes(240),
+        )]),
+    ];
+    for per_task in ["true", "false"] {
+        let mut h = Harness::new(tasks.clone(), &["--per-task-metrics", per_task]).await;
+        h.poll_ok().await;
+        let s = h.scrape();
+        let count = |name: &str| s.value(name, &[("task_type", "template_evaluation")]);
+        assert_eq!(count("arize_tasks_stuck"), 1.0, "per-task {per_task}");
+        assert_eq!(count("arize_tasks_lagging"), 1.0, "per-task {per_task}");
+        assert_eq!(
+            s.value("arize_tasks_stuck", &[("task_type", "code_evaluation")]),
+            0.0,
+            "every known type"
+        );
+        if per_task == "true" {
+            let started = s.task_value("arize_task_last_run_started_timestamp_seconds", "stuck");
+            // run_started_at: the simulator starts a run a second after
+            // creating it.
+            assert_eq!(started, minutes(120).unix_timestamp() as f64 + 1.0);
+            let data_end = s.task_value("arize_task_last_run_data_end_timestamp_seconds", "behind");
+            assert_eq!(data_end, minutes(180).unix_timestamp() as f64);
+        }
+    }
+}
