@@ -122,6 +122,44 @@ function(c)
       },
     },
 
+    // A run that never finishes, and continuous tasks that run on time over
+    // old data: the exporter counts both per type at scrape time
+    // (arize_tasks_stuck, arize_tasks_lagging), with the same judgement as
+    // ArizeTaskRunStuck and ArizeTaskEvaluationLagging, which name each task.
+    {
+      alert: 'ArizeTasksRunStuck',
+      expr: |||
+        arize_tasks_stuck > 0
+      ||| + fresh,
+      annotations: {
+        summary: 'Runs of Arize evaluation tasks are stuck in pending or running.',
+        description: u.oneLine(|||
+          {{ $value }} {{ $labels.task_type }} task(s) seen by {{ $labels.instance }}
+          (job {{ $labels.job }}) have a newest run still pending or running past
+          their stale threshold (--stale-after for one-off tasks).
+          ArizeTaskRunStuck names each one; so does the dashboard's runs in
+          progress table.
+        |||),
+      },
+    },
+
+    {
+      alert: 'ArizeTasksEvaluationLagging',
+      expr: |||
+        arize_tasks_lagging > 0
+      ||| + fresh,
+      annotations: {
+        summary: 'Continuous Arize evaluation tasks run on time over old data.',
+        description: u.oneLine(|||
+          {{ $value }} continuous {{ $labels.task_type }} task(s) seen by
+          {{ $labels.instance }} (job {{ $labels.job }}) are not stale, but the
+          newest data they evaluated is older than their stale threshold: a
+          backlog on the Arize side. ArizeTaskEvaluationLagging names each one;
+          so does the dashboard's evaluation lag table.
+        |||),
+      },
+    },
+
     // A last_run_at that was sent but could not be read: the task's last run
     // is unknown, so it can be judged neither stale nor never run.
     {

@@ -675,12 +675,12 @@ fn render_counts(
         for (name, help, counts) in [
             (
                 "arize_tasks_stuck",
-                format!("Tasks whose newest run read (GET /v2/tasks/{{task_id}}/runs) is still pending or running and started longer ago than the task's stale threshold (--stale-after, {}, for a one-off task), by type; computed at scrape time from the cached start of the run.", humantime::format_duration(staleness.after)),
+                format!("Tasks whose newest run read (GET /v2/tasks/{{task_id}}/runs) is still pending or running and started longer ago than the task's stale threshold (--stale-after, {}, for a one-off task), by type; computed at scrape time from the run data of the last complete poll.", humantime::format_duration(staleness.after)),
                 stuck,
             ),
             (
                 "arize_tasks_lagging",
-                "Continuous tasks that are not stale but whose newest evaluated data (data_end_time of the newest completed run) is older than their stale threshold, by type: they run on time over old data; computed at scrape time from the cached run data.".to_owned(),
+                "Continuous tasks that are not stale but whose newest evaluated data (data_end_time of the newest completed run) is older than their stale threshold, by type: they run on time over old data; computed at scrape time from the run data of the last complete poll.".to_owned(),
                 lagging,
             ),
         ] {

@@ -52,6 +52,10 @@ pub const SPEC_FAMILIES: &[Family] = &[
     cached("arize_task_last_run_unreadable"),
     cached("arize_tasks_last_run_unreadable"),
     cached("arize_tasks_last_run_failed"),
+    // The roll-ups of stuck and lagging tasks: not in the SPEC's table,
+    // served beside arize_tasks_stale for --per-task-metrics=false.
+    cached("arize_tasks_stuck"),
+    cached("arize_tasks_lagging"),
     cached("arize_task_last_run_data_end_timestamp_seconds"),
     cached("arize_task_last_run_started_timestamp_seconds"),
     cached("arize_task_evaluator_info"),

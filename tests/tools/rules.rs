@@ -314,6 +314,8 @@ fn alerts_follow_the_mixin_conventions() {
         "ArizeTaskLastRunErrorRatioHigh",
         "ArizeTaskEvaluationLagging",
         "ArizeTaskRunStuck",
+        "ArizeTasksRunStuck",
+        "ArizeTasksEvaluationLagging",
         "ArizeTasksLastRunUnreadable",
         "ArizeExporterPollsFailing",
         "ArizeApiKeyRejected",
@@ -338,6 +340,8 @@ fn roll_ups_work_without_per_task_series_and_outrank_their_details() {
         ("ArizeTaskStale", "ArizeTasksStale"),
         ("ArizeTaskNeverRun", "ArizeTasksNeverRun"),
         ("ArizeTaskLastRunFailed", "ArizeTasksLastRunFailed"),
+        ("ArizeTaskRunStuck", "ArizeTasksRunStuck"),
+        ("ArizeTaskEvaluationLagging", "ArizeTasksEvaluationLagging"),
     ] {
         let d = alert_rule(&r, detail);
         let u = alert_rule(&r, roll_up);
