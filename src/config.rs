@@ -463,6 +463,9 @@ impl TryFrom<Cli> for Settings {
                 max_run_requests: cli.max_run_requests_per_poll,
                 names_refresh: (!cli.names_refresh_interval.is_zero())
                     .then_some(cli.names_refresh_interval),
+                evaluators: metric_list
+                    .as_ref()
+                    .is_none_or(|list| list.filter.serves("arize_task_evaluator_info")),
             },
             exposition: ExpositionSettings {
                 staleness: Staleness {
@@ -724,7 +727,12 @@ mod tests {
         let settings = parse(&["--demo", "--metric-allowlist", "arize_tasks.*"]).unwrap();
         let families = settings.exposition.families;
         assert!(families.serves("arize_tasks_stale") && !families.serves("arize_task_info"));
+        assert!(
+            !settings.poll.evaluators,
+            "a family not served keeps nothing"
+        );
         let settings = parse(&["--demo", "--metric-denylist", "arize_task_info,nothing"]).unwrap();
+        assert!(settings.poll.evaluators);
         assert!(!settings.exposition.families.serves("arize_task_info"));
         assert!(settings.exposition.families.serves("arize_tasks"));
         assert_eq!(settings.metric_list.unwrap().unmatched, ["nothing"]);

@@ -39,6 +39,9 @@ pub struct PollSettings {
     /// Between two reads of the names of spaces, projects and datasets
     /// (`--names-refresh-interval`); `None`: names are off (0).
     pub names_refresh: Option<Duration>,
+    /// Whether each task's evaluators are kept: `arize_task_evaluator_info`
+    /// is served (not denied by `--metric-allowlist`/`--metric-denylist`).
+    pub evaluators: bool,
 }
 
 /// A poller running on its own thread (see [`Poller::spawn`]): dropping
@@ -59,6 +62,8 @@ pub struct Poller {
     max_run_requests: u32,
     /// The names of spaces, projects and datasets; `None`: names are off.
     names: Option<NameReader>,
+    /// Keep each task's evaluators ([`PollSettings::evaluators`]).
+    evaluators: bool,
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: FieldWarnings,
@@ -95,6 +100,7 @@ impl Poller {
                     settings.page_size,
                 )
             }),
+            evaluators: settings.evaluators,
             state,
             metrics,
             warnings: FieldWarnings::default(),
@@ -218,7 +224,8 @@ impl Poller {
             filters.spaces.iter().map(Some).collect()
         };
         let mut builder = SnapshotBuilder::new(!filters.spaces.is_empty(), &mut self.warnings)
-            .with_task_runs(self.task_runs);
+            .with_task_runs(self.task_runs)
+            .with_evaluators(self.evaluators);
         if let Some(previous) = self.previous.clone() {
             builder = builder.reuse(previous);
         }

@@ -412,6 +412,8 @@ pub struct SnapshotBuilder<'w> {
     warnings: &'w mut FieldWarnings,
     previous: Option<Previous>,
     task_runs: bool,
+    /// Whether each task's evaluators are kept (their family is served).
+    evaluators: bool,
     runs_total: BTreeMap<(String, &'static str), u64>,
     names: Arc<Names>,
     /// One copy of each task type in this poll.
@@ -516,6 +518,7 @@ impl<'w> SnapshotBuilder<'w> {
             warnings,
             previous: None,
             task_runs: false,
+            evaluators: true,
             runs_total: BTreeMap::new(),
             names: Arc::default(),
             task_types: Strings::new(usize::MAX),
@@ -527,6 +530,15 @@ impl<'w> SnapshotBuilder<'w> {
     /// the run aggregates.
     pub fn with_task_runs(mut self, task_runs: bool) -> Self {
         self.task_runs = task_runs;
+        self
+    }
+
+    /// Whether each task's evaluators (ids, names, versions) are kept:
+    /// `false` when `arize_task_evaluator_info` is not served, so that a
+    /// denied family costs no memory either (the count,
+    /// `arize_task_evaluators`, is kept whatever).
+    pub fn with_evaluators(mut self, evaluators: bool) -> Self {
+        self.evaluators = evaluators;
         self
     }
 
@@ -764,7 +776,7 @@ impl<'w> SnapshotBuilder<'w> {
         let evaluators: Option<crate::arize::tasks::Evaluators> =
             w.take(at, "evaluators", task.evaluators);
         let evaluator_count = evaluators.as_ref().map(|e| e.len as u64).into();
-        let evaluator_items = evaluators.map(|e| e.items);
+        let evaluator_items = evaluators.map(|e| e.items).filter(|_| self.evaluators);
         let created_at = w.time(at, "created_at", task.created_at).seconds().into();
         let updated_at = w.time(at, "updated_at", task.updated_at).seconds().into();
         let task_type: String = w

@@ -270,3 +270,39 @@ async fn an_unlisted_project_gives_empty_names_and_long_names_are_cut() {
     assert_eq!(info(&s, "echo", "project_name"), "key *** here");
     assert!(!h.render().contains(TEST_KEY));
 }
+
+#[tokio::test]
+async fn a_denied_evaluator_family_keeps_no_evaluator() {
+    let tasks = in_space(&["a"], ("space-1", "Production"));
+    let mut h = Harness::new(tasks.clone(), &["--task-runs", "false"]).await;
+    h.poll_ok().await;
+    assert_eq!(
+        h.scrape().of_task("arize_task_evaluator_info", "a").len(),
+        1
+    );
+    let kept = |h: &Harness| {
+        let published = h.state.load();
+        let snapshot = published.snapshot.as_ref().expect("a snapshot");
+        snapshot.tasks[0].evaluator_list.is_some()
+    };
+    assert!(kept(&h));
+    let mut denied = Harness::new(
+        tasks,
+        &[
+            "--task-runs",
+            "false",
+            "--metric-denylist",
+            "arize_task_evaluator_info",
+        ],
+    )
+    .await;
+    denied.poll_ok().await;
+    let s = denied.scrape();
+    assert!(s.find("arize_task_evaluator_info", &[]).is_empty());
+    assert_eq!(
+        s.task_value("arize_task_evaluators", "a"),
+        1.0,
+        "the count stays"
+    );
+    assert!(!kept(&denied), "nor held in memory");
+}
