@@ -19,8 +19,11 @@
 //!    separate process like the exporter) and measures it the same way;
 //! 5. reads the exporter's peak (VmHWM) and steady (VmRSS) RSS.
 //!
-//! Then it measures the idle RSS of `--demo` and the binary's size and prints
-//! a table, the ratios and the targets.
+//! Then it measures what a task costs a scraper, family by family (see
+//! `scale_bench/cost.rs`: real scrapes at each N, without run data, with
+//! the runs of every task read, and with the lean allowlist), the idle RSS
+//! of `--demo` and the binary's size, and prints a table, the ratios, the
+//! targets and the cost tables. `--cost-only` measures the costs alone.
 //!
 //! Run it with `scripts/bench.sh` (installs wrk, builds, runs), or:
 //! `cargo build --release --bin arize-exporter --example scale_bench &&
@@ -28,6 +31,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "scale_bench/cost.rs"]
+mod cost;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -85,6 +90,13 @@ struct Options {
     fetch_runs: usize,
     /// Polls to scrape through in the polling phase.
     polls: u64,
+    /// Only the cost per family (`--cost-only`): no timings.
+    cost_only: bool,
+    /// The allowlist of the lean variant of the cost phase; default: the
+    /// one of `docs/metrics.md`.
+    lean_allowlist: Option<String>,
+    /// The arguments, for the report's command line.
+    args: Vec<String>,
 }
 
 impl Options {
@@ -102,6 +114,9 @@ impl Options {
             wrk_duration: if quick { 2 } else { 5 },
             fetch_runs: if quick { 1 } else { 3 },
             polls: if quick { 2 } else { 3 },
+            cost_only: false,
+            lean_allowlist: None,
+            args: args.to_vec(),
         };
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
@@ -112,6 +127,8 @@ impl Options {
             };
             match arg.as_str() {
                 "--quick" => {}
+                "--cost-only" => options.cost_only = true,
+                "--lean-allowlist" => options.lean_allowlist = Some(value("--lean-allowlist")),
                 "--sizes" => {
                     options.sizes = value("--sizes")
                         .split(',')
@@ -128,7 +145,7 @@ impl Options {
                 }
                 other => die(&format!(
                     "unknown argument {other}; use [--quick] [--sizes 1000,10000] [--exporter PATH] \
-                     [--scrapes N] [--wrk-duration SECS] [--fetch-runs N]"
+                     [--scrapes N] [--wrk-duration SECS] [--fetch-runs N] [--cost-only] [--lean-allowlist LIST]"
                 )),
             }
         }
@@ -256,6 +273,24 @@ async fn run(options: Options) {
             options.exporter.display()
         ));
     }
+    // What the report says produced it: the script, with what it was given
+    // (the binary's path, which the script adds, left out).
+    let mut command = "scripts/bench.sh".to_owned();
+    let mut given = options.args.iter();
+    while let Some(arg) = given.next() {
+        if arg == "--exporter" {
+            given.next();
+        } else {
+            command.push(' ');
+            command.push_str(arg);
+        }
+    }
+    if options.cost_only {
+        let costs = cost::measure(&options).await;
+        print!("{}", cost::report(&costs, &command));
+        let _ = std::io::stdout().flush();
+        return;
+    }
     let machine = machine();
     eprintln!("scale_bench: {machine}");
     let load_start = load_average();
@@ -276,6 +311,8 @@ async fn run(options: Options) {
     } else {
         None
     };
+    eprintln!("scale_bench: what a task costs, by family");
+    let costs = cost::measure(&options).await;
     eprintln!("scale_bench: idle demo RSS");
     let (demo_rss, demo_hwm) = demo_rss(&options.exporter).await;
     let binary = std::fs::metadata(&options.exporter)
@@ -293,6 +330,7 @@ async fn run(options: Options) {
         &load_end,
         started,
     );
+    println!("\n{}", cost::report(&costs, &command));
 }
 
 async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
