@@ -544,7 +544,7 @@ pub fn report(costs: &Costs, command: &str) -> String {
         }
         let _ = writeln!(
             out,
-            "\nFamilies of a fixed size whatever the number of tasks ({} families, at {largest} \
+            "Families of a fixed size whatever the number of tasks ({} families, at {largest} \
              tasks with runs read: {series} series, {plain} bytes plain, {gzip} gzip): {}.\n",
             fixed.len(),
             fixed
