@@ -572,12 +572,11 @@ pub fn report(costs: &Costs, command: &str) -> String {
         }
         let row = |what: &str, f: &dyn Fn(&Scrape) -> String| {
             let mut cells = vec![format!("{what}, {}", variant.describe())];
-            cells.extend(sizes.iter().map(|n| {
-                costs
-                    .scrapes
-                    .get(&(variant, *n))
-                    .map_or("-".into(), |s| f(s))
-            }));
+            cells.extend(
+                sizes
+                    .iter()
+                    .map(|n| costs.scrapes.get(&(variant, *n)).map_or("-".into(), f)),
+            );
             format!("| {} |\n", cells.join(" | "))
         };
         out.push_str(&row("series", &|s| s.series.to_string()));
