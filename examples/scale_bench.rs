@@ -19,8 +19,11 @@
 //!    separate process like the exporter) and measures it the same way;
 //! 5. reads the exporter's peak (VmHWM) and steady (VmRSS) RSS.
 //!
-//! Then it measures the idle RSS of `--demo` and the binary's size and prints
-//! a table, the ratios and the targets.
+//! Then it measures what a task costs a scraper, family by family (see
+//! `scale_bench/cost.rs`: real scrapes at each N, without run data, with
+//! the runs of every task read, and with the lean allowlist), the idle RSS
+//! of `--demo` and the binary's size, and prints a table, the ratios, the
+//! targets and the cost tables. `--cost-only` measures the costs alone.
 //!
 //! Run it with `scripts/bench.sh` (installs wrk, builds, runs), or:
 //! `cargo build --release --bin arize-exporter --example scale_bench &&
@@ -28,6 +31,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "scale_bench/cost.rs"]
+mod cost;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -85,6 +90,13 @@ struct Options {
     fetch_runs: usize,
     /// Polls to scrape through in the polling phase.
     polls: u64,
+    /// Only the cost per family (`--cost-only`): no timings.
+    cost_only: bool,
+    /// The allowlist of the lean variant of the cost phase; default: the
+    /// one of `docs/metrics.md`.
+    lean_allowlist: Option<String>,
+    /// The arguments, for the report's command line.
+    args: Vec<String>,
 }
 
 impl Options {
@@ -102,6 +114,9 @@ impl Options {
             wrk_duration: if quick { 2 } else { 5 },
             fetch_runs: if quick { 1 } else { 3 },
             polls: if quick { 2 } else { 3 },
+            cost_only: false,
+            lean_allowlist: None,
+            args: args.to_vec(),
         };
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
@@ -112,6 +127,8 @@ impl Options {
             };
             match arg.as_str() {
                 "--quick" => {}
+                "--cost-only" => options.cost_only = true,
+                "--lean-allowlist" => options.lean_allowlist = Some(value("--lean-allowlist")),
                 "--sizes" => {
                     options.sizes = value("--sizes")
                         .split(',')
@@ -128,7 +145,7 @@ impl Options {
                 }
                 other => die(&format!(
                     "unknown argument {other}; use [--quick] [--sizes 1000,10000] [--exporter PATH] \
-                     [--scrapes N] [--wrk-duration SECS] [--fetch-runs N]"
+                     [--scrapes N] [--wrk-duration SECS] [--fetch-runs N] [--cost-only] [--lean-allowlist LIST]"
                 )),
             }
         }
@@ -173,6 +190,10 @@ struct Row {
     bare_fetch: Duration,
     /// The same walk decoding every task into `TaskPage`.
     fetch_decode: Duration,
+    /// A plain keep-alive client (reqwest, nothing of the exporter's)
+    /// fetching the very URLs of the exporter's first poll, in order, with
+    /// the same `Accept-Encoding`, bodies read and dropped: median.
+    plain_fetch: Duration,
     /// Spawn to `/readyz` 200.
     ready_after: Duration,
     /// `arize_exporter_poll_duration_seconds_sum` after the first poll.
@@ -256,6 +277,24 @@ async fn run(options: Options) {
             options.exporter.display()
         ));
     }
+    // What the report says produced it: the script, with what it was given
+    // (the binary's path, which the script adds, left out).
+    let mut command = "scripts/bench.sh".to_owned();
+    let mut given = options.args.iter();
+    while let Some(arg) = given.next() {
+        if arg == "--exporter" {
+            given.next();
+        } else {
+            command.push(' ');
+            command.push_str(arg);
+        }
+    }
+    if options.cost_only {
+        let costs = cost::measure(&options).await;
+        print!("{}", cost::report(&costs, &command));
+        let _ = std::io::stdout().flush();
+        return;
+    }
     let machine = machine();
     eprintln!("scale_bench: {machine}");
     let load_start = load_average();
@@ -276,6 +315,8 @@ async fn run(options: Options) {
     } else {
         None
     };
+    eprintln!("scale_bench: what a task costs, by family");
+    let costs = cost::measure(&options).await;
     eprintln!("scale_bench: idle demo RSS");
     let (demo_rss, demo_hwm) = demo_rss(&options.exporter).await;
     let binary = std::fs::metadata(&options.exporter)
@@ -293,6 +334,7 @@ async fn run(options: Options) {
         &load_end,
         started,
     );
+    println!("\n{}", cost::report(&costs, &command));
 }
 
 async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
@@ -375,6 +417,28 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     row.rss_peak_poll = common::proc_status(pid, "VmHWM:");
+    if !runs {
+        // The URLs the first poll sent (cursors included), from the
+        // simulator's log: the second floor fetches exactly those.
+        let urls: Vec<String> = simulator
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/v2/tasks")
+            .map(|r| {
+                // Encoded as the exporter's client encodes it.
+                let mut url = reqwest::Url::parse(&format!("{api_url}{}", r.path))
+                    .unwrap_or_else(|e| die(&e));
+                url.query_pairs_mut().extend_pairs(&r.query);
+                url.to_string()
+            })
+            .collect();
+        let urls = &urls[urls.len().saturating_sub(row.pages)..];
+        let mut plain = Vec::new();
+        for _ in 0..options.fetch_runs {
+            plain.push(plain_fetch(urls).await);
+        }
+        row.plain_fetch = median(&mut plain);
+    }
 
     let body = get(&plain, &format!("{base}/metrics")).await;
     let text = String::from_utf8_lossy(&body);
@@ -744,6 +808,31 @@ async fn fetch_loop_with_runs(settings: &Settings, ids: &[String]) -> Duration {
             )
             .await
             .unwrap_or_else(|e| die(&e));
+    }
+    started.elapsed()
+}
+
+/// GETs `urls` one after the other on one kept-alive connection, with the
+/// exporter's `Accept-Encoding` (reqwest's gzip, as the exporter's client
+/// sends it) and key, each body read whole and dropped: how long a client
+/// that does nothing else takes to walk the same pages.
+async fn plain_fetch(urls: &[String]) -> Duration {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| die(&e));
+    let started = Instant::now();
+    for url in urls {
+        let response = client
+            .get(url)
+            .bearer_auth("x")
+            .send()
+            .await
+            .unwrap_or_else(|e| die(&e));
+        if !response.status().is_success() {
+            die(&format!("{url} answered {}", response.status()));
+        }
+        response.bytes().await.unwrap_or_else(|e| die(&e));
     }
     started.elapsed()
 }
@@ -1157,6 +1246,13 @@ fn report(
     add("**poll / bare fetch**", &|r| {
         dash(r, ratio(r.poll_seconds, r.bare_fetch.as_secs_f64()))
     });
+    add(
+        "plain keep-alive client, the poll's URLs (floor 2), median",
+        &|r| dash(r, ms(r.plain_fetch)),
+    );
+    add("**poll / plain client**", &|r| {
+        dash(r, ratio(r.poll_seconds, r.plain_fetch.as_secs_f64()))
+    });
     add("process start to /readyz 200", &|r| ms(r.ready_after));
     add("slowest /metrics during the first poll", &|r| {
         format!(
@@ -1356,6 +1452,11 @@ fn report(
         );
     }
     for r in rows.iter().filter(|r| r.tasks == 100_000 && !r.runs) {
+        let x = r.poll_seconds / r.plain_fetch.as_secs_f64();
+        target(
+            x <= 1.5,
+            format!("100,000 tasks: poll {x:.2}x a plain keep-alive client fetching its URLs (at most 1.5x)"),
+        );
         let x = r.poll_seconds / r.bare_fetch.as_secs_f64();
         target(
             x <= 1.5,

@@ -137,6 +137,25 @@ impl Session<'_> {
             .await
     }
 
+    /// [`get_json`](Self::get_json) without the decoding: the body, for
+    /// a caller that reads a part of it before the rest (the pager finds
+    /// the next cursor first); [`decode`](Self::decode) it after.
+    pub async fn get_body(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<Body, ApiError> {
+        self.client
+            .fetch_body(self.key.as_ref(), endpoint, query, None)
+            .await
+    }
+
+    /// Decodes a body of [`get_body`](Self::get_body) as
+    /// [`get_json`](Self::get_json) would have, with the same errors.
+    pub fn decode<T: DeserializeOwned>(&self, body: Body) -> Result<T, ApiError> {
+        decode(body, self.key.as_ref())
+    }
+
     /// [`get_json`](Self::get_json) within `allowance`: every HTTP request
     /// sent takes one from it, and no retry is sent once it is spent (the
     /// last answer's error is returned). Check [`Allowance::left`] first: a
@@ -265,6 +284,19 @@ impl ArizeClient {
         query: &[(&str, &str)],
         allowance: Option<&Allowance>,
     ) -> Result<T, ApiError> {
+        let body = self.fetch_body(key, endpoint, query, allowance).await?;
+        decode(body, key)
+    }
+
+    /// [`fetch`](Self::fetch) up to the decoding: the body of a 2xx
+    /// answer, retries spent as they are worth, a byte order mark removed.
+    async fn fetch_body(
+        &self,
+        key: Option<&SecretString>,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+        allowance: Option<&Allowance>,
+    ) -> Result<Body, ApiError> {
         let url = self.url(endpoint, query);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
@@ -299,42 +331,11 @@ impl ArizeClient {
         if body.starts_with(b"\xEF\xBB\xBF") {
             body.drain(..3);
         }
-        let error = match serde_json::from_slice(&body) {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        // A lone UTF-16 surrogate escape (`"\ud800"`) is valid JSON by the
-        // grammar, and what Python's json.dumps writes for such a string, but
-        // serde_json refuses it: one odd task name would blind the exporter.
-        // Such escapes become U+FFFD, and only on this slow path.
-        if replace_lone_surrogates(&mut body) {
-            if let Ok(value) = serde_json::from_slice(&body) {
-                tracing::warn!(
-                    endpoint = endpoint.template(),
-                    "the answer holds lone UTF-16 surrogate escapes; read them as U+FFFD"
-                );
-                return Ok(value);
-            }
-        }
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-            // Not JSON at all: a captive portal, a maintenance page, a proxy.
-            return Err(ApiError::fatal(
-                FailureReason::Decode,
-                format!(
-                    "{} answered a body that is not JSON (Content-Type: {}): {}",
-                    endpoint.template(),
-                    content_type.as_deref().unwrap_or("none"),
-                    excerpt(&body, key)
-                ),
-            ));
-        }
-        Err(ApiError::fatal(
-            FailureReason::Decode,
-            format!(
-                "{} answered a body that is not the expected JSON: {error}",
-                endpoint.template()
-            ),
-        ))
+        Ok(Body {
+            bytes: body,
+            content_type,
+            template: endpoint.template(),
+        })
     }
 
     /// Reads a 2xx body under the size cap, or turns any other status
@@ -465,6 +466,69 @@ impl ArizeClient {
         }
         result
     }
+}
+
+/// A 2xx answer's body, not decoded yet ([`Session::get_body`]); its
+/// `Content-Type` and endpoint for the error of a body that does not
+/// decode.
+pub struct Body {
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    template: &'static str,
+}
+
+impl Body {
+    /// The body as received (content-decoded, without a byte order mark).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Decodes `body` as `T`: lone UTF-16 surrogate escapes read as U+FFFD;
+/// a body that is not JSON, or not of the expected shape, fails as
+/// `decode` (its start quoted with `key` masked).
+fn decode<T: DeserializeOwned>(body: Body, key: Option<&SecretString>) -> Result<T, ApiError> {
+    let Body {
+        bytes: mut body,
+        content_type,
+        template,
+    } = body;
+    let error = match serde_json::from_slice(&body) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // A lone UTF-16 surrogate escape (`"\ud800"`) is valid JSON by the
+    // grammar, and what Python's json.dumps writes for such a string, but
+    // serde_json refuses it: one odd task name would blind the exporter.
+    // Such escapes become U+FFFD, and only on this slow path.
+    if replace_lone_surrogates(&mut body) {
+        if let Ok(value) = serde_json::from_slice(&body) {
+            tracing::warn!(
+                endpoint = template,
+                "the answer holds lone UTF-16 surrogate escapes; read them as U+FFFD"
+            );
+            return Ok(value);
+        }
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        // Not JSON at all: a captive portal, a maintenance page, a proxy.
+        return Err(ApiError::fatal(
+            FailureReason::Decode,
+            format!(
+                "{} answered a body that is not JSON (Content-Type: {}): {}",
+                template,
+                content_type.as_deref().unwrap_or("none"),
+                excerpt(&body, key)
+            ),
+        ));
+    }
+    Err(ApiError::fatal(
+        FailureReason::Decode,
+        format!(
+            "{} answered a body that is not the expected JSON: {error}",
+            template
+        ),
+    ))
 }
 
 /// The problem details (RFC 9457) worth logging.
