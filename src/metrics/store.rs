@@ -80,10 +80,15 @@ pub const BLOCK_TASKS: usize = 1024;
 #[derive(Clone, Copy, Debug)]
 struct Row {
     /// Start of the task's text in its block of [`SeriesStore::blocks`]
-    /// (a block is far below 4 GiB). The task's text ends where the next
-    /// row's starts, or at the end of the block: after its parts comes the
-    /// text of its [`Value::PerEvaluator`] series, whole.
+    /// (a block is far below 4 GiB).
     text: u32,
+    /// End of the task's [`Value::PerEvaluator`] series (rendered whole)
+    /// in its block of [`SeriesStore::evaluator_blocks`]; they start where
+    /// the row before ends (0 at a block's start). Apart from the task
+    /// text, so that the other families' walks over the tasks' labels
+    /// keep their stride. (In the four bytes `text` left free: a row stays
+    /// 64 bytes.)
+    evaluators_end: u32,
     /// Its label set, info labels and [`Value::Task`] values; empty for a
     /// task without an id, which has no per-task series.
     task: SeriesParts<TASK_VALUES>,
@@ -111,6 +116,9 @@ pub struct SeriesStore {
     /// Each task's label set, info labels and task values, in task order:
     /// block `b` holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
     blocks: Vec<Arc<str>>,
+    /// Each task's evaluator series, in blocks of [`BLOCK_TASKS`] tasks as
+    /// `blocks` (shared with the last store the same way).
+    evaluator_blocks: Vec<Arc<str>>,
     rows: Vec<Row>,
     /// Each task's run status label and run values, in task order.
     run_text: String,
@@ -136,9 +144,9 @@ pub struct SeriesStore {
 #[derive(Clone, Copy)]
 pub struct TaskSeries<'a> {
     row: &'a Row,
-    /// Where the task's text ends in its block: the next row's start, or
-    /// the end of the block.
-    end: usize,
+    /// The row before in the same block (where the evaluator text starts).
+    before: Option<&'a Row>,
+    evaluator_block: &'a str,
     /// `None` when no task of the store has run text.
     run: Option<&'a RunRow>,
     block: &'a str,
@@ -147,10 +155,11 @@ pub struct TaskSeries<'a> {
 
 impl<'a> TaskSeries<'a> {
     /// The block from the task's text on (its parts end where they say).
+    /// The block from the task's text on: its parts end where they say
+    /// (only [`TaskSeries::evaluator_text`] needs where the text ends,
+    /// and slicing to it on every read slowed every family's walk).
     fn text(&self) -> &'a str {
-        self.block
-            .get(self.row.text as usize..self.end)
-            .unwrap_or_default()
+        self.block.get(self.row.text as usize..).unwrap_or_default()
     }
 
     fn run_parts(&self) -> SeriesParts<RUN_VALUES> {
@@ -219,7 +228,10 @@ impl<'a> TaskSeries<'a> {
     /// The whole series of the task's evaluators (one line each); empty
     /// when it has none or the family is not served.
     pub fn evaluator_text(&self) -> &'a str {
-        self.text().get(self.row.task.len()..).unwrap_or_default()
+        let start = self.before.map_or(0, |row| row.evaluators_end) as usize;
+        self.evaluator_block
+            .get(start..self.row.evaluators_end as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -248,6 +260,11 @@ impl SeriesStore {
         let mut block = String::with_capacity(
             previous
                 .and_then(|p| p.blocks.first())
+                .map_or(0, |b| b.len()),
+        );
+        let mut evaluator_block = String::with_capacity(
+            previous
+                .and_then(|p| p.evaluator_blocks.first())
                 .map_or(0, |b| b.len()),
         );
         let mut run_rows = Vec::with_capacity(tasks.len());
@@ -287,6 +304,7 @@ impl SeriesStore {
             let mut row = Row {
                 // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
                 text: block.len() as u32,
+                evaluators_end: 0,
                 task: SeriesParts::default(),
                 input: ScrapeInput::of(task),
                 task_type,
@@ -334,20 +352,22 @@ impl SeriesStore {
                 row.task =
                     SeriesParts::write(&mut block, labels, info, task_values(task, families));
                 if let (Some(evaluators), true) = (&task.evaluator_list, evaluators_served) {
-                    write_evaluators(&mut block, task, evaluators, max_label);
+                    write_evaluators(&mut evaluator_block, task, evaluators, max_label);
                 }
                 if let (Some(runs), true) = (&task.runs, runs_served) {
                     run.parts = write_runs(&mut store.run_text, runs, families, status_served);
                 }
             }
+            // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
+            row.evaluators_end = evaluator_block.len() as u32;
             store.rows.push(row);
             run_rows.push(run);
             if store.rows.len() % BLOCK_TASKS == 0 {
-                store.close_block(&mut block, previous);
+                store.close_block(&mut block, &mut evaluator_block, previous);
             }
         }
         if store.rows.len() % BLOCK_TASKS != 0 {
-            store.close_block(&mut block, previous);
+            store.close_block(&mut block, &mut evaluator_block, previous);
         }
         if !store.run_text.is_empty() {
             store.run_rows = run_rows;
@@ -366,16 +386,30 @@ impl SeriesStore {
 
     /// Ends the block being filled: the last store's block at the same
     /// place when it holds the same text, else a copy of the scratch text.
-    fn close_block(&mut self, block: &mut String, previous: Option<&SeriesStore>) {
+    fn close_block(
+        &mut self,
+        block: &mut String,
+        evaluator_block: &mut String,
+        previous: Option<&SeriesStore>,
+    ) {
         let at = self.blocks.len();
-        let shared = previous
-            .and_then(|p| p.blocks.get(at))
-            .filter(|old| old.as_bytes() == block.as_bytes());
-        self.blocks.push(match shared {
-            Some(old) => old.clone(),
-            None => Arc::from(block.as_str()),
-        });
-        block.clear();
+        for (blocks, text, old) in [
+            (&mut self.blocks, block, previous.map(|p| &p.blocks)),
+            (
+                &mut self.evaluator_blocks,
+                evaluator_block,
+                previous.map(|p| &p.evaluator_blocks),
+            ),
+        ] {
+            let shared = old
+                .and_then(|old| old.get(at))
+                .filter(|old| old.as_bytes() == text.as_bytes());
+            blocks.push(match shared {
+                Some(old) => old.clone(),
+                None => Arc::from(text.as_str()),
+            });
+            text.clear();
+        }
     }
 
     /// Tasks in the store (those of the snapshot).
@@ -391,14 +425,13 @@ impl SeriesStore {
     /// The series of task `k` (in the snapshot's task order), if there is one.
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
         let block: &str = self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
-        let next = k + 1;
-        let end = match self.rows.get(next) {
-            Some(row) if next % BLOCK_TASKS != 0 => row.text as usize,
-            _ => block.len(),
-        };
+        let evaluator_block: &str = self.evaluator_blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
         Some(TaskSeries {
             row: self.rows.get(k)?,
-            end,
+            before: (k % BLOCK_TASKS != 0)
+                .then(|| self.rows.get(k.wrapping_sub(1)))
+                .flatten(),
+            evaluator_block,
             run: self.run_rows.get(k),
             block,
             run_text: &self.run_text,
@@ -460,7 +493,12 @@ impl SeriesStore {
 
     /// Bytes of text held (blocks and run text), for tests and figures.
     pub fn text_bytes(&self) -> usize {
-        self.blocks.iter().map(|b| b.len()).sum::<usize>() + self.run_text.len()
+        self.blocks
+            .iter()
+            .chain(&self.evaluator_blocks)
+            .map(|b| b.len())
+            .sum::<usize>()
+            + self.run_text.len()
     }
 
     /// The blocks of text (see [`BLOCK_TASKS`]).
