@@ -440,14 +440,8 @@ async fn bench_one(options: &Options, n: usize, runs: bool) -> Row {
         row.plain_fetch = median(&mut plain);
     }
 
-    let body = get(&plain, &format!("{base}/metrics")).await;
+    let body = scrape_after_first_poll(&plain, &base, &log).await;
     let text = String::from_utf8_lossy(&body);
-    if !text.lines().any(|l| l == "arize_up 1") {
-        die(&format!(
-            "arize_up is not 1 after the first poll; see {}",
-            log.display()
-        ));
-    }
     let counted: f64 = text
         .lines()
         .filter(|l| l.starts_with("arize_tasks{"))
@@ -930,6 +924,22 @@ fn client(gzip: bool) -> reqwest::Client {
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap_or_else(|e| die(&e))
+}
+
+/// The plain body of `/metrics` at `base`, which must say `arize_up 1`
+/// (else the run stops, naming the exporter's `log`).
+async fn scrape_after_first_poll(client: &reqwest::Client, base: &str, log: &Path) -> bytes::Bytes {
+    let body = get(client, &format!("{base}/metrics")).await;
+    if !String::from_utf8_lossy(&body)
+        .lines()
+        .any(|l| l == "arize_up 1")
+    {
+        die(&format!(
+            "arize_up is not 1 after the first poll; see {}",
+            log.display()
+        ));
+    }
+    body
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> bytes::Bytes {
