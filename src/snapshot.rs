@@ -322,6 +322,11 @@ impl TaskRecord {
     }
 }
 
+/// The evaluators kept per task for `arize_task_evaluator_info` (the first
+/// ones listed); `arize_task_evaluators` counts them all. A task runs a
+/// handful.
+pub const MAX_EVALUATORS: usize = 64;
+
 /// One evaluator of a task (`evaluators[]` of the task object).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evaluator {
@@ -751,6 +756,9 @@ impl<'w> SnapshotBuilder<'w> {
                     .is_some_and(|v: String| !v.is_empty());
                 Some((id, name, pinned))
             })
+            // Each one is a series repeating the task id: a bound keeps an
+            // answer listing thousands from multiplying the body.
+            .take(MAX_EVALUATORS)
             .collect::<Vec<_>>()
             .into_iter()
             .map(|(id, name, pinned)| Evaluator {
@@ -921,6 +929,29 @@ mod tests {
                 "{k}"
             );
         }
+    }
+
+    #[test]
+    fn evaluators_are_kept_up_to_a_bound_and_counted_all() {
+        let evaluators: Vec<String> = (0..MAX_EVALUATORS + 10)
+            .map(|k| format!(r#"{{"evaluator_id":"e{k}","evaluator_name":"n"}}"#))
+            .collect();
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings);
+        builder.add_page(
+            vec![task(&format!(
+                r#"{{"id":"a","evaluators":[{}]}}"#,
+                evaluators.join(",")
+            ))],
+            None,
+            None,
+        );
+        let snapshot = builder.finish(SystemTime::now());
+        let task = &snapshot.tasks[0];
+        assert_eq!(task.evaluators.get(), Some((MAX_EVALUATORS + 10) as u64));
+        let kept = task.evaluator_list.as_deref().unwrap();
+        assert_eq!(kept.len(), MAX_EVALUATORS);
+        assert_eq!(&*kept[0].id, "e0");
     }
 
     #[test]

@@ -302,8 +302,10 @@ impl SeriesStore {
                 }
             }
             let mut row = Row {
-                // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
-                text: block.len() as u32,
+                // A block holds BLOCK_TASKS tasks' text, far below 4 GiB;
+                // past it, an offset saturates and its slice reads as empty
+                // rather than another task's text.
+                text: u32::try_from(block.len()).unwrap_or(u32::MAX),
                 evaluators_end: 0,
                 task: SeriesParts::default(),
                 input: ScrapeInput::of(task),
@@ -358,8 +360,8 @@ impl SeriesStore {
                     run.parts = write_runs(&mut store.run_text, runs, families, status_served);
                 }
             }
-            // A block holds BLOCK_TASKS tasks' text, far below 4 GiB.
-            row.evaluators_end = evaluator_block.len() as u32;
+            // As `text`: saturating, never wrapping.
+            row.evaluators_end = u32::try_from(evaluator_block.len()).unwrap_or(u32::MAX);
             store.rows.push(row);
             run_rows.push(run);
             if store.rows.len() % BLOCK_TASKS == 0 {
