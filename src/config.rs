@@ -480,7 +480,6 @@ impl TryFrom<Cli> for Settings {
                 poll_interval: cli.poll_interval,
                 run_error_ratio_threshold: cli.run_error_ratio_threshold,
                 max_label_value_length: cli.max_label_value_length,
-                names: !cli.names_refresh_interval.is_zero(),
             },
             web: WebSettings {
                 listen_addresses: cli.listen_addresses,

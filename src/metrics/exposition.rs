@@ -20,8 +20,8 @@ use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE
 use super::filter::FamilyFilter;
 use super::store::{SeriesStore, TaskSeries};
 use crate::metrics::ExpositionSettings;
+use crate::snapshot::unix_seconds;
 use crate::snapshot::Staleness;
-use crate::snapshot::{unix_seconds, Names};
 use crate::state::Published;
 use crate::text_format::{self as text, family_header, label, sample};
 
@@ -168,13 +168,9 @@ impl Exposition {
             &options.staleness,
             &options.families,
         );
-        if let (Some(snapshot), true) = (&published.snapshot, options.names) {
-            render_names(
-                &mut head,
-                &snapshot.names,
-                &options.families,
-                options.max_label_value_length,
-            );
+        // The name families, rendered when the store was built.
+        if let Some(store) = &published.store {
+            head.push_str(store.names_text());
         }
         exporter.encode(&mut head);
         Exposition {
@@ -522,88 +518,6 @@ fn render_health(out: &mut String, published: &Published, options: &ExpositionSe
         "",
         options.run_error_ratio_threshold,
     );
-}
-
-/// `arize_space_info`, `arize_project_info` and `arize_dataset_info`: one
-/// series per name read (section 5.1), those `families` serves; each
-/// absent until its listing was read once, names cut to `max_label`.
-fn render_names(out: &mut String, names: &Names, families: &FamilyFilter, max_label: usize) {
-    let mut labels = String::new();
-    let mut family = |name: &str, help: &str, rows: Vec<[(&str, &str); 4]>, cut_at: usize| {
-        if !families.count(name) {
-            return;
-        }
-        family_header(out, name, "gauge", help);
-        for row in rows {
-            labels.clear();
-            for (k, (label_name, value)) in row.iter().enumerate() {
-                if label_name.is_empty() {
-                    continue;
-                }
-                let value = if k == cut_at {
-                    text::cut(value, max_label)
-                } else {
-                    (*value).into()
-                };
-                label(&mut labels, label_name, &value, k == 0);
-            }
-            sample(out, name, &labels, 1.0);
-        }
-    };
-    if let Some(spaces) = &names.spaces {
-        family(
-            "arize_space_info",
-            "Always 1 per space read with GET /v2/spaces (only the filtered spaces with --space-id or --space-name); refreshed every --names-refresh-interval, kept through failed reads.",
-            spaces
-                .iter()
-                .map(|(id, s)| {
-                    [
-                        ("space_id", &**id),
-                        ("space_name", &*s.name),
-                        ("organization_id", &*s.organization_id),
-                        ("", ""),
-                    ]
-                })
-                .collect(),
-            1,
-        );
-    }
-    if let Some(projects) = &names.projects {
-        family(
-            "arize_project_info",
-            "Always 1 per project read with GET /v2/projects (of the filtered spaces with space filters), with its space and project_type (lower case, empty when null); refreshed every --names-refresh-interval, kept through failed reads.",
-            projects
-                .iter()
-                .map(|(id, p)| {
-                    [
-                        ("project_id", &**id),
-                        ("project_name", &*p.name),
-                        ("space_id", &*p.space_id),
-                        ("project_type", &*p.project_type),
-                    ]
-                })
-                .collect(),
-            1,
-        );
-    }
-    if let Some(datasets) = &names.datasets {
-        family(
-            "arize_dataset_info",
-            "Always 1 per dataset read with GET /v2/datasets (of the filtered spaces with space filters), with its space; refreshed every --names-refresh-interval, kept through failed reads.",
-            datasets
-                .iter()
-                .map(|(id, d)| {
-                    [
-                        ("dataset_id", &**id),
-                        ("dataset_name", &*d.name),
-                        ("space_id", &*d.space_id),
-                        ("", ""),
-                    ]
-                })
-                .collect(),
-            1,
-        );
-    }
 }
 
 /// `arize_tasks`, `arize_tasks_never_run`, `arize_tasks_last_run_unreadable`

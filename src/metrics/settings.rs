@@ -29,9 +29,6 @@ pub struct ExpositionSettings {
     /// or evaluator name) may have before it is cut, ending in `…`
     /// (`--max-label-value-length`); 0: no limit. Ids are never cut.
     pub max_label_value_length: usize,
-    /// Names are read (`--names-refresh-interval` is not 0): the name
-    /// families are served once read.
-    pub names: bool,
 }
 
 impl ExpositionSettings {

@@ -132,6 +132,8 @@ pub struct SeriesStore {
     /// Per family of [`FAMILIES`], how many tasks have a series: a scrape
     /// skips the rows of a family none has.
     series: [usize; FAMILIES.len()],
+    /// The name families' text (see [`super::names`]), rendered once.
+    names_text: String,
     /// The compressed segments of the families that stay the same until
     /// the next poll (see [`super::families::Family::fixed_per_poll`]), one per family,
     /// compressed by the first gzip scrape and copied by the later ones.
@@ -383,6 +385,8 @@ impl SeriesStore {
             }
         }
         store.series = series;
+        super::names::render(&mut store.names_text, &snapshot.names, families, max_label);
+        store.names_text.shrink_to_fit();
         store
     }
 
@@ -491,6 +495,12 @@ impl SeriesStore {
             *lagging.entry(task_type).or_default() += times.lagging_at(now);
         }
         [stuck, lagging]
+    }
+
+    /// The name families' text (empty before names are read, or with
+    /// `--names-refresh-interval 0`).
+    pub fn names_text(&self) -> &str {
+        &self.names_text
     }
 
     /// Bytes of text held (blocks and run text), for tests and figures.
