@@ -119,6 +119,17 @@ impl Drop for Guard {
 }
 
 impl Guard {
+    /// Starts the exporter with `args` and `--listen-address` on a free
+    /// loopback port, which it returns.
+    fn spawn_exporter(&mut self, args: &[&str]) -> u16 {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = args.to_vec();
+        args.extend(["--listen-address", &listen]);
+        self.spawn("exporter", &mut exporter_command(&args, &[]));
+        port
+    }
+
     fn spawn(&mut self, name: &str, cmd: &mut Command) {
         let log = std::fs::File::create(self.dir.path(&format!("{name}.log"))).unwrap();
         let child = cmd
@@ -427,23 +438,14 @@ fn prometheus_scrapes_the_exporter_and_the_dashboard_and_alerts_work() {
         .expect("simulator starts");
 
     // The exporter binary, polling it every second.
-    let exporter_port = free_port();
-    guard.spawn(
-        "exporter",
-        &mut exporter_command(
-            &[
-                "--api-url",
-                &sim.base_url(),
-                "--api-key",
-                "e2e-test-key",
-                "--listen-address",
-                &format!("127.0.0.1:{exporter_port}"),
-                "--poll-interval",
-                "1s",
-            ],
-            &[],
-        ),
-    );
+    let exporter_port = guard.spawn_exporter(&[
+        "--api-url",
+        &sim.base_url(),
+        "--api-key",
+        "e2e-test-key",
+        "--poll-interval",
+        "1s",
+    ]);
     // The first complete poll, and the names read right after it.
     let exposition = wait_for(
         &mut guard,
@@ -765,25 +767,16 @@ fn an_exporter_that_never_polled_pages_critical() {
     };
     // A port nothing listens on: every connection is refused.
     let dead_port = free_port();
-    let exporter_port = free_port();
-    guard.spawn(
-        "exporter",
-        &mut exporter_command(
-            &[
-                "--api-url",
-                &format!("http://127.0.0.1:{dead_port}"),
-                "--api-key",
-                "e2e-test-key",
-                "--listen-address",
-                &format!("127.0.0.1:{exporter_port}"),
-                "--poll-interval",
-                "1s",
-                "--max-retries",
-                "0",
-            ],
-            &[],
-        ),
-    );
+    let exporter_port = guard.spawn_exporter(&[
+        "--api-url",
+        &format!("http://127.0.0.1:{dead_port}"),
+        "--api-key",
+        "e2e-test-key",
+        "--poll-interval",
+        "1s",
+        "--max-retries",
+        "0",
+    ]);
     let exposition = wait_for(
         &mut guard,
         Duration::from_secs(20),
@@ -868,22 +861,8 @@ fn the_demo_lights_the_lag_stuck_and_error_ratio_alerts_with_names() {
         children: Vec::new(),
         dir: TempDir::new("e2e-demo"),
     };
-    let exporter_port = free_port();
-    guard.spawn(
-        "exporter",
-        &mut exporter_command(
-            &[
-                "--demo",
-                "--listen-address",
-                &format!("127.0.0.1:{exporter_port}"),
-                "--poll-interval",
-                "2s",
-                "--stale-after",
-                "1h",
-            ],
-            &[],
-        ),
-    );
+    let exporter_port =
+        guard.spawn_exporter(&["--demo", "--poll-interval", "2s", "--stale-after", "1h"]);
     wait_for(
         &mut guard,
         Duration::from_secs(30),
