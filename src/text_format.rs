@@ -113,9 +113,8 @@ pub fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
 }
 
 /// Where the parts of one entity's series text are, relative to where it
-/// starts: its label set (`a="…",b="…"`), extra labels that only an info
-/// series carries, and the ` value\n` text of `V` values (empty when a
-/// value is absent), all escaped. The text itself lives in a buffer shared
+/// starts: its label set (`a="…",b="…"`) and the ` value\n` text of `V`
+/// values (empty when a value is absent), all escaped. The text itself lives in a buffer shared
 /// by many entities (see [`SeriesParts::write`]): every scrape copies these
 /// parts for every task, and reading them front to back from buffers shared
 /// by many tasks, rather than from one allocation per task, is what keeps a
@@ -124,9 +123,8 @@ pub fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
 pub struct SeriesParts<const V: usize> {
     /// End of the label set.
     labels_end: u32,
-    /// End of the label set plus the info labels.
-    info_end: u32,
-    /// End of each value's text; value `k` starts where `k - 1` ends.
+    /// End of each value's text; value `k` starts where `k - 1` ends
+    /// (value 0 where the labels end).
     value_ends: [u32; V],
 }
 
@@ -135,7 +133,6 @@ impl<const V: usize> Default for SeriesParts<V> {
     fn default() -> Self {
         SeriesParts {
             labels_end: 0,
-            info_end: 0,
             value_ends: [0; V],
         }
     }
@@ -143,14 +140,9 @@ impl<const V: usize> Default for SeriesParts<V> {
 
 impl<const V: usize> SeriesParts<V> {
     /// Appends to `out` the text of `labels` (the first without a leading
-    /// comma), then `info` (each with one), then each present value; the
-    /// parts are relative to `out.len()` before the call.
-    pub fn write(
-        out: &mut String,
-        labels: &[(&str, &str)],
-        info: &[(&str, &str)],
-        values: [Option<f64>; V],
-    ) -> Self {
+    /// comma), then each present value; the parts are relative to
+    /// `out.len()` before the call.
+    pub fn write(out: &mut String, labels: &[(&str, &str)], values: [Option<f64>; V]) -> Self {
         let start = out.len();
         // One entity's text is bounded by the API's response size cap, far
         // below 4 GiB.
@@ -159,10 +151,6 @@ impl<const V: usize> SeriesParts<V> {
             label(out, name, value, k == 0);
         }
         let labels_end = end(out);
-        for (name, value) in info {
-            label(out, name, value, false);
-        }
-        let info_end = end(out);
         let mut value_ends = [0; V];
         for (value_end, v) in value_ends.iter_mut().zip(values) {
             if let Some(v) = v {
@@ -172,14 +160,13 @@ impl<const V: usize> SeriesParts<V> {
         }
         SeriesParts {
             labels_end,
-            info_end,
             value_ends,
         }
     }
 
     /// Bytes of text, all parts together.
     pub fn len(&self) -> usize {
-        self.value_ends.last().copied().unwrap_or(self.info_end) as usize
+        self.value_ends.last().copied().unwrap_or(self.labels_end) as usize
     }
 
     /// Whether there is no text at all (an entity without series).
@@ -195,7 +182,7 @@ impl<const V: usize> SeriesParts<V> {
     /// Whether value `k` is present.
     pub fn has_value(&self, k: usize) -> bool {
         let start = match k {
-            0 => self.info_end,
+            0 => self.labels_end,
             _ => self.value_ends[k - 1],
         };
         self.value_ends[k] > start
@@ -207,15 +194,10 @@ impl<const V: usize> SeriesParts<V> {
         text.get(..self.labels_end as usize).unwrap_or_default()
     }
 
-    /// The labels followed by the info labels.
-    pub fn info_labels<'t>(&self, text: &'t str) -> &'t str {
-        text.get(..self.info_end as usize).unwrap_or_default()
-    }
-
     /// ` value\n` of value `k`, or empty when it is absent.
     pub fn value<'t>(&self, text: &'t str, k: usize) -> &'t str {
         let start = match k {
-            0 => self.info_end,
+            0 => self.labels_end,
             _ => self.value_ends[k - 1],
         };
         text.get(start as usize..self.value_ends[k] as usize)
@@ -241,21 +223,16 @@ mod tests {
     }
 
     #[test]
-    fn series_parts_keep_labels_info_and_each_value_apart() {
+    fn series_parts_keep_labels_and_each_value_apart() {
         let mut buffer = String::from("before");
         let parts = SeriesParts::<3>::write(
             &mut buffer,
             &[("task_id", "a\"b"), ("mode", "one_off")],
-            &[("project_id", "p")],
             [Some(1.5), None, Some(2.0)],
         );
         let text = &buffer["before".len()..];
         assert_eq!(parts.len(), text.len());
         assert_eq!(parts.labels(text), r#"task_id="a\"b",mode="one_off""#);
-        assert_eq!(
-            parts.info_labels(text),
-            r#"task_id="a\"b",mode="one_off",project_id="p""#
-        );
         assert_eq!(
             [
                 parts.value(text, 0),

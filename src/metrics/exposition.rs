@@ -434,7 +434,10 @@ fn render_series(
     out.push('{');
     match def.labels {
         Labels::Task => out.push_str(series.labels()),
-        Labels::Info => out.push_str(series.info_labels()),
+        Labels::Info => {
+            out.push_str(series.labels());
+            out.push_str(series.info());
+        }
         Labels::RunStatus => {
             out.push_str(series.labels());
             let status = series.run_status();
@@ -934,7 +937,7 @@ mod tests {
         let (full_store, lean_store) = (full.store.as_ref().unwrap(), lean.store.as_ref().unwrap());
         // No info labels, no sampling rate: less text kept.
         assert!(lean_store.text_bytes() < full_store.text_bytes());
-        assert!(lean_store.get(0).unwrap().info_labels() == lean_store.get(0).unwrap().labels());
+        assert_eq!(lean_store.get(0).unwrap().info(), "");
         // Not rendered at all: no value text, no series counted.
         let rate = FAMILIES
             .iter()

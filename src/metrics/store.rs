@@ -84,13 +84,13 @@ struct Row {
     text: u32,
     /// End of the task's [`Value::PerEvaluator`] series (rendered whole)
     /// in its block of [`SeriesStore::evaluator_blocks`]; they start where
-    /// the row before ends (0 at a block's start). Apart from the task
-    /// text, so that the other families' walks over the tasks' labels
-    /// keep their stride. (In the four bytes `text` left free: a row stays
-    /// 64 bytes.)
+    /// the row before ends (0 at a block's start).
     evaluators_end: u32,
-    /// Its label set, info labels and [`Value::Task`] values; empty for a
-    /// task without an id, which has no per-task series.
+    /// End of the task's info labels (see [`INFO_LABELS`]) in its block of
+    /// [`SeriesStore::info_blocks`], as `evaluators_end`.
+    info_end: u32,
+    /// Its label set and [`Value::Task`] values; empty for a task without
+    /// an id, which has no per-task series.
     task: SeriesParts<TASK_VALUES>,
     /// What the scrape-time values and the stale counts are computed from.
     input: ScrapeInput,
@@ -113,11 +113,18 @@ struct RunRow {
 /// the gzip segments kept for it.
 #[derive(Debug, Default)]
 pub struct SeriesStore {
-    /// Each task's label set, info labels and task values, in task order:
-    /// block `b` holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
+    /// Each task's label set and task values, in task order: block `b`
+    /// holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`. Every
+    /// per-task family's walk reads this text, so it holds nothing that
+    /// only one family needs: the walks stream half the bytes they would
+    /// with the info labels in between (a scrape of 100k tasks is bound
+    /// by the memory it reads).
     blocks: Vec<Arc<str>>,
-    /// Each task's evaluator series, in blocks of [`BLOCK_TASKS`] tasks as
-    /// `blocks` (shared with the last store the same way).
+    /// Each task's info labels, in blocks of [`BLOCK_TASKS`] tasks as
+    /// `blocks` (shared with the last store the same way); only
+    /// `arize_task_info` reads them.
+    info_blocks: Vec<Arc<str>>,
+    /// Each task's evaluator series, in blocks as `info_blocks`.
     evaluator_blocks: Vec<Arc<str>>,
     rows: Vec<Row>,
     /// Each task's run status label and run values, in task order.
@@ -146,8 +153,10 @@ pub struct SeriesStore {
 #[derive(Clone, Copy)]
 pub struct TaskSeries<'a> {
     row: &'a Row,
-    /// The row before in the same block (where the evaluator text starts).
+    /// The row before in the same block (where the info labels and the
+    /// evaluator text start).
     before: Option<&'a Row>,
+    info_block: &'a str,
     evaluator_block: &'a str,
     /// `None` when no task of the store has run text.
     run: Option<&'a RunRow>,
@@ -186,9 +195,14 @@ impl<'a> TaskSeries<'a> {
         self.row.task.labels(self.text())
     }
 
-    /// The labels followed by the info labels.
-    pub fn info_labels(&self) -> &'a str {
-        self.row.task.info_labels(self.text())
+    /// `,project_id="…",…`: the info labels (see [`INFO_LABELS`]), each
+    /// with its leading comma, that follow the labels in `arize_task_info`;
+    /// empty when that family is not served.
+    pub fn info(&self) -> &'a str {
+        let start = self.before.map_or(0, |row| row.info_end) as usize;
+        self.info_block
+            .get(start..self.row.info_end as usize)
+            .unwrap_or_default()
     }
 
     /// Whether task value `slot` (see [`SLOTS`]) is present.
@@ -222,7 +236,7 @@ impl<'a> TaskSeries<'a> {
         &self.row.input
     }
 
-    /// All of the task's own text (labels, info labels, task values).
+    /// The task's label set and task values (not its info labels).
     pub fn own_text(&self) -> &'a str {
         self.text().get(..self.row.task.len()).unwrap_or_default()
     }
@@ -259,16 +273,17 @@ impl SeriesStore {
         let mut type_index: HashMap<&str, u32> =
             KNOWN_TASK_TYPES.iter().copied().zip(0..).collect();
         store.rows.reserve_exact(tasks.len());
-        let mut block = String::with_capacity(
-            previous
-                .and_then(|p| p.blocks.first())
-                .map_or(0, |b| b.len()),
-        );
-        let mut evaluator_block = String::with_capacity(
-            previous
-                .and_then(|p| p.evaluator_blocks.first())
-                .map_or(0, |b| b.len()),
-        );
+        // The scratch text of a block, as long as the last store's first.
+        let scratch = |blocks: fn(&SeriesStore) -> &Vec<Arc<str>>| {
+            String::with_capacity(
+                previous
+                    .and_then(|p| blocks(p).first())
+                    .map_or(0, |b| b.len()),
+            )
+        };
+        let mut block = scratch(|p| &p.blocks);
+        let mut info_block = scratch(|p| &p.info_blocks);
+        let mut evaluator_block = scratch(|p| &p.evaluator_blocks);
         let mut run_rows = Vec::with_capacity(tasks.len());
         let any_family = families.any_per_task();
         let wants = |labels: Labels| {
@@ -309,6 +324,7 @@ impl SeriesStore {
                 // rather than another task's text.
                 text: u32::try_from(block.len()).unwrap_or(u32::MAX),
                 evaluators_end: 0,
+                info_end: 0,
                 task: SeriesParts::default(),
                 input: ScrapeInput::of(task),
                 task_type,
@@ -351,10 +367,13 @@ impl SeriesStore {
                         label.1 = copy;
                     }
                 }
-                let labels = &labels[..n];
-                let info: &[(&str, &str)] = if info_served { &info } else { &[] };
                 row.task =
-                    SeriesParts::write(&mut block, labels, info, task_values(task, families));
+                    SeriesParts::write(&mut block, &labels[..n], task_values(task, families));
+                if info_served {
+                    for (name, value) in info {
+                        text::label(&mut info_block, name, value, false);
+                    }
+                }
                 if let (Some(evaluators), true) = (&task.evaluator_list, evaluators_served) {
                     write_evaluators(&mut evaluator_block, task, evaluators, max_label);
                 }
@@ -363,15 +382,22 @@ impl SeriesStore {
                 }
             }
             // As `text`: saturating, never wrapping.
+            row.info_end = u32::try_from(info_block.len()).unwrap_or(u32::MAX);
             row.evaluators_end = u32::try_from(evaluator_block.len()).unwrap_or(u32::MAX);
             store.rows.push(row);
             run_rows.push(run);
             if store.rows.len() % BLOCK_TASKS == 0 {
-                store.close_block(&mut block, &mut evaluator_block, previous);
+                store.close_block(
+                    [&mut block, &mut info_block, &mut evaluator_block],
+                    previous,
+                );
             }
         }
         if store.rows.len() % BLOCK_TASKS != 0 {
-            store.close_block(&mut block, &mut evaluator_block, previous);
+            store.close_block(
+                [&mut block, &mut info_block, &mut evaluator_block],
+                previous,
+            );
         }
         if !store.run_text.is_empty() {
             store.run_rows = run_rows;
@@ -390,17 +416,19 @@ impl SeriesStore {
         store
     }
 
-    /// Ends the block being filled: the last store's block at the same
+    /// Ends the blocks being filled (the task text, the info labels, the
+    /// evaluator series): for each, the last store's block at the same
     /// place when it holds the same text, else a copy of the scratch text.
-    fn close_block(
-        &mut self,
-        block: &mut String,
-        evaluator_block: &mut String,
-        previous: Option<&SeriesStore>,
-    ) {
+    fn close_block(&mut self, scratch: [&mut String; 3], previous: Option<&SeriesStore>) {
         let at = self.blocks.len();
+        let [block, info_block, evaluator_block] = scratch;
         for (blocks, text, old) in [
             (&mut self.blocks, block, previous.map(|p| &p.blocks)),
+            (
+                &mut self.info_blocks,
+                info_block,
+                previous.map(|p| &p.info_blocks),
+            ),
             (
                 &mut self.evaluator_blocks,
                 evaluator_block,
@@ -432,11 +460,13 @@ impl SeriesStore {
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
         let block: &str = self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
         let evaluator_block: &str = self.evaluator_blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
+        let info_block: &str = self.info_blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
         Some(TaskSeries {
             row: self.rows.get(k)?,
             before: (k % BLOCK_TASKS != 0)
                 .then(|| self.rows.get(k.wrapping_sub(1)))
                 .flatten(),
+            info_block,
             evaluator_block,
             run: self.run_rows.get(k),
             block,
@@ -507,6 +537,7 @@ impl SeriesStore {
     pub fn text_bytes(&self) -> usize {
         self.blocks
             .iter()
+            .chain(&self.info_blocks)
             .chain(&self.evaluator_blocks)
             .map(|b| b.len())
             .sum::<usize>()
@@ -618,7 +649,7 @@ fn write_runs(
         Some(status) => &[("status", status)],
         None => &[],
     };
-    SeriesParts::write(out, labels, &[], values)
+    SeriesParts::write(out, labels, values)
 }
 
 /// A fixed number of byte blocks (one per family of [`FAMILIES`]), each
@@ -768,8 +799,8 @@ mod tests {
             "{}",
             a.labels()
         );
-        assert!(a.info_labels().ends_with(&format!(
-            r#"space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
+        assert!(a.info().ends_with(&format!(
+            r#",space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
         )));
         assert_eq!(
             a.evaluator_text(),
@@ -778,9 +809,10 @@ mod tests {
         );
         // A task whose project is not known: empty names, not a missing series.
         let b = store.get(1).unwrap();
-        assert!(b
-            .info_labels()
-            .ends_with(r#"space_id="",space_name="",project_name="",dataset_name="""#));
+        assert_eq!(
+            b.info(),
+            r#",project_id="unknown",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
+        );
         assert_eq!(b.evaluator_text(), "");
         let evaluators = FAMILIES
             .iter()
@@ -828,9 +860,10 @@ mod tests {
             series.labels(),
             r#"task_id="b",task_name="a \"b\"",task_type="unknown",mode="one_off",space="s1""#
         );
-        assert!(series.info_labels().ends_with(
-            r#"space="s1",project_id="p2",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
-        ));
+        assert_eq!(
+            series.info(),
+            r#",project_id="p2",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
+        );
         assert_eq!(series.value(slot("arize_task_sampling_rate")), " 0.5\n");
         assert_eq!(series.value(slot("arize_task_evaluators")), " 2\n");
         assert_eq!(
