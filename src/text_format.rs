@@ -23,6 +23,65 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
     }
     out.push_str(name);
     out.push_str("=\"");
+    escape(out, value);
+    out.push('"');
+}
+
+/// Appends `name="escaped"` for a value already escaped (read back from a
+/// text of [`label_value`]s); `first` omits the leading comma.
+#[inline]
+pub fn escaped_label(out: &mut String, name: &str, escaped: &str, first: bool) {
+    if !first {
+        out.push(',');
+    }
+    out.push_str(name);
+    out.push_str("=\"");
+    out.push_str(escaped);
+    out.push('"');
+}
+
+/// Ends each value in a text of [`label_value`]s: an escaped value never
+/// holds a raw line feed.
+pub const VALUE_END: char = '\n';
+
+/// Appends `value` escaped and then [`VALUE_END`]: a label value kept
+/// without its name, for label sets whose names are fixed (written back
+/// with [`escaped_label`]). Such text is about half as long as the label
+/// set itself.
+pub fn label_value(out: &mut String, value: &str) {
+    escape(out, value);
+    out.push(VALUE_END);
+}
+
+/// The escaped values of a text of [`label_value`]s, in order.
+pub fn label_values(text: &str) -> LabelValues<'_> {
+    LabelValues { rest: text }
+}
+
+/// The iterator of [`label_values`]: a byte search for [`VALUE_END`]
+/// (`str::split_terminator` with a `char` pattern took three times as long
+/// on these short values, and a scrape splits hundreds of thousands).
+#[derive(Clone, Debug)]
+pub struct LabelValues<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for LabelValues<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        // Values are short (ids and names): a plain loop beats memchr's
+        // set-up here.
+        let at = self.rest.bytes().position(|b| b == VALUE_END as u8)?;
+        // VALUE_END is ASCII: both sides of it are character boundaries.
+        let value = self.rest.get(..at)?;
+        self.rest = self.rest.get(at + 1..).unwrap_or_default();
+        Some(value)
+    }
+}
+
+/// Appends `value` with backslash, double quote and line feed escaped.
+fn escape(out: &mut String, value: &str) {
     let mut rest = value;
     while let Some(at) = memchr::memchr3(b'\\', b'"', b'\n', rest.as_bytes()) {
         out.push_str(&rest[..at]);
@@ -34,7 +93,6 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
         rest = &rest[at + 1..];
     }
     out.push_str(rest);
-    out.push('"');
 }
 
 /// `value` cut to at most `max` characters (at a character boundary), the
@@ -249,6 +307,27 @@ mod tests {
         let empty = SeriesParts::<2>::default();
         assert!(empty.is_empty() && !empty.has_labels() && !empty.has_value(1));
         assert_eq!((empty.labels(text), empty.value(text, 1)), ("", ""));
+    }
+
+    #[test]
+    fn label_values_kept_without_names_read_back_as_the_same_labels() {
+        let values = ["a \"q\"", "line\nnext", "", "back\\slash"];
+        let mut kept = String::new();
+        for value in values {
+            label_value(&mut kept, value);
+        }
+        let mut direct = String::new();
+        let mut read_back = String::new();
+        let names = ["a", "b", "c", "d"];
+        for (k, (name, value)) in names.iter().zip(values).enumerate() {
+            label(&mut direct, name, value, k == 0);
+        }
+        let escaped: Vec<&str> = label_values(&kept).collect();
+        assert_eq!(escaped.len(), values.len());
+        for (k, (name, value)) in names.iter().zip(escaped).enumerate() {
+            escaped_label(&mut read_back, name, value, k == 0);
+        }
+        assert_eq!(read_back, direct);
     }
 
     #[test]

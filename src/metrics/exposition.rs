@@ -413,9 +413,9 @@ fn render_series(
         return;
     }
     let sample = match def.value {
-        // Rendered whole when the store was built.
+        // One line per evaluator, from the label values the store keeps.
         Value::PerEvaluator => {
-            out.push_str(series.evaluator_text());
+            series.write_evaluator_series(out, def.name);
             return;
         }
         Value::One => Sample::Text(" 1\n"),
@@ -436,7 +436,7 @@ fn render_series(
         Labels::Task => out.push_str(series.labels()),
         Labels::Info => {
             out.push_str(series.labels());
-            out.push_str(series.info());
+            series.write_info_labels(out);
         }
         Labels::RunStatus => {
             out.push_str(series.labels());
@@ -937,7 +937,9 @@ mod tests {
         let (full_store, lean_store) = (full.store.as_ref().unwrap(), lean.store.as_ref().unwrap());
         // No info labels, no sampling rate: less text kept.
         assert!(lean_store.text_bytes() < full_store.text_bytes());
-        assert_eq!(lean_store.get(0).unwrap().info(), "");
+        let mut info = String::new();
+        lean_store.get(0).unwrap().write_info_labels(&mut info);
+        assert_eq!(info, "");
         // Not rendered at all: no value text, no series counted.
         let rate = FAMILIES
             .iter()

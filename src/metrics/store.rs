@@ -195,14 +195,26 @@ impl<'a> TaskSeries<'a> {
         self.row.task.labels(self.text())
     }
 
-    /// `,project_id="…",…`: the info labels (see [`INFO_LABELS`]), each
-    /// with its leading comma, that follow the labels in `arize_task_info`;
-    /// empty when that family is not served.
-    pub fn info(&self) -> &'a str {
+    /// The escaped values of the task's info labels (see [`INFO_LABELS`]),
+    /// as [`text::label_value`] wrote them; empty when `arize_task_info` is
+    /// not served.
+    fn info_values(&self) -> &'a str {
         let start = self.before.map_or(0, |row| row.info_end) as usize;
         self.info_block
             .get(start..self.row.info_end as usize)
             .unwrap_or_default()
+    }
+
+    /// Appends `,project_id="…",…`: the info labels (see [`INFO_LABELS`]),
+    /// each with its leading comma, that follow the labels in
+    /// `arize_task_info`; nothing when that family is not served.
+    pub fn write_info_labels(&self, out: &mut String) {
+        for ((name, _), value) in INFO_LABELS
+            .iter()
+            .zip(text::label_values(self.info_values()))
+        {
+            text::escaped_label(out, name, value, false);
+        }
     }
 
     /// Whether task value `slot` (see [`SLOTS`]) is present.
@@ -241,13 +253,42 @@ impl<'a> TaskSeries<'a> {
         self.text().get(..self.row.task.len()).unwrap_or_default()
     }
 
-    /// The whole series of the task's evaluators (one line each); empty
-    /// when it has none or the family is not served.
-    pub fn evaluator_text(&self) -> &'a str {
+    /// The escaped task id, then the id, name and `pinned` of each of the
+    /// task's evaluators, as [`text::label_value`] wrote them; empty when
+    /// it has none or `arize_task_evaluator_info` is not served.
+    fn evaluator_values(&self) -> &'a str {
         let start = self.before.map_or(0, |row| row.evaluators_end) as usize;
         self.evaluator_block
             .get(start..self.row.evaluators_end as usize)
             .unwrap_or_default()
+    }
+
+    /// Whether the task has `arize_task_evaluator_info` series.
+    pub fn has_evaluators(&self) -> bool {
+        !self.evaluator_values().is_empty()
+    }
+
+    /// Appends the task's series of family `name`, one line per evaluator
+    /// with [`EVALUATOR_LABELS`] and the value 1.
+    pub fn write_evaluator_series(&self, out: &mut String, name: &str) {
+        let mut values = text::label_values(self.evaluator_values());
+        let Some(task_id) = values.next() else {
+            return;
+        };
+        while let (Some(id), Some(evaluator_name), Some(pinned)) =
+            (values.next(), values.next(), values.next())
+        {
+            out.push_str(name);
+            out.push('{');
+            for (k, (label, value)) in EVALUATOR_LABELS
+                .iter()
+                .zip([task_id, id, evaluator_name, pinned])
+                .enumerate()
+            {
+                text::escaped_label(out, label, value, k == 0);
+            }
+            out.push_str("} 1\n");
+        }
     }
 }
 
@@ -284,7 +325,6 @@ impl SeriesStore {
         let mut block = scratch(|p| &p.blocks);
         let mut info_block = scratch(|p| &p.info_blocks);
         let mut evaluator_block = scratch(|p| &p.evaluator_blocks);
-        let mut run_rows = Vec::with_capacity(tasks.len());
         let any_family = families.any_per_task();
         let wants = |labels: Labels| {
             FAMILIES
@@ -298,6 +338,9 @@ impl SeriesStore {
             .iter()
             .enumerate()
             .any(|(k, f)| matches!(f.value, Value::Run(_)) && families.per_task(k));
+        // Run rows from the first task with run text on (56 bytes a task
+        // that a store without runs would hold for nothing while it builds).
+        let mut run_rows: Vec<RunRow> = Vec::new();
         for task in tasks {
             let task_type = match type_index.get(&*task.task_type) {
                 Some(&at) => at,
@@ -370,8 +413,8 @@ impl SeriesStore {
                 row.task =
                     SeriesParts::write(&mut block, &labels[..n], task_values(task, families));
                 if info_served {
-                    for (name, value) in info {
-                        text::label(&mut info_block, name, value, false);
+                    for (_, value) in info {
+                        text::label_value(&mut info_block, value);
                     }
                 }
                 if let (Some(evaluators), true) = (&task.evaluator_list, evaluators_served) {
@@ -385,7 +428,13 @@ impl SeriesStore {
             row.info_end = u32::try_from(info_block.len()).unwrap_or(u32::MAX);
             row.evaluators_end = u32::try_from(evaluator_block.len()).unwrap_or(u32::MAX);
             store.rows.push(row);
-            run_rows.push(run);
+            if run_rows.is_empty() && !run.parts.is_empty() {
+                run_rows.reserve_exact(tasks.len());
+                run_rows.resize(store.rows.len() - 1, RunRow::default());
+            }
+            if !run_rows.is_empty() || !run.parts.is_empty() {
+                run_rows.push(run);
+            }
             if store.rows.len() % BLOCK_TASKS == 0 {
                 store.close_block(
                     [&mut block, &mut info_block, &mut evaluator_block],
@@ -567,7 +616,7 @@ impl TaskSeries<'_> {
             Value::Task(_) => self.has_value(slot),
             Value::Run(_) => self.has_run_value(slot),
             Value::AtScrape { present, .. } => present(self.input()),
-            Value::PerEvaluator => !self.evaluator_text().is_empty(),
+            Value::PerEvaluator => self.has_evaluators(),
         }
     }
 }
@@ -589,34 +638,24 @@ fn task_values(task: &TaskRecord, families: &FamilyFilter) -> [Option<f64>; TASK
     values
 }
 
-/// Appends the whole `arize_task_evaluator_info` series of `task`, one
-/// line per evaluator, names cut to `max_label` characters.
+/// Appends the label values of the `arize_task_evaluator_info` series of
+/// `task` (read back by [`TaskSeries::write_evaluator_series`]): its id
+/// once, then each evaluator's id, name (cut to `max_label` characters)
+/// and `pinned`. Nothing for a task without an id or evaluators.
 fn write_evaluators(
     out: &mut String,
     task: &TaskRecord,
     evaluators: &[crate::snapshot::Evaluator],
     max_label: usize,
 ) {
-    let Some(id) = task.id.as_deref() else {
+    let Some(id) = task.id.as_deref().filter(|_| !evaluators.is_empty()) else {
         return;
     };
-    let name = FAMILIES
-        .iter()
-        .find(|f| matches!(f.value, Value::PerEvaluator))
-        .map_or("arize_task_evaluator_info", |f| f.name);
+    text::label_value(out, id);
     for evaluator in evaluators {
-        out.push_str(name);
-        out.push('{');
-        let values = [
-            id,
-            &evaluator.id,
-            &text::cut(&evaluator.name, max_label),
-            if evaluator.pinned { "true" } else { "false" },
-        ];
-        for (k, (label, value)) in EVALUATOR_LABELS.iter().zip(values).enumerate() {
-            text::label(out, label, value, k == 0);
-        }
-        out.push_str("} 1\n");
+        text::label_value(out, &evaluator.id);
+        text::label_value(out, &text::cut(&evaluator.name, max_label));
+        text::label_value(out, if evaluator.pinned { "true" } else { "false" });
     }
 }
 
@@ -737,6 +776,20 @@ mod tests {
         SLOTS[k].unwrap()
     }
 
+    /// The info labels of `series` as `arize_task_info` writes them.
+    fn info(series: &TaskSeries) -> String {
+        let mut out = String::new();
+        series.write_info_labels(&mut out);
+        out
+    }
+
+    /// The `arize_task_evaluator_info` series of `series`.
+    fn evaluator_series(series: &TaskSeries) -> String {
+        let mut out = String::new();
+        series.write_evaluator_series(&mut out, "arize_task_evaluator_info");
+        out
+    }
+
     fn snapshot(tasks: Vec<Task>, previous: Option<Arc<TaskSnapshot>>) -> Arc<TaskSnapshot> {
         let mut warnings = FieldWarnings::default();
         let mut builder = SnapshotBuilder::new(false, &mut warnings);
@@ -799,21 +852,22 @@ mod tests {
             "{}",
             a.labels()
         );
-        assert!(a.info().ends_with(&format!(
+        assert!(info(&a).ends_with(&format!(
             r#",space_id="s",space_name="Prod",project_name="{cut}",dataset_name="""#
         )));
         assert_eq!(
-            a.evaluator_text(),
+            evaluator_series(&a),
             "arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e1\",evaluator_name=\"Q\\\"A\",pinned=\"true\"} 1\n\
              arize_task_evaluator_info{task_id=\"a\",evaluator_id=\"e2\",evaluator_name=\"\",pinned=\"false\"} 1\n"
         );
         // A task whose project is not known: empty names, not a missing series.
         let b = store.get(1).unwrap();
         assert_eq!(
-            b.info(),
+            info(&b),
             r#",project_id="unknown",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
         );
-        assert_eq!(b.evaluator_text(), "");
+        assert_eq!(evaluator_series(&b), "");
+        assert!(a.has_evaluators() && !b.has_evaluators());
         let evaluators = FAMILIES
             .iter()
             .position(|f| f.name == "arize_task_evaluator_info")
@@ -861,7 +915,7 @@ mod tests {
             r#"task_id="b",task_name="a \"b\"",task_type="unknown",mode="one_off",space="s1""#
         );
         assert_eq!(
-            series.info(),
+            info(&series),
             r#",project_id="p2",dataset_id="",created_by_user_id="",space_id="",space_name="",project_name="",dataset_name="""#
         );
         assert_eq!(series.value(slot("arize_task_sampling_rate")), " 0.5\n");
