@@ -672,9 +672,11 @@ impl<'w> SnapshotBuilder<'w> {
                     .or_default() += n;
             }
         }
-        let mut task = TaskRecord::clone(task);
-        task.runs = Some(Arc::new(record));
-        self.tasks[index] = Arc::new(task);
+        // In place while the record is this snapshot's own (a task read in
+        // this poll); a copy while the last snapshot shares it.
+        if let Some(task) = self.tasks.get_mut(index) {
+            Arc::make_mut(task).runs = Some(Arc::new(record));
+        }
     }
 
     /// The completed snapshot.

@@ -3,7 +3,7 @@
 //! segments the scrapes of that snapshot compress once and share.
 //!
 //! The text format groups the series of a family, so a scrape walks every
-//! task once per per-task family (17 times). When each task's text had its
+//! task once per per-task family (20 times). When each task's text had its
 //! own allocation, reached through its record, a walk over 100k tasks waited
 //! on two cache misses per series (the record, then its text) and a plain
 //! scrape took 3.5 times as long as copying its body. Here each walk reads
@@ -12,11 +12,15 @@
 //! its run row): the text's parts and the values the scrape-time families
 //! ([`Value::AtScrape`]) are computed from.
 //!
-//! The text is cut in blocks of [`BLOCK_TASKS`] tasks. While a poll runs,
-//! the last store is still served; a block whose text is the same, byte for
-//! byte, as the block at the same place in the last store is shared with
-//! it instead of being held twice (a scrape straddling the swap may hold
-//! the one before, too). What is rendered comes from [`FAMILIES`],
+//! A task's text is in four parts ([`Text`]): what every family's walk
+//! reads (labels and task values), and apart from it what one family or
+//! the run families read (info labels, evaluators, runs), the first two as
+//! label values without their fixed names. Each part is cut in blocks of
+//! [`BLOCK_TASKS`] tasks. While a poll runs, the last store is still
+//! served; a block whose text is the same, byte for byte, as the block of
+//! the same part at the same place in the last store is shared with it
+//! instead of being held twice (a scrape straddling the swap may hold the
+//! one before, too). What is rendered comes from [`FAMILIES`],
 //! [`TASK_LABELS`] and [`INFO_LABELS`]; nothing here names a family.
 //!
 //! A family the [`FamilyFilter`] does not serve has no text here: its
@@ -101,8 +105,9 @@ struct Row {
 /// Where a task's run text is.
 #[derive(Clone, Copy, Debug, Default)]
 struct RunRow {
-    /// Start of the task's run text in [`SeriesStore::run_text`].
-    text: usize,
+    /// Start of the task's run text in its block of [`Text::Runs`] (as
+    /// [`Row::text`]).
+    text: u32,
     /// The `status="…"` label of its newest run and the [`Value::Run`]
     /// values; empty until its runs are read.
     parts: SeriesParts<RUN_VALUES>,
@@ -113,22 +118,10 @@ struct RunRow {
 /// the gzip segments kept for it.
 #[derive(Debug, Default)]
 pub struct SeriesStore {
-    /// Each task's label set and task values, in task order: block `b`
-    /// holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`. Every
-    /// per-task family's walk reads this text, so it holds nothing that
-    /// only one family needs: the walks stream half the bytes they would
-    /// with the info labels in between (a scrape of 100k tasks is bound
-    /// by the memory it reads).
-    blocks: Vec<Arc<str>>,
-    /// Each task's info labels, in blocks of [`BLOCK_TASKS`] tasks as
-    /// `blocks` (shared with the last store the same way); only
-    /// `arize_task_info` reads them.
-    info_blocks: Vec<Arc<str>>,
-    /// Each task's evaluator series, in blocks as `info_blocks`.
-    evaluator_blocks: Vec<Arc<str>>,
+    /// Each [`Text`] of the tasks, in task order, in blocks: block `b`
+    /// holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
+    blocks: [Vec<Arc<str>>; TEXTS],
     rows: Vec<Row>,
-    /// Each task's run status label and run values, in task order.
-    run_text: String,
     /// One per row; empty when no task has run text.
     run_rows: Vec<RunRow>,
     /// The task types of the rows (few), the known ones first.
@@ -147,6 +140,28 @@ pub struct SeriesStore {
     pub segments: KeptSegments,
 }
 
+/// The texts a store keeps per task, each in blocks of [`BLOCK_TASKS`]
+/// tasks shared with the last store while unchanged.
+#[derive(Clone, Copy, Debug)]
+enum Text {
+    /// The label set and task values. Every per-task family's walk reads
+    /// this text, so it holds nothing that only one family needs: the
+    /// walks stream half the bytes they would with the info labels in
+    /// between (a scrape of 100k tasks is bound by the memory it reads).
+    Task,
+    /// The info labels' values; only `arize_task_info` reads them.
+    Info,
+    /// The evaluators' label values; only `arize_task_evaluator_info`.
+    Evaluators,
+    /// The newest run's status label and the run values; apart because
+    /// most polls re-read few tasks' runs, so most of its blocks are
+    /// shared while other texts change, and the other way round.
+    Runs,
+}
+
+/// How many [`Text`]s there are.
+const TEXTS: usize = 4;
+
 /// One task's series text and the values a scrape computes from. The
 /// `has_` methods read only the task's rows, not its text: a family most
 /// tasks have no series in costs a scrape little more than the rows.
@@ -161,7 +176,7 @@ pub struct TaskSeries<'a> {
     /// `None` when no task of the store has run text.
     run: Option<&'a RunRow>,
     block: &'a str,
-    run_text: &'a str,
+    run_block: &'a str,
 }
 
 impl<'a> TaskSeries<'a> {
@@ -181,7 +196,7 @@ impl<'a> TaskSeries<'a> {
         let Some(run) = self.run else {
             return "";
         };
-        self.run_text.get(run.text..).unwrap_or_default()
+        self.run_block.get(run.text as usize..).unwrap_or_default()
     }
 
     /// Whether the task has per-task series (it has an id).
@@ -314,17 +329,14 @@ impl SeriesStore {
         let mut type_index: HashMap<&str, u32> =
             KNOWN_TASK_TYPES.iter().copied().zip(0..).collect();
         store.rows.reserve_exact(tasks.len());
-        // The scratch text of a block, as long as the last store's first.
-        let scratch = |blocks: fn(&SeriesStore) -> &Vec<Arc<str>>| {
+        // The scratch text of each block, as long as the last store's first.
+        let mut scratch: [String; TEXTS] = std::array::from_fn(|text| {
             String::with_capacity(
                 previous
-                    .and_then(|p| blocks(p).first())
+                    .and_then(|p| p.blocks.get(text)?.first())
                     .map_or(0, |b| b.len()),
             )
-        };
-        let mut block = scratch(|p| &p.blocks);
-        let mut info_block = scratch(|p| &p.info_blocks);
-        let mut evaluator_block = scratch(|p| &p.evaluator_blocks);
+        });
         let any_family = families.any_per_task();
         let wants = |labels: Labels| {
             FAMILIES
@@ -361,6 +373,7 @@ impl SeriesStore {
                     times.add(task, &settings.staleness);
                 }
             }
+            let [block, info_block, evaluator_block, run_block] = &mut scratch;
             let mut row = Row {
                 // A block holds BLOCK_TASKS tasks' text, far below 4 GiB;
                 // past it, an offset saturates and its slice reads as empty
@@ -373,7 +386,7 @@ impl SeriesStore {
                 task_type,
             };
             let mut run = RunRow {
-                text: store.run_text.len(),
+                text: u32::try_from(run_block.len()).unwrap_or(u32::MAX),
                 ..RunRow::default()
             };
             if task.id.is_some() && any_family {
@@ -410,18 +423,17 @@ impl SeriesStore {
                         label.1 = copy;
                     }
                 }
-                row.task =
-                    SeriesParts::write(&mut block, &labels[..n], task_values(task, families));
+                row.task = SeriesParts::write(block, &labels[..n], task_values(task, families));
                 if info_served {
                     for (_, value) in info {
-                        text::label_value(&mut info_block, value);
+                        text::label_value(info_block, value);
                     }
                 }
                 if let (Some(evaluators), true) = (&task.evaluator_list, evaluators_served) {
-                    write_evaluators(&mut evaluator_block, task, evaluators, max_label);
+                    write_evaluators(evaluator_block, task, evaluators, max_label);
                 }
                 if let (Some(runs), true) = (&task.runs, runs_served) {
-                    run.parts = write_runs(&mut store.run_text, runs, families, status_served);
+                    run.parts = write_runs(run_block, runs, families, status_served);
                 }
             }
             // As `text`: saturating, never wrapping.
@@ -436,22 +448,13 @@ impl SeriesStore {
                 run_rows.push(run);
             }
             if store.rows.len() % BLOCK_TASKS == 0 {
-                store.close_block(
-                    [&mut block, &mut info_block, &mut evaluator_block],
-                    previous,
-                );
+                store.close_block(&mut scratch, previous);
             }
         }
         if store.rows.len() % BLOCK_TASKS != 0 {
-            store.close_block(
-                [&mut block, &mut info_block, &mut evaluator_block],
-                previous,
-            );
+            store.close_block(&mut scratch, previous);
         }
-        if !store.run_text.is_empty() {
-            store.run_rows = run_rows;
-        }
-        store.run_text.shrink_to_fit();
+        store.run_rows = run_rows;
         store.trouble.iter_mut().for_each(TroubleTimes::sort);
         let mut series = [0; FAMILIES.len()];
         for (k, count) in series.iter_mut().enumerate() {
@@ -465,27 +468,14 @@ impl SeriesStore {
         store
     }
 
-    /// Ends the blocks being filled (the task text, the info labels, the
-    /// evaluator series): for each, the last store's block at the same
-    /// place when it holds the same text, else a copy of the scratch text.
-    fn close_block(&mut self, scratch: [&mut String; 3], previous: Option<&SeriesStore>) {
-        let at = self.blocks.len();
-        let [block, info_block, evaluator_block] = scratch;
-        for (blocks, text, old) in [
-            (&mut self.blocks, block, previous.map(|p| &p.blocks)),
-            (
-                &mut self.info_blocks,
-                info_block,
-                previous.map(|p| &p.info_blocks),
-            ),
-            (
-                &mut self.evaluator_blocks,
-                evaluator_block,
-                previous.map(|p| &p.evaluator_blocks),
-            ),
-        ] {
-            let shared = old
-                .and_then(|old| old.get(at))
+    /// Ends the blocks being filled, one per [`Text`]: for each, the last
+    /// store's block at the same place when it holds the same text, else a
+    /// copy of the scratch text.
+    fn close_block(&mut self, scratch: &mut [String; TEXTS], previous: Option<&SeriesStore>) {
+        let at = self.rows.len().saturating_sub(1) / BLOCK_TASKS;
+        for (k, (blocks, text)) in self.blocks.iter_mut().zip(scratch).enumerate() {
+            let shared = previous
+                .and_then(|p| p.blocks.get(k)?.get(at))
                 .filter(|old| old.as_bytes() == text.as_bytes());
             blocks.push(match shared {
                 Some(old) => old.clone(),
@@ -507,19 +497,22 @@ impl SeriesStore {
 
     /// The series of task `k` (in the snapshot's task order), if there is one.
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
-        let block: &str = self.blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
-        let evaluator_block: &str = self.evaluator_blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
-        let info_block: &str = self.info_blocks.get(k / BLOCK_TASKS).map_or("", |b| b);
+        let block = |text: Text| -> &str {
+            self.blocks
+                .get(text as usize)
+                .and_then(|blocks| blocks.get(k / BLOCK_TASKS))
+                .map_or("", |b| b)
+        };
         Some(TaskSeries {
             row: self.rows.get(k)?,
             before: (k % BLOCK_TASKS != 0)
                 .then(|| self.rows.get(k.wrapping_sub(1)))
                 .flatten(),
-            info_block,
-            evaluator_block,
+            info_block: block(Text::Info),
+            evaluator_block: block(Text::Evaluators),
             run: self.run_rows.get(k),
-            block,
-            run_text: &self.run_text,
+            block: block(Text::Task),
+            run_block: block(Text::Runs),
         })
     }
 
@@ -584,19 +577,13 @@ impl SeriesStore {
 
     /// Bytes of text held (blocks and run text), for tests and figures.
     pub fn text_bytes(&self) -> usize {
-        self.blocks
-            .iter()
-            .chain(&self.info_blocks)
-            .chain(&self.evaluator_blocks)
-            .map(|b| b.len())
-            .sum::<usize>()
-            + self.run_text.len()
+        self.blocks.iter().flatten().map(|b| b.len()).sum::<usize>()
     }
 
     /// The blocks of text (see [`BLOCK_TASKS`]).
     #[cfg(test)]
     fn blocks(&self) -> &[Arc<str>] {
-        &self.blocks
+        &self.blocks[Text::Task as usize]
     }
 }
 
@@ -997,6 +984,69 @@ mod tests {
             second.get(1).unwrap().labels()
         );
         assert_eq!(third.len(), n - 1);
+    }
+
+    /// A store of `n` tasks with runs, task `renamed` renamed and task
+    /// `rerun` with one more success, built on `previous`.
+    fn poll_with_runs(
+        previous: Option<&SeriesStore>,
+        n: usize,
+        renamed: usize,
+        rerun: usize,
+    ) -> SeriesStore {
+        let mut warnings = FieldWarnings::default();
+        let mut builder = SnapshotBuilder::new(false, &mut warnings).with_task_runs(true);
+        let page = (0..n)
+            .map(|k| {
+                let name = if k == renamed { "tusk" } else { "task" };
+                task(&format!(
+                    r#"{{"id":"t{k:05}","name":"{name}","last_run_at":"2026-03-01T14:30:00Z"}}"#
+                ))
+            })
+            .collect();
+        builder.add_page(page, None, Some("CODE_EVALUATION"));
+        for k in 0..n {
+            let successes = if k == rerun { 11 } else { 10 };
+            let runs = serde_json::json!([{"status": "COMPLETED",
+                "created_at": "2026-03-01T14:29:00Z", "num_successes": successes}]);
+            builder.set_runs(k, serde_json::from_value(runs).unwrap(), 0.0);
+        }
+        let snapshot = builder.finish(SystemTime::now());
+        SeriesStore::build(&snapshot, previous, &StoreSettings::default())
+    }
+
+    #[test]
+    fn each_text_shares_its_blocks_on_its_own() {
+        let runs = Text::Runs as usize;
+        let shared_in = |text: usize, a: &SeriesStore, b: &SeriesStore| -> Vec<bool> {
+            a.blocks[text]
+                .iter()
+                .zip(&b.blocks[text])
+                .map(|(x, y)| Arc::ptr_eq(x, y))
+                .collect()
+        };
+        let n = 2 * BLOCK_TASKS + 10;
+        let first = poll_with_runs(None, n, n, n);
+        assert_eq!(first.blocks[runs].len(), 3);
+        // A task renamed, its runs the same: only its task text is new.
+        let second = poll_with_runs(Some(&first), n, 5, n);
+        assert_eq!(shared(&first, &second), [false, true, true]);
+        assert_eq!(shared_in(runs, &first, &second), [true, true, true]);
+        // One more success for a task of the last block: only that run
+        // block is new, and every task reads its own run values.
+        let third = poll_with_runs(Some(&second), n, 5, 2 * BLOCK_TASKS + 3);
+        assert_eq!(shared(&second, &third), [true, true, true]);
+        assert_eq!(shared_in(runs, &second, &third), [true, true, false]);
+        let successes = slot("arize_task_last_run_successes");
+        for (k, expected) in [
+            (0, " 10\n"),
+            (2 * BLOCK_TASKS + 3, " 11\n"),
+            (n - 1, " 10\n"),
+        ] {
+            let series = third.get(k).unwrap();
+            assert_eq!(series.run_value(successes), expected, "task {k}");
+            assert_eq!(series.run_status(), r#"status="completed""#);
+        }
     }
 
     #[test]
