@@ -35,7 +35,8 @@ pub fn cadence_of(task: &SimTask) -> Duration {
 /// one-off tasks: one to three runs a cadence apart. About one run in 25
 /// failed and one in 50 was cancelled (each with a `failure_reason`); the
 /// rest completed with item counts. [`SimTask::newest_run`] sets the
-/// newest run's status. Deterministic from the id and `last_run_at`.
+/// newest run's status; when it sets one in progress, the run before it
+/// completed. Deterministic from the id and `last_run_at`.
 pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
     let timestamp = |key: &str| {
         served
@@ -71,6 +72,13 @@ pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
     // history of a task that keeps running moves forward.
     let slot = last.unix_timestamp() / cadence_secs;
 
+    // A newest run set in progress leaves the run before it the newest
+    // finished one: it completes too, or whether the task is failing would
+    // depend on the clock.
+    let newest_in_progress = !task.newest_run_varies
+        && task.newest_run.as_ref().is_some_and(|(status, _)| {
+            status.eq_ignore_ascii_case("RUNNING") || status.eq_ignore_ascii_case("PENDING")
+        });
     let mut runs = Vec::with_capacity(wanted as usize);
     for k in 0..wanted {
         let finished = last - step * (k as i32);
@@ -81,6 +89,7 @@ pub(crate) fn generated_runs(task: &SimTask, served: &Value) -> Vec<SimRun> {
         let status = match (k, &task.newest_run) {
             (0, Some((status, _))) => status.as_str(),
             (0, None) if !task.newest_run_varies => "COMPLETED",
+            (1, _) if newest_in_progress => "COMPLETED",
             _ => match seed % 100 {
                 0..=3 => "FAILED",
                 4..=5 => "CANCELLED",

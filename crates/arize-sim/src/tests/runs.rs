@@ -547,3 +547,26 @@ fn the_newest_generated_run_varies_only_in_generated_task_sets() {
         assert!(status.is_empty() || status == "COMPLETED", "{status}");
     }
 }
+
+/// Whether a demo task is failing must not depend on the clock: where the
+/// newest run is set in progress, the run before it (the newest finished
+/// one) completed, at every five minutes of a day.
+#[test]
+fn a_demo_run_in_progress_follows_a_completed_run_at_any_time() {
+    let start = OffsetDateTime::now_utc();
+    let mut checked = 0;
+    for step in 0..288 {
+        let now = start + time::Duration::minutes(5 * step);
+        for task in demo_tasks(now) {
+            let runs = crate::history::generated_runs(&task, &task.json);
+            let (Some(newest), Some(before)) = (runs.first(), runs.get(1)) else {
+                continue;
+            };
+            if matches!(newest.status.as_str(), "RUNNING" | "PENDING") {
+                assert_eq!(before.status, "COMPLETED", "{:?} at {now}", task.id());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 288, "{checked}");
+}
