@@ -27,17 +27,22 @@ pub fn label(out: &mut String, name: &str, value: &str, first: bool) {
     out.push('"');
 }
 
-/// Appends `name="escaped"` for a value already escaped (read back from a
-/// text of [`label_value`]s); `first` omits the leading comma.
-#[inline]
-pub fn escaped_label(out: &mut String, name: &str, escaped: &str, first: bool) {
-    if !first {
-        out.push(',');
-    }
-    out.push_str(name);
-    out.push_str("=\"");
-    out.push_str(escaped);
-    out.push('"');
+/// What goes before each value when labels `names` are written back from
+/// a text of [`label_value`]s: before value `k`, the quote that ends value
+/// `k - 1` (none before the first), a comma (none before the first when
+/// `first`), and the name of label `k` with `="`. A quote ends the last
+/// value. Two copies per label instead of five: a scrape writes hundreds
+/// of thousands of these labels back.
+pub fn label_separators(names: &[&str], first: bool) -> Vec<String> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let quote = if k == 0 { "" } else { "\"" };
+            let comma = if k == 0 && first { "" } else { "," };
+            format!("{quote}{comma}{name}=\"")
+        })
+        .collect()
 }
 
 /// Ends each value in a text of [`label_value`]s: an escaped value never
@@ -46,7 +51,7 @@ pub const VALUE_END: char = '\n';
 
 /// Appends `value` escaped and then [`VALUE_END`]: a label value kept
 /// without its name, for label sets whose names are fixed (written back
-/// with [`escaped_label`]). Such text is about half as long as the label
+/// with [`label_separators`]). Such text is about half as long as the label
 /// set itself.
 pub fn label_value(out: &mut String, value: &str) {
     escape(out, value);
@@ -316,18 +321,22 @@ mod tests {
         for value in values {
             label_value(&mut kept, value);
         }
-        let mut direct = String::new();
-        let mut read_back = String::new();
         let names = ["a", "b", "c", "d"];
-        for (k, (name, value)) in names.iter().zip(values).enumerate() {
-            label(&mut direct, name, value, k == 0);
-        }
         let escaped: Vec<&str> = label_values(&kept).collect();
         assert_eq!(escaped.len(), values.len());
-        for (k, (name, value)) in names.iter().zip(escaped).enumerate() {
-            escaped_label(&mut read_back, name, value, k == 0);
+        for first in [true, false] {
+            let mut direct = String::new();
+            for (k, (name, value)) in names.iter().zip(values).enumerate() {
+                label(&mut direct, name, value, first && k == 0);
+            }
+            let mut read_back = String::new();
+            for (separator, value) in label_separators(&names, first).iter().zip(&escaped) {
+                read_back.push_str(separator);
+                read_back.push_str(value);
+            }
+            read_back.push('"');
+            assert_eq!(read_back, direct);
         }
-        assert_eq!(read_back, direct);
     }
 
     #[test]

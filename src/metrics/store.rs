@@ -29,7 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use bytes::Bytes;
 
@@ -140,6 +140,16 @@ pub struct SeriesStore {
     pub segments: KeptSegments,
 }
 
+/// What goes before each info label value written back: `,project_id="`,
+/// `",dataset_id="`, … (see [`text::label_separators`]).
+static INFO_SEPARATORS: LazyLock<Vec<String>> =
+    LazyLock::new(|| text::label_separators(&INFO_LABELS.map(|(name, _)| name), false));
+
+/// What goes before each evaluator label value: `task_id="`,
+/// `",evaluator_id="`, ….
+static EVALUATOR_SEPARATORS: LazyLock<Vec<String>> =
+    LazyLock::new(|| text::label_separators(&EVALUATOR_LABELS, true));
+
 /// The texts a store keeps per task, each in blocks of [`BLOCK_TASKS`]
 /// tasks shared with the last store while unchanged.
 #[derive(Clone, Copy, Debug)]
@@ -224,11 +234,17 @@ impl<'a> TaskSeries<'a> {
     /// each with its leading comma, that follow the labels in
     /// `arize_task_info`; nothing when that family is not served.
     pub fn write_info_labels(&self, out: &mut String) {
-        for ((name, _), value) in INFO_LABELS
+        let mut wrote = false;
+        for (separator, value) in INFO_SEPARATORS
             .iter()
             .zip(text::label_values(self.info_values()))
         {
-            text::escaped_label(out, name, value, false);
+            out.push_str(separator);
+            out.push_str(value);
+            wrote = true;
+        }
+        if wrote {
+            out.push('"');
         }
     }
 
@@ -295,14 +311,15 @@ impl<'a> TaskSeries<'a> {
         {
             out.push_str(name);
             out.push('{');
-            for (k, (label, value)) in EVALUATOR_LABELS
-                .iter()
-                .zip([task_id, id, evaluator_name, pinned])
-                .enumerate()
+            for (separator, value) in
+                EVALUATOR_SEPARATORS
+                    .iter()
+                    .zip([task_id, id, evaluator_name, pinned])
             {
-                text::escaped_label(out, label, value, k == 0);
+                out.push_str(separator);
+                out.push_str(value);
             }
-            out.push_str("} 1\n");
+            out.push_str("\"} 1\n");
         }
     }
 }
