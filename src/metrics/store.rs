@@ -87,11 +87,11 @@ struct Row {
     /// (a block is far below 4 GiB).
     text: u32,
     /// End of the task's [`Value::PerEvaluator`] series (rendered whole)
-    /// in its block of [`SeriesStore::evaluator_blocks`]; they start where
+    /// in its block of [`Text::Evaluators`]; they start where
     /// the row before ends (0 at a block's start).
     evaluators_end: u32,
     /// End of the task's info labels (see [`INFO_LABELS`]) in its block of
-    /// [`SeriesStore::info_blocks`], as `evaluators_end`.
+    /// [`Text::Info`], as `evaluators_end`.
     info_end: u32,
     /// Its label set and [`Value::Task`] values; empty for a task without
     /// an id, which has no per-task series.
@@ -119,8 +119,9 @@ struct RunRow {
 #[derive(Debug, Default)]
 pub struct SeriesStore {
     /// Each [`Text`] of the tasks, in task order, in blocks: block `b`
-    /// holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`.
-    blocks: [Vec<Arc<str>>; TEXTS],
+    /// holds tasks `b * BLOCK_TASKS` to `(b + 1) * BLOCK_TASKS`, one text
+    /// per [`Text`] (so that a task's are found with one lookup).
+    blocks: Vec<[Arc<str>; TEXTS]>,
     rows: Vec<Row>,
     /// One per row; empty when no task has run text.
     run_rows: Vec<RunRow>,
@@ -181,21 +182,27 @@ pub struct TaskSeries<'a> {
     /// The row before in the same block (where the info labels and the
     /// evaluator text start).
     before: Option<&'a Row>,
-    info_block: &'a str,
-    evaluator_block: &'a str,
+    /// The texts of the task's block, one per [`Text`].
+    blocks: Option<&'a [Arc<str>; TEXTS]>,
     /// `None` when no task of the store has run text.
     run: Option<&'a RunRow>,
-    block: &'a str,
-    run_block: &'a str,
 }
 
 impl<'a> TaskSeries<'a> {
-    /// The block from the task's text on (its parts end where they say).
+    /// The task's block of `text`.
+    fn block(&self, text: Text) -> &'a str {
+        self.blocks
+            .and_then(|blocks| blocks.get(text as usize))
+            .map_or("", |block| block)
+    }
+
     /// The block from the task's text on: its parts end where they say
-    /// (only [`TaskSeries::evaluator_text`] needs where the text ends,
-    /// and slicing to it on every read slowed every family's walk).
+    /// (slicing to where the text ends on every read slowed every family's
+    /// walk).
     fn text(&self) -> &'a str {
-        self.block.get(self.row.text as usize..).unwrap_or_default()
+        self.block(Text::Task)
+            .get(self.row.text as usize..)
+            .unwrap_or_default()
     }
 
     fn run_parts(&self) -> SeriesParts<RUN_VALUES> {
@@ -206,7 +213,9 @@ impl<'a> TaskSeries<'a> {
         let Some(run) = self.run else {
             return "";
         };
-        self.run_block.get(run.text as usize..).unwrap_or_default()
+        self.block(Text::Runs)
+            .get(run.text as usize..)
+            .unwrap_or_default()
     }
 
     /// Whether the task has per-task series (it has an id).
@@ -225,7 +234,7 @@ impl<'a> TaskSeries<'a> {
     /// not served.
     fn info_values(&self) -> &'a str {
         let start = self.before.map_or(0, |row| row.info_end) as usize;
-        self.info_block
+        self.block(Text::Info)
             .get(start..self.row.info_end as usize)
             .unwrap_or_default()
     }
@@ -289,7 +298,7 @@ impl<'a> TaskSeries<'a> {
     /// it has none or `arize_task_evaluator_info` is not served.
     fn evaluator_values(&self) -> &'a str {
         let start = self.before.map_or(0, |row| row.evaluators_end) as usize;
-        self.evaluator_block
+        self.block(Text::Evaluators)
             .get(start..self.row.evaluators_end as usize)
             .unwrap_or_default()
     }
@@ -350,7 +359,7 @@ impl SeriesStore {
         let mut scratch: [String; TEXTS] = std::array::from_fn(|text| {
             String::with_capacity(
                 previous
-                    .and_then(|p| p.blocks.get(text)?.first())
+                    .and_then(|p| p.blocks.first()?.get(text))
                     .map_or(0, |b| b.len()),
             )
         });
@@ -489,17 +498,19 @@ impl SeriesStore {
     /// store's block at the same place when it holds the same text, else a
     /// copy of the scratch text.
     fn close_block(&mut self, scratch: &mut [String; TEXTS], previous: Option<&SeriesStore>) {
-        let at = self.rows.len().saturating_sub(1) / BLOCK_TASKS;
-        for (k, (blocks, text)) in self.blocks.iter_mut().zip(scratch).enumerate() {
-            let shared = previous
-                .and_then(|p| p.blocks.get(k)?.get(at))
+        let at = self.blocks.len();
+        let old = previous.and_then(|p| p.blocks.get(at));
+        self.blocks.push(std::array::from_fn(|k| {
+            let text = &scratch[k];
+            let shared = old
+                .and_then(|old| old.get(k))
                 .filter(|old| old.as_bytes() == text.as_bytes());
-            blocks.push(match shared {
+            match shared {
                 Some(old) => old.clone(),
                 None => Arc::from(text.as_str()),
-            });
-            text.clear();
-        }
+            }
+        }));
+        scratch.iter_mut().for_each(String::clear);
     }
 
     /// Tasks in the store (those of the snapshot).
@@ -514,22 +525,13 @@ impl SeriesStore {
 
     /// The series of task `k` (in the snapshot's task order), if there is one.
     pub fn get(&self, k: usize) -> Option<TaskSeries<'_>> {
-        let block = |text: Text| -> &str {
-            self.blocks
-                .get(text as usize)
-                .and_then(|blocks| blocks.get(k / BLOCK_TASKS))
-                .map_or("", |b| b)
-        };
         Some(TaskSeries {
             row: self.rows.get(k)?,
             before: (k % BLOCK_TASKS != 0)
                 .then(|| self.rows.get(k.wrapping_sub(1)))
                 .flatten(),
-            info_block: block(Text::Info),
-            evaluator_block: block(Text::Evaluators),
+            blocks: self.blocks.get(k / BLOCK_TASKS),
             run: self.run_rows.get(k),
-            block: block(Text::Task),
-            run_block: block(Text::Runs),
         })
     }
 
@@ -597,10 +599,13 @@ impl SeriesStore {
         self.blocks.iter().flatten().map(|b| b.len()).sum::<usize>()
     }
 
-    /// The blocks of text (see [`BLOCK_TASKS`]).
+    /// The blocks of `text` (see [`BLOCK_TASKS`]).
     #[cfg(test)]
-    fn blocks(&self) -> &[Arc<str>] {
-        &self.blocks[Text::Task as usize]
+    fn blocks_of(&self, text: Text) -> Vec<&Arc<str>> {
+        self.blocks
+            .iter()
+            .filter_map(|blocks| blocks.get(text as usize))
+            .collect()
     }
 }
 
@@ -974,7 +979,7 @@ mod tests {
     }
 
     fn shared(a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
-        let (a, b) = (a.blocks(), b.blocks());
+        let (a, b) = (a.blocks_of(Text::Task), b.blocks_of(Text::Task));
         a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
     }
 
@@ -982,7 +987,7 @@ mod tests {
     fn blocks_of_text_unchanged_in_place_are_shared_with_the_last_store() {
         let n = 2 * BLOCK_TASKS + 452;
         let first = poll(None, 0, n, n);
-        assert_eq!(first.blocks().len(), 3);
+        assert_eq!(first.blocks_of(Text::Task).len(), 3);
         // One task of the middle block renamed: only that block is new.
         let second = poll(Some(&first), 0, n, BLOCK_TASKS + 7);
         assert_eq!(shared(&first, &second), [true, false, true]);
@@ -1034,17 +1039,17 @@ mod tests {
 
     #[test]
     fn each_text_shares_its_blocks_on_its_own() {
-        let runs = Text::Runs as usize;
-        let shared_in = |text: usize, a: &SeriesStore, b: &SeriesStore| -> Vec<bool> {
-            a.blocks[text]
-                .iter()
-                .zip(&b.blocks[text])
+        let runs = Text::Runs;
+        let shared_in = |text: Text, a: &SeriesStore, b: &SeriesStore| -> Vec<bool> {
+            a.blocks_of(text)
+                .into_iter()
+                .zip(b.blocks_of(text))
                 .map(|(x, y)| Arc::ptr_eq(x, y))
                 .collect()
         };
         let n = 2 * BLOCK_TASKS + 10;
         let first = poll_with_runs(None, n, n, n);
-        assert_eq!(first.blocks[runs].len(), 3);
+        assert_eq!(first.blocks_of(runs).len(), 3);
         // A task renamed, its runs the same: only its task text is new.
         let second = poll_with_runs(Some(&first), n, 5, n);
         assert_eq!(shared(&first, &second), [false, true, true]);
@@ -1077,7 +1082,11 @@ mod tests {
         let own: usize = (BLOCK_TASKS..n - 200)
             .map(|k| second.get(k).unwrap().own_text().len())
             .sum();
-        assert_eq!(second.blocks()[1].len(), own, "no text of the tasks gone");
+        assert_eq!(
+            second.blocks_of(Text::Task)[1].len(),
+            own,
+            "no text of the tasks gone"
+        );
         let afresh = poll(None, 0, n - 200, n);
         assert_eq!(second.text_bytes(), afresh.text_bytes());
     }
