@@ -41,6 +41,13 @@ pub fn router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
+/// Chunks of a scrape rendered ahead of what the connection has written:
+/// the next chunk renders on one worker while the last one is written on
+/// the other, so a large scrape takes about the longer of the two instead
+/// of their sum. A scraper that stops reading holds this many chunks (256
+/// KiB each at most, see [`Exposition`]) and a parked task, no thread.
+const CHUNKS_AHEAD: usize = 2;
+
 /// The telemetry path: gzip when the scraper accepts it (see
 /// [`accepts_gzip`]), plain text otherwise; compressed here rather than by
 /// a generic layer so that what is fixed until the next poll is compressed
@@ -62,9 +69,23 @@ async fn metrics(State(app): State<Arc<AppState>>, request: HeaderMap) -> Respon
     if gzip {
         exposition = exposition.gzip();
     }
-    let body = Body::from_stream(futures_util::stream::iter(
-        exposition.map(Ok::<_, Infallible>),
-    ));
+    // The exposition renders on a task of its own, at most CHUNKS_AHEAD
+    // chunks ahead of the connection's writes.
+    let (chunks, mut rendered) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+    tokio::spawn(async move {
+        for chunk in exposition {
+            if chunks.send(chunk).await.is_err() {
+                // The scraper hung up: dropping the exposition gives its
+                // unfinished gzip segments back to the next scrape.
+                break;
+            }
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {
+        rendered
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(Ok::<_, Infallible>))
+    }));
     let mut response = (
         [
             (header::CONTENT_TYPE, text::CONTENT_TYPE),
