@@ -25,3 +25,24 @@ mod polling;
 mod runs;
 mod signals;
 mod web;
+
+/// The test scaffolding cleans up after test processes that have ended
+/// (static certificates are never dropped, killed runs drop nothing), and
+/// never under a process still running.
+#[test]
+fn temp_dirs_of_ended_test_processes_are_swept() {
+    let root = support::tools::TempDir::new("sweep");
+    // Above Linux's largest pid (2^22): never a running process.
+    let ended = root.path("arize-exporter-test-web-faults-pki-4194999-3-17");
+    let running = root.path(&format!(
+        "arize-exporter-test-web-pki-{}-0-17",
+        std::process::id()
+    ));
+    let other = root.path("someone-elses-4194999-3-17");
+    for dir in [&ended, &running, &other] {
+        std::fs::create_dir_all(dir.join("inner")).unwrap();
+    }
+    support::tools::sweep_dead_processes_dirs(&root.0);
+    assert!(!ended.exists());
+    assert!(running.exists() && other.exists());
+}

@@ -121,6 +121,8 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(label: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| sweep_dead_processes_dirs(&std::env::temp_dir()));
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -151,5 +153,38 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes from `temp_dir` the folders [`TempDir::new`] made in test
+/// processes that have ended: the ones held in statics for a whole test
+/// binary (certificates shared by its tests) are never dropped, and a
+/// killed run drops nothing. A folder names its process
+/// (`…-{pid}-{n}-{nanos}`); a pid still running keeps its folders (on
+/// Linux, where `/proc` says so; elsewhere nothing is swept).
+pub fn sweep_dead_processes_dirs(temp_dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(temp_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if !name.starts_with("arize-exporter-test-") {
+            continue;
+        }
+        let pid = name
+            .rsplit('-')
+            .nth(2)
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
