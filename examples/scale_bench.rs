@@ -164,6 +164,17 @@ fn adopt(child: Child) -> Child {
     child
 }
 
+/// A ratio as the targets print it: two decimals, three when two would
+/// round a miss onto its limit (1.004x shown as "1.00x" beside MISSED).
+fn shown(x: f64, limit: f64) -> String {
+    let two = format!("{x:.2}");
+    if x > limit && two.parse::<f64>().is_ok_and(|rounded| rounded <= limit) {
+        format!("{x:.3}")
+    } else {
+        two
+    }
+}
+
 fn die(e: &dyn std::fmt::Display) -> ! {
     eprintln!("scale_bench: {e}");
     if let Ok(children) = CHILDREN.lock() {
@@ -1420,7 +1431,8 @@ fn report(
         target(
             x <= 1.0,
             format!(
-                "10,000 tasks: gzip /metrics median {x:.2}x the plain static floor (at most 1x)"
+                "10,000 tasks: gzip /metrics median {}x the plain static floor (at most 1x)",
+                shown(x, 1.0)
             ),
         );
     }
@@ -1429,13 +1441,17 @@ fn report(
         let what = if r.runs { ", runs read for all" } else { "" };
         target(
             x <= 1.5,
-            format!("100,000 tasks{what}: gzip /metrics median {x:.2}x the plain static floor (at most 1.5x)"),
+            format!(
+                "100,000 tasks{what}: gzip /metrics median {}x the plain static floor (at most 1.5x)",
+                shown(x, 1.5)
+            ),
         );
         let x = r.scrape.median.as_secs_f64() / r.floor.median.as_secs_f64();
         target(
             x <= 2.0,
             format!(
-                "100,000 tasks{what}: plain /metrics median {x:.2}x the static floor (at most 2x)"
+                "100,000 tasks{what}: plain /metrics median {}x the static floor (at most 2x)",
+                shown(x, 2.0)
             ),
         );
     }
@@ -1444,9 +1460,9 @@ fn report(
         target(
             worst <= 1.5 * runs.floor.as_secs_f64(),
             format!(
-                "task runs, 10,000 tasks, 1% run: slowest poll {} ({:.2}x its floor, at most 1.5x), each exactly {} list + {RUNS_RAN} run requests",
+                "task runs, 10,000 tasks, 1% run: slowest poll {} ({}x its floor, at most 1.5x), each exactly {} list + {RUNS_RAN} run requests",
                 ms(Duration::from_secs_f64(worst)),
-                worst / runs.floor.as_secs_f64(),
+                shown(worst / runs.floor.as_secs_f64(), 1.5),
                 RUNS_TASKS / PAGE_SIZE
             ),
         );
@@ -1456,8 +1472,8 @@ fn report(
         target(
             x <= 2.0,
             format!(
-                "10,000 tasks: /metrics median {:.2}x the static floor (at most 2x)",
-                x
+                "10,000 tasks: /metrics median {}x the static floor (at most 2x)",
+                shown(x, 2.0)
             ),
         );
     }
@@ -1465,12 +1481,18 @@ fn report(
         let x = r.poll_seconds / r.plain_fetch.as_secs_f64();
         target(
             x <= 1.5,
-            format!("100,000 tasks: poll {x:.2}x a plain keep-alive client fetching its URLs (at most 1.5x)"),
+            format!(
+                "100,000 tasks: poll {}x a plain keep-alive client fetching its URLs (at most 1.5x)",
+                shown(x, 1.5)
+            ),
         );
         let x = r.poll_seconds / r.bare_fetch.as_secs_f64();
         target(
             x <= 1.5,
-            format!("100,000 tasks: poll {x:.2}x the bare fetch loop (at most 1.5x)"),
+            format!(
+                "100,000 tasks: poll {}x the bare fetch loop (at most 1.5x)",
+                shown(x, 1.5)
+            ),
         );
     }
     for r in rows.iter().filter(|r| r.tasks == 100_000) {
