@@ -123,7 +123,7 @@ pub struct SeriesStore {
     /// per [`Text`] (so that a task's are found with one lookup).
     blocks: Vec<[Arc<str>; TEXTS]>,
     rows: Vec<Row>,
-    /// One per row; empty when no task has run text.
+    /// One per row up to the last task with run text; empty when none has.
     run_rows: Vec<RunRow>,
     /// The task types of the rows (few), the known ones first.
     task_types: Vec<Arc<str>>,
@@ -243,18 +243,15 @@ impl<'a> TaskSeries<'a> {
     /// each with its leading comma, that follow the labels in
     /// `arize_task_info`; nothing when that family is not served.
     pub fn write_info_labels(&self, out: &mut String) {
-        let mut wrote = false;
-        for (separator, value) in INFO_SEPARATORS
-            .iter()
-            .zip(text::label_values(self.info_values()))
-        {
+        let values = self.info_values();
+        if values.is_empty() {
+            return;
+        }
+        for (separator, value) in INFO_SEPARATORS.iter().zip(text::label_values(values)) {
             out.push_str(separator);
             out.push_str(value);
-            wrote = true;
         }
-        if wrote {
-            out.push('"');
-        }
+        out.push('"');
     }
 
     /// Whether task value `slot` (see [`SLOTS`]) is present.
@@ -376,8 +373,9 @@ impl SeriesStore {
             .iter()
             .enumerate()
             .any(|(k, f)| matches!(f.value, Value::Run(_)) && families.per_task(k));
-        // Run rows from the first task with run text on (56 bytes a task
-        // that a store without runs would hold for nothing while it builds).
+        // Run rows up to the last task with run text (56 bytes a task that
+        // a store without runs would hold for nothing while it builds); a
+        // task past them has none.
         let mut run_rows: Vec<RunRow> = Vec::new();
         for task in tasks {
             let task_type = match type_index.get(&*task.task_type) {
@@ -465,14 +463,14 @@ impl SeriesStore {
             // As `text`: saturating, never wrapping.
             row.info_end = u32::try_from(info_block.len()).unwrap_or(u32::MAX);
             row.evaluators_end = u32::try_from(evaluator_block.len()).unwrap_or(u32::MAX);
-            store.rows.push(row);
-            if run_rows.is_empty() && !run.parts.is_empty() {
-                run_rows.reserve_exact(tasks.len());
-                run_rows.resize(store.rows.len() - 1, RunRow::default());
-            }
-            if !run_rows.is_empty() || !run.parts.is_empty() {
+            if !run.parts.is_empty() {
+                if run_rows.is_empty() {
+                    run_rows.reserve_exact(tasks.len());
+                }
+                run_rows.resize(store.rows.len(), RunRow::default());
                 run_rows.push(run);
             }
+            store.rows.push(row);
             if store.rows.len() % BLOCK_TASKS == 0 {
                 store.close_block(&mut scratch, previous);
             }
