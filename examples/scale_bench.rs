@@ -61,15 +61,28 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) == Some("--simulate") {
-        // For profiling by hand: the simulator alone, with N generated tasks.
+        // For profiling by hand: the simulator alone, with N generated tasks;
+        // with `--churn`, every task changed once a second (as in the
+        // polling phase's churn).
         let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let churn = args.iter().any(|a| a == "--churn");
         let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| die(&e));
         runtime.block_on(async {
             let simulator = Simulator::start(generated_tasks(n, time::OffsetDateTime::now_utc()))
                 .await
                 .unwrap_or_else(|e| die(&e));
             println!("{}", simulator.base_url());
-            let _ = tokio::signal::ctrl_c().await;
+            if churn {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => simulator.set_tasks(generated_tasks(n, time::OffsetDateTime::now_utc())),
+                        _ = tokio::signal::ctrl_c() => break,
+                    }
+                }
+            } else {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         });
         return;
     }

@@ -138,17 +138,16 @@ impl Mode {
     }
 }
 
-/// One task, as the poll read it. Times are Unix seconds.
+/// One task, as the poll read it: its [definition](TaskDefinition) and its
+/// last run. Times are Unix seconds. The definition's fields read through
+/// the record (`task.name`), as a task is its definition plus its state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskRecord {
-    /// Absent ids keep the task in the counts but give it no per-task series.
-    pub id: Option<String>,
-    pub name: String,
-    /// Lower-case; `unknown` when missing.
-    pub task_type: Arc<str>,
-    pub mode: Mode,
-    /// The space filter that found the task, when filters are set.
-    pub space: Option<String>,
+    /// What the task is; shared with the previous snapshot's record of the
+    /// task while it did not change, which is what most polls find: a
+    /// continuous task's `last_run_at` moves with every run, its
+    /// definition seldom.
+    pub definition: Arc<TaskDefinition>,
     /// `None`: the task never ran, or its timestamp was unreadable.
     pub last_run_at: Option<f64>,
     /// `last_run_at` was sent but is not RFC 3339: the last run is unknown,
@@ -158,9 +157,31 @@ pub struct TaskRecord {
     /// read (never for a task that never ran). Kept from poll to poll until
     /// they are read again, shared with the previous snapshot.
     pub runs: Option<Arc<RunRecord>>,
+    /// `updated_at`, Unix seconds, when readable.
+    pub updated_at: MaybeF64,
+}
+
+impl std::ops::Deref for TaskRecord {
+    type Target = TaskDefinition;
+
+    fn deref(&self) -> &TaskDefinition {
+        &self.definition
+    }
+}
+
+/// A task as the task object defines it: everything but its last run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskDefinition {
+    /// Absent ids keep the task in the counts but give it no per-task series.
+    pub id: Option<Box<str>>,
+    pub name: Box<str>,
+    /// Lower-case; `unknown` when missing.
+    pub task_type: Arc<str>,
+    pub mode: Mode,
+    /// The space filter that found the task, when filters are set.
+    pub space: Option<Arc<str>>,
     /// `project_id`, `dataset_id`, `created_by_user_id`: `None` when
-    /// missing, null or unusable. Shared with the previous snapshot's
-    /// record of the task while unchanged.
+    /// missing, null or unusable.
     pub project_id: Option<Arc<str>>,
     pub dataset_id: Option<Arc<str>>,
     pub created_by_user_id: Option<Arc<str>>,
@@ -169,11 +190,10 @@ pub struct TaskRecord {
     /// The number of evaluators, when the list was usable.
     pub evaluators: MaybeCount,
     /// The evaluators with an id, in the order sent; `None` when there are
-    /// none. Shared with the previous snapshot's record while unchanged.
+    /// none.
     pub evaluator_list: Option<Arc<[Evaluator]>>,
-    /// `created_at` and `updated_at`, Unix seconds, when readable.
+    /// `created_at`, Unix seconds, when readable.
     pub created_at: MaybeF64,
-    pub updated_at: MaybeF64,
 }
 
 impl TaskRecord {
@@ -421,8 +441,9 @@ pub struct SnapshotBuilder<'w> {
     evaluators: bool,
     runs_total: BTreeMap<(String, &'static str), u64>,
     names: Arc<Names>,
-    /// One copy of each task type in this poll.
-    task_types: Strings,
+    /// One copy of each task type and space filter in this poll (a few of
+    /// each).
+    types_and_spaces: Strings,
     /// One copy of each project, dataset and creator id (up to
     /// [`SHARED_IDS`] distinct ones) in this poll.
     ids: Strings,
@@ -526,7 +547,7 @@ impl<'w> SnapshotBuilder<'w> {
             evaluators: true,
             runs_total: BTreeMap::new(),
             names: Arc::default(),
-            task_types: Strings::new(usize::MAX),
+            types_and_spaces: Strings::new(usize::MAX),
             ids: Strings::new(SHARED_IDS),
         }
     }
@@ -590,37 +611,51 @@ impl<'w> SnapshotBuilder<'w> {
                 }
                 self.seen_ids.insert(id, self.tasks.len());
             }
-            let mut record = self.record(task, space);
+            let (mut definition, state) = self.record(task, space);
             let at = self.tasks.len();
-            let previous = match (record.id.as_deref(), self.previous.as_mut()) {
+            let previous = match (definition.id.as_deref(), self.previous.as_mut()) {
                 (Some(id), Some(previous)) => {
                     previous.find(at, id).map(|k| &previous.snapshot.tasks[k])
                 }
                 _ => None,
             };
-            // Unchanged: the same record once it has the run data read
-            // before; changed, it still shares the ids that did not change.
-            let unchanged = previous.and_then(|previous| {
-                record.runs.clone_from(&previous.runs);
-                if **previous == record {
-                    return Some(previous.clone());
-                }
-                if record.evaluator_list == previous.evaluator_list {
-                    record.evaluator_list.clone_from(&previous.evaluator_list);
+            let Some(previous) = previous else {
+                self.tasks.push(Arc::new(state.with(Arc::new(definition))));
+                continue;
+            };
+            // An unchanged definition is the previous one; a changed one
+            // still shares the ids and evaluators that did not change.
+            let definition = if *previous.definition == definition {
+                previous.definition.clone()
+            } else {
+                if definition.evaluator_list == previous.evaluator_list {
+                    definition
+                        .evaluator_list
+                        .clone_from(&previous.evaluator_list);
                 }
                 for (new, old) in [
-                    (&mut record.project_id, &previous.project_id),
-                    (&mut record.dataset_id, &previous.dataset_id),
-                    (&mut record.created_by_user_id, &previous.created_by_user_id),
+                    (&mut definition.project_id, &previous.project_id),
+                    (&mut definition.dataset_id, &previous.dataset_id),
+                    (
+                        &mut definition.created_by_user_id,
+                        &previous.created_by_user_id,
+                    ),
                 ] {
                     if new == old {
                         new.clone_from(old);
                     }
                 }
-                None
+                Arc::new(definition)
+            };
+            // The run data read before stays until the runs are read again;
+            // a record unchanged with it is the previous one.
+            let mut record = state.with(definition);
+            record.runs.clone_from(&previous.runs);
+            self.tasks.push(if **previous == record {
+                previous.clone()
+            } else {
+                Arc::new(record)
             });
-            self.tasks
-                .push(unchanged.unwrap_or_else(|| Arc::new(record)));
         }
     }
 
@@ -772,8 +807,8 @@ impl<'w> SnapshotBuilder<'w> {
         (!list.is_empty()).then(|| list.into())
     }
 
-    /// The record of `task`, found by the filter `space`.
-    fn record(&mut self, task: Task, space: Option<&str>) -> TaskRecord {
+    /// The definition and last run of `task`, found by the filter `space`.
+    fn record(&mut self, task: Task, space: Option<&str>) -> (TaskDefinition, LastRun) {
         let w = &mut *self.warnings;
         // An empty id is no id: such tasks cannot be told apart.
         let id = w.take(None, "id", task.id).filter(|id| !id.is_empty());
@@ -800,15 +835,12 @@ impl<'w> SnapshotBuilder<'w> {
             _ => Mode::OneOff,
         };
         let evaluator_list = evaluator_items.and_then(|items| self.evaluators(at, items));
-        TaskRecord {
-            name,
-            task_type: self.task_types.get(task_type),
+        let definition = TaskDefinition {
+            name: name.into(),
+            task_type: self.types_and_spaces.get(task_type),
             mode,
-            space: space.map(str::to_owned),
-            last_run_at: last_run.seconds(),
-            last_run_unreadable: last_run == Time::Unreadable,
-            id,
-            runs: None,
+            space: space.map(|space| self.types_and_spaces.get(space.to_owned())),
+            id: id.map(String::into_boxed_str),
             project_id: project_id.map(|s| self.ids.get(s)),
             dataset_id: dataset_id.map(|s| self.ids.get(s)),
             created_by_user_id: created_by.map(|s| self.ids.get(s)),
@@ -816,7 +848,33 @@ impl<'w> SnapshotBuilder<'w> {
             evaluators: evaluator_count,
             evaluator_list,
             created_at,
+        };
+        let last_run = LastRun {
+            last_run_at: last_run.seconds(),
+            last_run_unreadable: last_run == Time::Unreadable,
             updated_at,
+        };
+        (definition, last_run)
+    }
+}
+
+/// What of a task record is not its definition or its runs, as read.
+struct LastRun {
+    last_run_at: Option<f64>,
+    last_run_unreadable: bool,
+    updated_at: MaybeF64,
+}
+
+impl LastRun {
+    /// The record of the task `definition` with this last run (its runs
+    /// not read yet).
+    fn with(self, definition: Arc<TaskDefinition>) -> TaskRecord {
+        TaskRecord {
+            definition,
+            last_run_at: self.last_run_at,
+            last_run_unreadable: self.last_run_unreadable,
+            runs: None,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -960,13 +1018,14 @@ mod tests {
     fn records_stay_small() {
         // Each byte of a record is 100 KB at 100k tasks, under a peak RSS
         // target of 150 MB (docs/performance.md).
-        let (task, runs) = (
+        let (task, definition, runs) = (
             std::mem::size_of::<TaskRecord>(),
+            std::mem::size_of::<TaskDefinition>(),
             std::mem::size_of::<RunRecord>(),
         );
         assert!(
-            task <= 216 && runs <= 184,
-            "TaskRecord {task} B, RunRecord {runs} B"
+            task <= 48 && definition <= 160 && runs <= 184,
+            "TaskRecord {task} B, TaskDefinition {definition} B, RunRecord {runs} B"
         );
     }
 
@@ -1081,6 +1140,7 @@ mod tests {
                 task(r#"{"id":"c","name":"moves"}"#),
                 task(r#"{"id":"e","project_id":"p1","sampling_rate":0.5}"#),
                 task(r#"{"id":"f","project_id":"pf","evaluators":[{}]}"#),
+                task(r#"{"id":"g","name":"ran","last_run_at":"2026-03-01T14:30:00Z"}"#),
             ],
             None,
             None,
@@ -1095,13 +1155,14 @@ mod tests {
                 task(r#"{"id":"d","name":"new"}"#),
                 task(r#"{"id":"e","project_id":"p2","sampling_rate":0.5}"#),
                 task(r#"{"id":"f","project_id":"pf","evaluators":[{},{}]}"#),
+                task(r#"{"id":"g","name":"ran","last_run_at":"2026-03-01T14:35:00Z"}"#),
             ],
             None,
             None,
         );
         let second = builder.finish(SystemTime::now());
-        let names: Vec<_> = second.tasks.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["same", "moves", "after", "new", "", ""]);
+        let names: Vec<_> = second.tasks.iter().map(|t| &*t.name).collect();
+        assert_eq!(names, ["same", "moves", "after", "new", "", "", "ran"]);
         assert!(Arc::ptr_eq(&first.tasks[0], &second.tasks[0]));
         assert!(
             Arc::ptr_eq(&first.tasks[2], &second.tasks[1]),
@@ -1122,6 +1183,28 @@ mod tests {
             Arc::ptr_eq(&project(&first.tasks[4]), &project(&second.tasks[5])),
             "a changed task shares the ids that did not change"
         );
+        // A task that only ran again (what most polls find of a continuous
+        // task) is a new record of the same definition.
+        assert!(!Arc::ptr_eq(&first.tasks[5], &second.tasks[6]), "ran");
+        assert!(Arc::ptr_eq(
+            &first.tasks[5].definition,
+            &second.tasks[6].definition
+        ));
+        assert_eq!(
+            second.tasks[6]
+                .last_run_at
+                .map(|t| t - first.tasks[5].last_run_at.unwrap()),
+            Some(300.0)
+        );
+        for (before, after) in [(1, 2), (3, 4), (4, 5)] {
+            assert!(
+                !Arc::ptr_eq(
+                    &first.tasks[before].definition,
+                    &second.tasks[after].definition
+                ),
+                "a changed definition is a new one"
+            );
+        }
     }
 
     #[test]

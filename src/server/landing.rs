@@ -736,7 +736,7 @@ mod tests {
     use super::*;
     use crate::arize::field::FieldWarnings;
     use crate::arize::runs::TaskRun;
-    use crate::snapshot::{MaybeCount, MaybeF64, RunRecord};
+    use crate::snapshot::{MaybeCount, MaybeF64, RunRecord, TaskDefinition};
 
     const NOW: f64 = 1_800_000_000.0;
 
@@ -756,16 +756,13 @@ mod tests {
         }
     }
 
-    fn task(id: &str, mode: Mode, last_run_ago: Option<f64>) -> TaskRecord {
-        TaskRecord {
-            id: Some(id.to_owned()),
-            name: format!("task {id}"),
+    fn definition(id: &str, mode: Mode) -> TaskDefinition {
+        TaskDefinition {
+            id: Some(id.into()),
+            name: format!("task {id}").into(),
             task_type: "template_evaluation".into(),
             mode,
             space: None,
-            last_run_at: last_run_ago.map(|ago| NOW - ago),
-            last_run_unreadable: false,
-            runs: None,
             project_id: None,
             dataset_id: None,
             created_by_user_id: None,
@@ -773,6 +770,15 @@ mod tests {
             evaluators: MaybeCount::NONE,
             evaluator_list: None,
             created_at: MaybeF64::NONE,
+        }
+    }
+
+    fn task(id: &str, mode: Mode, last_run_ago: Option<f64>) -> TaskRecord {
+        TaskRecord {
+            definition: Arc::new(definition(id, mode)),
+            last_run_at: last_run_ago.map(|ago| NOW - ago),
+            last_run_unreadable: false,
+            runs: None,
             updated_at: MaybeF64::NONE,
         }
     }
@@ -866,7 +872,7 @@ mod tests {
 
     fn ids(rows: &[(Group, &TaskRecord)]) -> Vec<String> {
         rows.iter()
-            .map(|(_, t)| t.id.clone().unwrap_or_default())
+            .map(|(_, t)| t.id.as_deref().unwrap_or_default().to_owned())
             .collect()
     }
 
@@ -1030,7 +1036,8 @@ mod tests {
             "long ".repeat(40)
         );
         let mut hostile = failed(task("id\"><b>", Mode::Continuous, Some(30.0)), &reason);
-        hostile.name = "<script>alert('name')</script> & \"co\"".to_owned();
+        Arc::make_mut(&mut hostile.definition).name =
+            "<script>alert('name')</script> & \"co\"".into();
         let mut out = String::new();
         write_table(
             &mut out,
@@ -1297,8 +1304,11 @@ mod tests {
 
     fn placed(id: &str, project: Option<&str>, dataset: Option<&str>) -> TaskRecord {
         TaskRecord {
-            project_id: project.map(Arc::from),
-            dataset_id: dataset.map(Arc::from),
+            definition: Arc::new(TaskDefinition {
+                project_id: project.map(Arc::from),
+                dataset_id: dataset.map(Arc::from),
+                ..definition(id, Mode::Continuous)
+            }),
             ..task(id, Mode::Continuous, Some(60.0))
         }
     }
@@ -1312,8 +1322,11 @@ mod tests {
             placed("t-long", Some("p-long"), None),
             placed("t-unknown", Some("p\"><script>x</script>"), None),
             TaskRecord {
-                space: Some("filter <space>".to_owned()),
-                ..placed("t-filter", None, None)
+                definition: Arc::new(TaskDefinition {
+                    space: Some("filter <space>".into()),
+                    ..definition("t-filter", Mode::Continuous)
+                }),
+                ..task("t-filter", Mode::Continuous, Some(60.0))
             },
         ];
         let rows: Vec<(Group, &TaskRecord)> = tasks.iter().map(|t| (Group::Healthy, t)).collect();
