@@ -197,9 +197,10 @@ pub fn sample(out: &mut String, name: &str, labels: &str, v: f64) {
     value(out, v);
 }
 
-/// Where the parts of one entity's series text are, relative to where it
-/// starts: its label set (`a="…",b="…"`) and the ` value\n` text of `V`
-/// values (empty when a value is absent), all escaped. The text itself lives in a buffer shared
+/// Where the parts of one entity's series text are: its label set
+/// (`a="…",b="…"`), relative to where the labels start, and the ` value\n`
+/// text of `V` values (empty when a value is absent), relative to where
+/// the values start; all escaped. The text itself lives in buffers shared
 /// by many entities (see [`SeriesParts::write`]): every scrape copies these
 /// parts for every task, and reading them front to back from buffers shared
 /// by many tasks, rather than from one allocation per task, is what keeps a
@@ -209,7 +210,7 @@ pub struct SeriesParts<const V: usize> {
     /// End of the label set.
     labels_end: u32,
     /// End of each value's text; value `k` starts where `k - 1` ends
-    /// (value 0 where the labels end).
+    /// (value 0 where the values start).
     value_ends: [u32; V],
 }
 
@@ -225,38 +226,68 @@ impl<const V: usize> Default for SeriesParts<V> {
 
 impl<const V: usize> SeriesParts<V> {
     /// Appends to `out` the text of `labels` (the first without a leading
-    /// comma), then each present value; the parts are relative to
+    /// comma), then each present value: the values start where the labels
+    /// end (see [`values_of`](Self::values_of)). The parts are relative to
     /// `out.len()` before the call.
     pub fn write(out: &mut String, labels: &[(&str, &str)], values: [Option<f64>; V]) -> Self {
         let start = out.len();
         // One entity's text is bounded by the API's response size cap, far
         // below 4 GiB.
-        let end = |out: &String| (out.len() - start) as u32;
         for (k, (name, value)) in labels.iter().enumerate() {
             label(out, name, value, k == 0);
         }
-        let labels_end = end(out);
+        let labels_end = (out.len() - start) as u32;
+        SeriesParts {
+            labels_end,
+            value_ends: Self::write_values(out, values),
+        }
+    }
+
+    /// As [`write`](Self::write), with the labels appended to `labels_out`
+    /// and the values to `values_out`, each part relative to its buffer's
+    /// length before the call: a label set that stays the same while the
+    /// values change is then kept apart from them.
+    pub fn write_apart(
+        labels_out: &mut String,
+        values_out: &mut String,
+        labels: &[(&str, &str)],
+        values: [Option<f64>; V],
+    ) -> Self {
+        let start = labels_out.len();
+        for (k, (name, value)) in labels.iter().enumerate() {
+            label(labels_out, name, value, k == 0);
+        }
+        SeriesParts {
+            labels_end: (labels_out.len() - start) as u32,
+            value_ends: Self::write_values(values_out, values),
+        }
+    }
+
+    fn write_values(out: &mut String, values: [Option<f64>; V]) -> [u32; V] {
+        let start = out.len();
         let mut value_ends = [0; V];
         for (value_end, v) in value_ends.iter_mut().zip(values) {
             if let Some(v) = v {
                 value(out, v);
             }
-            *value_end = end(out);
+            *value_end = (out.len() - start) as u32;
         }
-        SeriesParts {
-            labels_end,
-            value_ends,
-        }
+        value_ends
     }
 
-    /// Bytes of text, all parts together.
-    pub fn len(&self) -> usize {
-        self.value_ends.last().copied().unwrap_or(self.labels_end) as usize
+    /// Bytes of the label set.
+    pub fn labels_len(&self) -> usize {
+        self.labels_end as usize
+    }
+
+    /// Bytes of the values' text, all values together.
+    pub fn values_len(&self) -> usize {
+        self.value_ends.last().copied().unwrap_or(0) as usize
     }
 
     /// Whether there is no text at all (an entity without series).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.labels_len() == 0 && self.values_len() == 0
     }
 
     /// Whether the label set is not empty.
@@ -267,22 +298,29 @@ impl<const V: usize> SeriesParts<V> {
     /// Whether value `k` is present.
     pub fn has_value(&self, k: usize) -> bool {
         let start = match k {
-            0 => self.labels_end,
+            0 => 0,
             _ => self.value_ends[k - 1],
         };
         self.value_ends[k] > start
     }
 
-    /// `a="…",b="…"` from `text`, which starts where this entity's does;
-    /// empty for an entity without series.
+    /// `a="…",b="…"` from `text`, which starts where this entity's labels
+    /// do; empty for an entity without series.
     pub fn labels<'t>(&self, text: &'t str) -> &'t str {
         text.get(..self.labels_end as usize).unwrap_or_default()
     }
 
-    /// ` value\n` of value `k`, or empty when it is absent.
+    /// Where the values start in `text` (which starts where this entity's
+    /// labels do) when they were written with [`write`](Self::write).
+    pub fn values_of<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.labels_end as usize..).unwrap_or_default()
+    }
+
+    /// ` value\n` of value `k` from `text`, which starts where this
+    /// entity's values do; empty when it is absent.
     pub fn value<'t>(&self, text: &'t str, k: usize) -> &'t str {
         let start = match k {
-            0 => self.labels_end,
+            0 => 0,
             _ => self.value_ends[k - 1],
         };
         text.get(start as usize..self.value_ends[k] as usize)
@@ -316,16 +354,29 @@ mod tests {
             [Some(1.5), None, Some(2.0)],
         );
         let text = &buffer["before".len()..];
-        assert_eq!(parts.len(), text.len());
+        assert_eq!(parts.labels_len() + parts.values_len(), text.len());
         assert_eq!(parts.labels(text), r#"task_id="a\"b",mode="one_off""#);
+        let values = parts.values_of(text);
         assert_eq!(
             [
-                parts.value(text, 0),
-                parts.value(text, 1),
-                parts.value(text, 2)
+                parts.value(values, 0),
+                parts.value(values, 1),
+                parts.value(values, 2)
             ],
             [" 1.5\n", "", " 2\n"]
         );
+        // Apart: the same parts, each relative to its own buffer.
+        let (mut labels, mut values) = (String::from("l"), String::from("vv"));
+        let apart = SeriesParts::<3>::write_apart(
+            &mut labels,
+            &mut values,
+            &[("task_id", "a\"b"), ("mode", "one_off")],
+            [Some(1.5), None, Some(2.0)],
+        );
+        assert_eq!(apart, parts);
+        assert_eq!(&labels[1..], parts.labels(text));
+        assert_eq!(&values[2..], " 1.5\n 2\n");
+        assert_eq!(apart.value(&values[2..], 2), " 2\n");
         assert_eq!(
             [parts.has_value(0), parts.has_value(1), parts.has_value(2)],
             [true, false, true]

@@ -38,26 +38,34 @@ pub enum Labels {
     Evaluator,
 }
 
-/// What a scrape-time value is computed from: one task's values, kept in
-/// its row of the store (times as Unix seconds, NaN when unknown, so that a
-/// row stays within a cache line).
+/// What a scrape-time value and the stale counts are computed from: one
+/// task's values, kept in its row of the store (times as Unix seconds, NaN
+/// when unknown, and the type's index in the padding the flags leave, so
+/// that a row stays within a cache line).
 #[derive(Clone, Copy, Debug)]
 pub struct ScrapeInput {
     last_run_at: f64,
     run_interval: f64,
+    task_type: u32,
     continuous: bool,
     last_run_unreadable: bool,
 }
 
 impl ScrapeInput {
-    /// The values of `task`.
-    pub fn of(task: &TaskRecord) -> ScrapeInput {
+    /// The values of `task`, whose type is the store's `task_type`th.
+    pub fn of(task: &TaskRecord, task_type: u32) -> ScrapeInput {
         ScrapeInput {
             last_run_at: task.last_run_at.unwrap_or(f64::NAN),
             run_interval: task.run_interval().unwrap_or(f64::NAN),
+            task_type,
             continuous: task.mode == Mode::Continuous,
             last_run_unreadable: task.last_run_unknown(),
         }
+    }
+
+    /// The index of the task's type among its store's task types.
+    pub fn task_type(&self) -> u32 {
+        self.task_type
     }
 
     /// `last_run_at`, Unix seconds; `None` if the task never ran or the

@@ -12,12 +12,13 @@
 //! its run row): the text's parts and the values the scrape-time families
 //! ([`Value::AtScrape`]) are computed from.
 //!
-//! A task's text is in four parts ([`Text`]): what every family's walk
-//! reads (labels and task values), and apart from it what one family or
-//! the run families read (info labels, evaluators, runs), the first two as
-//! label values without their fixed names. Each part is cut in blocks of
-//! [`BLOCK_TASKS`] tasks. While a poll runs, the last store is still
-//! served; a block whose text is the same, byte for byte, as the block of
+//! A task's text is in five parts ([`Text`]): what every family's walk
+//! reads (the label set, and apart from it the task values, which change
+//! with each run while the labels seldom do), and apart from those what one
+//! family or the run families read (info labels, evaluators, runs), the
+//! first two as label values without their fixed names. Each part is cut in
+//! blocks of [`BLOCK_TASKS`] tasks. While a poll runs, the last store is
+//! still served; a block whose text is the same, byte for byte, as the block of
 //! the same part at the same place in the last store is shared with it
 //! instead of being held twice (a scrape straddling the swap may hold the
 //! one before, too). What is rendered comes from [`FAMILIES`],
@@ -83,9 +84,11 @@ pub const BLOCK_TASKS: usize = 1024;
 /// reads little more than the rows.
 #[derive(Clone, Copy, Debug)]
 struct Row {
-    /// Start of the task's text in its block of [`SeriesStore::blocks`]
+    /// Start of the task's label set in its block of [`Text::Labels`]
     /// (a block is far below 4 GiB).
-    text: u32,
+    labels: u32,
+    /// Start of the task's values in its block of [`Text::Values`].
+    values: u32,
     /// End of the task's [`Value::PerEvaluator`] series (rendered whole)
     /// in its block of [`Text::Evaluators`]; they start where
     /// the row before ends (0 at a block's start).
@@ -93,20 +96,19 @@ struct Row {
     /// End of the task's info labels (see [`INFO_LABELS`]) in its block of
     /// [`Text::Info`], as `evaluators_end`.
     info_end: u32,
-    /// Its label set and [`Value::Task`] values; empty for a task without
-    /// an id, which has no per-task series.
+    /// Its label set and [`Value::Task`] values, apart; empty for a task
+    /// without an id, which has no per-task series.
     task: SeriesParts<TASK_VALUES>,
-    /// What the scrape-time values and the stale counts are computed from.
+    /// What the scrape-time values and the stale counts are computed from,
+    /// with the index of the task's type in [`SeriesStore::task_types`].
     input: ScrapeInput,
-    /// Index of the task's `task_type` in [`SeriesStore::task_types`].
-    task_type: u32,
 }
 
 /// Where a task's run text is.
 #[derive(Clone, Copy, Debug, Default)]
 struct RunRow {
     /// Start of the task's run text in its block of [`Text::Runs`] (as
-    /// [`Row::text`]).
+    /// [`Row::labels`]).
     text: u32,
     /// The `status="…"` label of its newest run and the [`Value::Run`]
     /// values; empty until its runs are read.
@@ -155,11 +157,15 @@ static EVALUATOR_SEPARATORS: LazyLock<Vec<String>> =
 /// tasks shared with the last store while unchanged.
 #[derive(Clone, Copy, Debug)]
 enum Text {
-    /// The label set and task values. Every per-task family's walk reads
-    /// this text, so it holds nothing that only one family needs: the
-    /// walks stream half the bytes they would with the info labels in
-    /// between (a scrape of 100k tasks is bound by the memory it reads).
-    Task,
+    /// The label set. Every per-task family's walk reads this text, so it
+    /// holds nothing that only one family needs: the walks stream half the
+    /// bytes they would with the info labels in between (a scrape of 100k
+    /// tasks is bound by the memory it reads).
+    Labels,
+    /// The task values; apart from the labels because a continuous task's
+    /// values change with each run and its labels seldom: a poll then
+    /// builds new blocks of values only, and shares the labels'.
+    Values,
     /// The info labels' values; only `arize_task_info` reads them.
     Info,
     /// The evaluators' label values; only `arize_task_evaluator_info`.
@@ -171,7 +177,7 @@ enum Text {
 }
 
 /// How many [`Text`]s there are.
-const TEXTS: usize = 4;
+const TEXTS: usize = 5;
 
 /// One task's series text and the values a scrape computes from. The
 /// `has_` methods read only the task's rows, not its text: a family most
@@ -196,12 +202,19 @@ impl<'a> TaskSeries<'a> {
             .map_or("", |block| block)
     }
 
-    /// The block from the task's text on: its parts end where they say
-    /// (slicing to where the text ends on every read slowed every family's
-    /// walk).
-    fn text(&self) -> &'a str {
-        self.block(Text::Task)
-            .get(self.row.text as usize..)
+    /// The block of [`Text::Labels`] from the task's labels on: its parts
+    /// end where they say (slicing to where the text ends on every read
+    /// slowed every family's walk).
+    fn labels_text(&self) -> &'a str {
+        self.block(Text::Labels)
+            .get(self.row.labels as usize..)
+            .unwrap_or_default()
+    }
+
+    /// The block of [`Text::Values`] from the task's values on.
+    fn values_text(&self) -> &'a str {
+        self.block(Text::Values)
+            .get(self.row.values as usize..)
             .unwrap_or_default()
     }
 
@@ -226,7 +239,7 @@ impl<'a> TaskSeries<'a> {
     /// `task_id="…",task_name="…",…` (escaped); empty for a task without an
     /// id, which has no per-task series.
     pub fn labels(&self) -> &'a str {
-        self.row.task.labels(self.text())
+        self.row.task.labels(self.labels_text())
     }
 
     /// The escaped values of the task's info labels (see [`INFO_LABELS`]),
@@ -261,7 +274,7 @@ impl<'a> TaskSeries<'a> {
 
     /// ` value\n` of task value `slot`; empty when absent.
     pub fn value(&self, slot: usize) -> &'a str {
-        self.row.task.value(self.text(), slot)
+        self.row.task.value(self.values_text(), slot)
     }
 
     /// `status="…"` of the newest run read; empty when unknown.
@@ -277,7 +290,8 @@ impl<'a> TaskSeries<'a> {
     /// ` value\n` of run value `slot`; empty when absent or the runs were
     /// not read.
     pub fn run_value(&self, slot: usize) -> &'a str {
-        self.run_parts().value(self.run_text(), slot)
+        let parts = self.run_parts();
+        parts.value(parts.values_of(self.run_text()), slot)
     }
 
     /// What the scrape-time values are computed from.
@@ -285,9 +299,16 @@ impl<'a> TaskSeries<'a> {
         &self.row.input
     }
 
-    /// The task's label set and task values (not its info labels).
-    pub fn own_text(&self) -> &'a str {
-        self.text().get(..self.row.task.len()).unwrap_or_default()
+    /// The task's label set and its task values' text (not its info
+    /// labels).
+    pub fn own_text(&self) -> (&'a str, &'a str) {
+        let parts = &self.row.task;
+        (
+            parts.labels(self.labels_text()),
+            self.values_text()
+                .get(..parts.values_len())
+                .unwrap_or_default(),
+        )
     }
 
     /// The escaped task id, then the id, name and `pinned` of each of the
@@ -397,17 +418,17 @@ impl SeriesStore {
                     times.add(task, &settings.staleness);
                 }
             }
-            let [block, info_block, evaluator_block, run_block] = &mut scratch;
+            let [labels_block, values_block, info_block, evaluator_block, run_block] = &mut scratch;
             let mut row = Row {
                 // A block holds BLOCK_TASKS tasks' text, far below 4 GiB;
                 // past it, an offset saturates and its slice reads as empty
                 // rather than another task's text.
-                text: u32::try_from(block.len()).unwrap_or(u32::MAX),
+                labels: u32::try_from(labels_block.len()).unwrap_or(u32::MAX),
+                values: u32::try_from(values_block.len()).unwrap_or(u32::MAX),
                 evaluators_end: 0,
                 info_end: 0,
                 task: SeriesParts::default(),
-                input: ScrapeInput::of(task),
-                task_type,
+                input: ScrapeInput::of(task, task_type),
             };
             let mut run = RunRow {
                 text: u32::try_from(run_block.len()).unwrap_or(u32::MAX),
@@ -447,7 +468,12 @@ impl SeriesStore {
                         label.1 = copy;
                     }
                 }
-                row.task = SeriesParts::write(block, &labels[..n], task_values(task, families));
+                row.task = SeriesParts::write_apart(
+                    labels_block,
+                    values_block,
+                    &labels[..n],
+                    task_values(task, families),
+                );
                 if info_served {
                     for (_, value) in info {
                         text::label_value(info_block, value);
@@ -559,7 +585,7 @@ impl SeriesStore {
                 now,
                 staleness,
             );
-            if let Some(count) = per_type.get_mut(row.task_type as usize) {
+            if let Some(count) = per_type.get_mut(input.task_type() as usize) {
                 *count.get_or_insert(0) += u64::from(stale);
             }
         }
@@ -946,7 +972,7 @@ mod tests {
             ""
         );
         let anonymous = store.get(1).unwrap();
-        assert!(!anonymous.has_series() && anonymous.own_text().is_empty());
+        assert!(!anonymous.has_series() && anonymous.own_text() == ("", ""));
         // Per family, the tasks that have a series.
         let count =
             |name: &str| store.series_in(FAMILIES.iter().position(|f| f.name == name).unwrap());
@@ -977,15 +1003,57 @@ mod tests {
     }
 
     fn shared(a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
-        let (a, b) = (a.blocks_of(Text::Task), b.blocks_of(Text::Task));
-        a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
+        shared_in(Text::Labels, a, b)
+    }
+
+    /// Per block of `text`, whether `b` shares `a`'s.
+    fn shared_in(text: Text, a: &SeriesStore, b: &SeriesStore) -> Vec<bool> {
+        a.blocks_of(text)
+            .into_iter()
+            .zip(b.blocks_of(text))
+            .map(|(x, y)| Arc::ptr_eq(x, y))
+            .collect()
+    }
+
+    #[test]
+    fn a_task_that_ran_again_shares_its_labels_and_renews_its_values() {
+        let n = 2 * BLOCK_TASKS + 10;
+        let at = |k: usize, ran: &str| {
+            task(&format!(
+                r#"{{"id":"t{k:05}","name":"task","is_continuous":true,"last_run_at":"{ran}"}}"#
+            ))
+        };
+        let page = |moved: usize| -> Vec<Task> {
+            (0..n)
+                .map(|k| match k == moved {
+                    true => at(k, "2026-03-01T14:35:00Z"),
+                    false => at(k, "2026-03-01T14:30:00Z"),
+                })
+                .collect()
+        };
+        let settings = StoreSettings::default();
+        let first = SeriesStore::build(&snapshot(page(n), None), None, &settings);
+        let moved = BLOCK_TASKS + 3;
+        let second = SeriesStore::build(&snapshot(page(moved), None), Some(&first), &settings);
+        assert_eq!(shared_in(Text::Labels, &first, &second), [true, true, true]);
+        assert_eq!(
+            shared_in(Text::Values, &first, &second),
+            [true, false, true]
+        );
+        let last_run = slot("arize_task_last_run_timestamp_seconds");
+        let (a, b) = (first.get(moved).unwrap(), second.get(moved).unwrap());
+        assert_eq!(a.labels(), b.labels());
+        assert_eq!(
+            (a.value(last_run), b.value(last_run)),
+            (" 1772375400\n", " 1772375700\n")
+        );
     }
 
     #[test]
     fn blocks_of_text_unchanged_in_place_are_shared_with_the_last_store() {
         let n = 2 * BLOCK_TASKS + 452;
         let first = poll(None, 0, n, n);
-        assert_eq!(first.blocks_of(Text::Task).len(), 3);
+        assert_eq!(first.blocks_of(Text::Labels).len(), 3);
         // One task of the middle block renamed: only that block is new.
         let second = poll(Some(&first), 0, n, BLOCK_TASKS + 7);
         assert_eq!(shared(&first, &second), [true, false, true]);
@@ -1038,13 +1106,6 @@ mod tests {
     #[test]
     fn each_text_shares_its_blocks_on_its_own() {
         let runs = Text::Runs;
-        let shared_in = |text: Text, a: &SeriesStore, b: &SeriesStore| -> Vec<bool> {
-            a.blocks_of(text)
-                .into_iter()
-                .zip(b.blocks_of(text))
-                .map(|(x, y)| Arc::ptr_eq(x, y))
-                .collect()
-        };
         let n = 2 * BLOCK_TASKS + 10;
         let first = poll_with_runs(None, n, n, n);
         assert_eq!(first.blocks_of(runs).len(), 3);
@@ -1077,13 +1138,20 @@ mod tests {
         // block's text is the start of the old one's, and must not be it.
         let second = poll(Some(&first), 0, n - 200, n);
         assert_eq!(shared(&first, &second), [true, false]);
-        let own: usize = (BLOCK_TASKS..n - 200)
-            .map(|k| second.get(k).unwrap().own_text().len())
-            .sum();
+        let own = |part: for<'t> fn((&'t str, &'t str)) -> &'t str| -> usize {
+            (BLOCK_TASKS..n - 200)
+                .map(|k| part(second.get(k).unwrap().own_text()).len())
+                .sum()
+        };
         assert_eq!(
-            second.blocks_of(Text::Task)[1].len(),
-            own,
-            "no text of the tasks gone"
+            second.blocks_of(Text::Labels)[1].len(),
+            own(|(labels, _)| labels),
+            "no labels of the tasks gone"
+        );
+        assert_eq!(
+            second.blocks_of(Text::Values)[1].len(),
+            own(|(_, values)| values),
+            "no values of the tasks gone"
         );
         let afresh = poll(None, 0, n - 200, n);
         assert_eq!(second.text_bytes(), afresh.text_bytes());
