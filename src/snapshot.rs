@@ -389,9 +389,9 @@ pub struct Counts {
 /// Every task of one complete poll.
 #[derive(Debug)]
 pub struct TaskSnapshot {
-    /// Shared with the previous snapshot where a task did not change (see
-    /// [`SnapshotBuilder::reuse`]).
-    pub tasks: Vec<Arc<TaskRecord>>,
+    /// Each record's definition and run data are shared with the previous
+    /// snapshot where they did not change (see [`SnapshotBuilder::reuse`]).
+    pub tasks: Vec<TaskRecord>,
     /// When the poll completed.
     pub completed_at: SystemTime,
     /// Whether space filters were set (the `space` label is present).
@@ -429,7 +429,7 @@ impl TaskSnapshot {
 
 /// Accumulates the pages of one poll into a snapshot.
 pub struct SnapshotBuilder<'w> {
-    tasks: Vec<Arc<TaskRecord>>,
+    tasks: Vec<TaskRecord>,
     /// Where each id found so far is in `tasks`: a task found again (by
     /// another space filter) is counted once.
     seen_ids: IdIndex,
@@ -492,7 +492,7 @@ struct IdIndex {
 
 impl IdIndex {
     /// The index of every task with an id in `tasks`.
-    fn of(tasks: &[Arc<TaskRecord>]) -> IdIndex {
+    fn of(tasks: &[TaskRecord]) -> IdIndex {
         let mut index = IdIndex::default();
         for (k, task) in tasks.iter().enumerate() {
             if let Some(id) = task.id.as_deref() {
@@ -508,7 +508,7 @@ impl IdIndex {
     }
 
     /// Where the task with `id` is in `tasks` (the list indexed), if there.
-    fn find(&self, tasks: &[Arc<TaskRecord>], id: &str) -> Option<usize> {
+    fn find(&self, tasks: &[TaskRecord], id: &str) -> Option<usize> {
         let at = *self.at.get(&self.hasher.hash_one(id))?;
         (tasks.get(at)?.id.as_deref() == Some(id)).then_some(at)
     }
@@ -574,9 +574,10 @@ impl<'w> SnapshotBuilder<'w> {
         self
     }
 
-    /// Shares with `previous` (the snapshot still served) every task record
-    /// that has not changed since (and the ids of those that did), instead
-    /// of holding them twice. While a poll runs, the last snapshot stays
+    /// Shares with `previous` (the snapshot still served) every task
+    /// definition that has not changed since (and the ids of those that
+    /// did), instead of holding them twice: a record of its own is 48
+    /// bytes. While a poll runs, the last snapshot stays
     /// published and a scrape may still hold the one before, so without
     /// this a large account's tasks were in memory up to three times over.
     ///
@@ -620,7 +621,7 @@ impl<'w> SnapshotBuilder<'w> {
                 _ => None,
             };
             let Some(previous) = previous else {
-                self.tasks.push(Arc::new(state.with(Arc::new(definition))));
+                self.tasks.push(state.with(Arc::new(definition)));
                 continue;
             };
             // An unchanged definition is the previous one; a changed one
@@ -647,20 +648,15 @@ impl<'w> SnapshotBuilder<'w> {
                 }
                 Arc::new(definition)
             };
-            // The run data read before stays until the runs are read again;
-            // a record unchanged with it is the previous one.
+            // The run data read before stays until the runs are read again.
             let mut record = state.with(definition);
             record.runs.clone_from(&previous.runs);
-            self.tasks.push(if **previous == record {
-                previous.clone()
-            } else {
-                Arc::new(record)
-            });
+            self.tasks.push(record);
         }
     }
 
     /// The tasks of the list so far (once complete: the whole poll).
-    pub fn tasks(&self) -> &[Arc<TaskRecord>] {
+    pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
     }
 
@@ -707,10 +703,8 @@ impl<'w> SnapshotBuilder<'w> {
                     .or_default() += n;
             }
         }
-        // In place while the record is this snapshot's own (a task read in
-        // this poll); a copy while the last snapshot shares it.
         if let Some(task) = self.tasks.get_mut(index) {
-            Arc::make_mut(task).runs = Some(Arc::new(record));
+            task.runs = Some(Arc::new(record));
         }
     }
 
@@ -1163,18 +1157,15 @@ mod tests {
         let second = builder.finish(SystemTime::now());
         let names: Vec<_> = second.tasks.iter().map(|t| &*t.name).collect();
         assert_eq!(names, ["same", "moves", "after", "new", "", "", "ran"]);
-        assert!(Arc::ptr_eq(&first.tasks[0], &second.tasks[0]));
-        assert!(
-            Arc::ptr_eq(&first.tasks[2], &second.tasks[1]),
-            "found by id"
-        );
-        assert!(!Arc::ptr_eq(&first.tasks[1], &second.tasks[2]), "changed");
+        let same = |a: usize, b: usize| {
+            Arc::ptr_eq(&first.tasks[a].definition, &second.tasks[b].definition)
+        };
+        assert!(same(0, 0));
+        assert!(same(2, 1), "found by id");
+        assert!(!same(1, 2), "changed");
         // Fields only the series show are changes too.
-        assert!(!Arc::ptr_eq(&first.tasks[3], &second.tasks[4]), "project");
-        assert!(
-            !Arc::ptr_eq(&first.tasks[4], &second.tasks[5]),
-            "evaluators"
-        );
+        assert!(!same(3, 4), "project");
+        assert!(!same(4, 5), "evaluators");
         assert_eq!(second.tasks[4].project_id.as_deref(), Some("p2"));
         assert_eq!(second.tasks[4].sampling_rate.get(), Some(0.5));
         assert_eq!(second.tasks[5].evaluators.get(), Some(2));
@@ -1184,12 +1175,8 @@ mod tests {
             "a changed task shares the ids that did not change"
         );
         // A task that only ran again (what most polls find of a continuous
-        // task) is a new record of the same definition.
-        assert!(!Arc::ptr_eq(&first.tasks[5], &second.tasks[6]), "ran");
-        assert!(Arc::ptr_eq(
-            &first.tasks[5].definition,
-            &second.tasks[6].definition
-        ));
+        // task) keeps its definition, with its new last run.
+        assert!(same(5, 6), "ran");
         assert_eq!(
             second.tasks[6]
                 .last_run_at
@@ -1302,24 +1289,18 @@ mod tests {
         // Nothing moved: only b, whose newest run was running, is due.
         let builder = page(&mut warnings, "2026-03-01T14:30:00Z", Some(&first));
         assert_eq!(builder.runs_due(), [1]);
+        let (was, is) = (&first.tasks[0], &builder.tasks()[0]);
         assert!(
-            Arc::ptr_eq(&first.tasks[0], &builder.tasks()[0]),
+            Arc::ptr_eq(&was.definition, &is.definition)
+                && Arc::ptr_eq(was.runs.as_ref().unwrap(), is.runs.as_ref().unwrap()),
             "unchanged: shared"
         );
         let second = builder.finish(SystemTime::now());
         assert_eq!(second.runs_total, first.runs_total, "the count goes on");
         // b ran again (and is still due): a, read first, goes before c.
         let mut builder = page(&mut warnings, "2026-03-01T15:00:00Z", Some(&first));
-        builder.tasks[0] = {
-            let mut a = TaskRecord::clone(&builder.tasks[0]);
-            a.last_run_at = Some(1.0);
-            Arc::new(a)
-        };
-        builder.tasks[4] = {
-            let mut c = TaskRecord::clone(&builder.tasks[4]);
-            c.last_run_at = Some(1.0);
-            Arc::new(c)
-        };
+        builder.tasks[0].last_run_at = Some(1.0);
+        builder.tasks[4].last_run_at = Some(1.0);
         assert_eq!(builder.runs_due(), [0, 1, 4], "read at 10, 20 and 30");
         assert_eq!(
             builder.tasks()[0].newest_run_status(),

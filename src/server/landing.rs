@@ -309,7 +309,7 @@ fn render(app: &AppState, now: SystemTime) -> String {
 
     let snapshot = published.snapshot.as_ref();
     if let Some(snapshot) = snapshot {
-        let (rows, summary) = select(snapshot.tasks.iter().map(|t| &**t), &judge, MAX_ROWS);
+        let (rows, summary) = select(snapshot.tasks.iter(), &judge, MAX_ROWS);
         out.push_str("<p class=\"summary\" id=\"summary\">");
         summary.write(&mut out);
         out.push_str(".</p>\n");
