@@ -18,7 +18,7 @@ use flate2::Compression;
 use super::exporter::ExporterMetrics;
 use super::families::{Family, Labels, ScrapeContext, Value, FAMILIES, FROM_CACHE, SLOTS};
 use super::filter::FamilyFilter;
-use super::store::{SeriesStore, TaskSeries};
+use super::store::{SeriesStore, TaskSeries, NAMES_SEGMENT};
 use crate::metrics::ExpositionSettings;
 use crate::snapshot::unix_seconds;
 use crate::snapshot::Staleness;
@@ -31,8 +31,14 @@ const CHUNK_BYTES: usize = 256 * 1024;
 /// Where the renderer is in the body.
 #[derive(Clone, Copy)]
 enum Cursor {
-    /// The aggregate and self-metric families, rendered up front (small).
+    /// The health and aggregate families, rendered up front (small).
     Head,
+    /// The name families' text, kept with the store, from byte `at` on.
+    Names {
+        at: usize,
+    },
+    /// The exporter's own metrics, rendered up front (small).
+    SelfMetrics,
     /// Family `family`, from task `task` on.
     Tasks {
         family: usize,
@@ -130,6 +136,7 @@ struct Gzip {
 pub struct Exposition {
     published: Arc<Published>,
     head: String,
+    self_metrics: String,
     now: f64,
     per_task: bool,
     /// The families served (`--metric-allowlist`, `--metric-denylist`).
@@ -141,10 +148,12 @@ pub struct Exposition {
     gzip: Option<Gzip>,
 }
 
-/// A piece of plain text of one family (the head counts as one).
+/// A piece of plain text of one segment: a per-task family's, the name
+/// families' (both kept, by their index among the kept segments), or one
+/// of the two rendered by each scrape (`None`).
 struct Piece {
     family: Option<usize>,
-    text: String,
+    text: Bytes,
     /// The family's last piece.
     last: bool,
 }
@@ -168,14 +177,12 @@ impl Exposition {
             &options.staleness,
             &options.families,
         );
-        // The name families, rendered when the store was built.
-        if let Some(store) = &published.store {
-            head.push_str(store.names_text());
-        }
-        exporter.encode(&mut head);
+        let mut self_metrics = String::with_capacity(16 * 1024);
+        exporter.encode(&mut self_metrics);
         Exposition {
             published,
             head,
+            self_metrics,
             now,
             per_task: options.per_task_metrics,
             families: options.families,
@@ -188,11 +195,13 @@ impl Exposition {
 
     /// Makes the chunks one gzip member (RFC 1952) that decodes to the
     /// plain body. Its deflate stream is a sequence of segments, one for the
-    /// head and one per per-task family, each compressed on its own: those
-    /// of the families that do not change until the next poll are
-    /// compressed by the first gzip scrape of a snapshot, kept with its
-    /// store (see [`SeriesStore::segments`]) and copied by the later
-    /// ones; the head and the ages are compressed by every scrape. One
+    /// health and aggregate families, one for the name families, one for
+    /// the exporter's own metrics and one per per-task family, each
+    /// compressed on its own: those that do not change until the next poll
+    /// (the names, and every per-task family but the ages) are compressed
+    /// by the first gzip scrape of a snapshot, kept with its store (see
+    /// [`SeriesStore::segments`]) and copied by the later ones; the others
+    /// are compressed by every scrape. One
     /// member, not one per segment: some clients (curl) stop after the
     /// first member.
     pub fn gzip(mut self) -> Exposition {
@@ -211,14 +220,44 @@ impl Exposition {
         match self.cursor {
             Cursor::Done => None,
             Cursor::Head => {
-                self.cursor = if self.per_task && self.published.store.is_some() {
-                    next_family(&self.families, 0)
-                } else {
-                    Cursor::Done
-                };
+                self.cursor = Cursor::Names { at: 0 };
                 Some(Piece {
                     family: None,
-                    text: std::mem::take(&mut self.head),
+                    text: Bytes::from(std::mem::take(&mut self.head)),
+                    last: true,
+                })
+            }
+            // The name families, rendered when the store was built, at
+            // most a chunk at a time, without a copy.
+            Cursor::Names { at } => {
+                let names = self
+                    .published
+                    .store
+                    .as_ref()
+                    .map(|s| s.names_text().clone());
+                let names = names.filter(|n| at < n.len());
+                let Some(names) = names else {
+                    self.cursor = Cursor::SelfMetrics;
+                    return self.piece();
+                };
+                let end = at.saturating_add(self.chunk_bytes).min(names.len());
+                let last = end == names.len();
+                self.cursor = if last {
+                    Cursor::SelfMetrics
+                } else {
+                    Cursor::Names { at: end }
+                };
+                Some(Piece {
+                    family: Some(NAMES_SEGMENT),
+                    text: names.slice(at..end),
+                    last,
+                })
+            }
+            Cursor::SelfMetrics => {
+                self.cursor = self.after_head();
+                Some(Piece {
+                    family: None,
+                    text: Bytes::from(std::mem::take(&mut self.self_metrics)),
                     last: true,
                 })
             }
@@ -263,10 +302,35 @@ impl Exposition {
                 };
                 Some(Piece {
                     family: Some(family),
-                    text: out,
+                    text: Bytes::from(out),
                     last,
                 })
             }
+        }
+    }
+
+    /// Where the per-task families start: the first one served, or the end.
+    fn after_head(&self) -> Cursor {
+        if self.per_task && self.published.store.is_some() {
+            next_family(&self.families, 0)
+        } else {
+            Cursor::Done
+        }
+    }
+
+    /// When the cursor is at the start of a segment the store keeps (a
+    /// family fixed per poll, or the name families'), its index and where
+    /// the cursor goes once it is copied.
+    fn kept_segment_here(&self) -> Option<(usize, Cursor)> {
+        match self.cursor {
+            Cursor::Tasks { family, task: 0 } if fixed_per_poll(family) => {
+                Some((family, next_family(&self.families, family + 1)))
+            }
+            Cursor::Names { at: 0 } => {
+                let names = self.published.store.as_ref()?.names_text();
+                (!names.is_empty()).then_some((NAMES_SEGMENT, Cursor::SelfMetrics))
+            }
+            _ => None,
         }
     }
 
@@ -279,30 +343,29 @@ impl Exposition {
             out.extend_from_slice(&GZIP_HEADER);
         }
         loop {
+            let here = self.kept_segment_here();
             let gzip = self.gzip.as_mut()?;
             if gzip.ended {
                 return (!out.is_empty()).then(|| Bytes::from(out));
             }
-            if let (Cursor::Tasks { family, task: 0 }, None) = (self.cursor, &gzip.segment) {
-                if fixed_per_poll(family) {
-                    let cache = self.published.store.as_ref().map(|s| &s.segments);
-                    if let Some(block) = cache.and_then(|c| c.get(family)) {
-                        if let Some((crc, len)) = block_crc(block) {
-                            gzip.crc
-                                .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
-                            gzip.len += len;
-                            self.cursor = next_family(&self.families, family + 1);
-                            let block = block.slice(BLOCK_PREFIX..);
-                            if out.is_empty() {
-                                return Some(block);
-                            }
-                            out.extend_from_slice(&block);
-                            return Some(Bytes::from(out));
+            if let (Some((family, after)), None) = (here, &gzip.segment) {
+                let cache = self.published.store.as_ref().map(|s| &s.segments);
+                if let Some(block) = cache.and_then(|c| c.get(family)) {
+                    if let Some((crc, len)) = block_crc(block) {
+                        gzip.crc
+                            .combine(&crc32fast::Hasher::new_with_initial_len(crc, len));
+                        gzip.len += len;
+                        self.cursor = after;
+                        let block = block.slice(BLOCK_PREFIX..);
+                        if out.is_empty() {
+                            return Some(block);
                         }
+                        out.extend_from_slice(&block);
+                        return Some(Bytes::from(out));
                     }
-                    let claimed = cache.is_some_and(|c| c.claim(family));
-                    gzip.segment = Some(Segment::new(Some(family), claimed));
                 }
+                let claimed = cache.is_some_and(|c| c.claim(family));
+                gzip.segment = Some(Segment::new(Some(family), claimed));
             }
             let Some(piece) = self.piece() else {
                 // The end of the body: end the deflate stream and the member.
@@ -319,8 +382,8 @@ impl Exposition {
                 .take()
                 .unwrap_or_else(|| Segment::new(piece.family, false));
             // Writing to a Vec cannot fail.
-            let _ = segment.encoder.write_all(piece.text.as_bytes());
-            segment.crc.update(piece.text.as_bytes());
+            let _ = segment.encoder.write_all(&piece.text);
+            segment.crc.update(&piece.text);
             segment.len += piece.text.len() as u64;
             if piece.last {
                 // A sync flush: byte-aligned, and the stream goes on.
@@ -393,7 +456,7 @@ impl Iterator for Exposition {
         loop {
             let piece = self.piece()?;
             if !piece.text.is_empty() {
-                return Some(Bytes::from(piece.text));
+                return Some(piece.text);
             }
         }
     }
@@ -822,6 +885,72 @@ mod tests {
             exposition = exposition.gzip();
         }
         exposition.collect()
+    }
+
+    /// `published_with` every family, and the names of `n` projects (none
+    /// read when 0).
+    fn published_with_names(tasks: usize, n: usize) -> Arc<Published> {
+        use crate::snapshot::names::{Names, ProjectName};
+        let mut warnings = FieldWarnings::default();
+        let projects = (0..n)
+            .map(|k| {
+                let project = ProjectName {
+                    name: format!("Project {k}").into(),
+                    space_id: "space-1".into(),
+                    ..ProjectName::default()
+                };
+                (format!("p{k}").into(), project)
+            })
+            .collect();
+        // No project: names never read.
+        let names = Names {
+            projects: (n > 0).then(|| Arc::new(projects)),
+            ..Names::default()
+        };
+        let mut builder = SnapshotBuilder::new(false, &mut warnings).with_names(Arc::new(names));
+        let page = (0..tasks)
+            .map(|k| {
+                serde_json::from_value::<Task>(serde_json::json!({
+                    "id": format!("task-{k}"),
+                    "project_id": format!("p{k}"),
+                }))
+                .expect("a valid task")
+            })
+            .collect();
+        builder.add_page(page, None, None);
+        let state = SharedState::new(Default::default());
+        state.publish_success(Arc::new(builder.finish(SystemTime::now())));
+        state.load()
+    }
+
+    #[test]
+    fn the_name_families_are_served_from_the_store_and_compressed_once() {
+        let published = published_with_names(3, 40);
+        let store = published.store.as_ref().expect("a store");
+        let names = String::from_utf8(store.names_text().to_vec()).unwrap();
+        assert!(names.contains(r#"project_name="Project 39""#), "{names}");
+        for chunk_bytes in [1, 300, usize::MAX] {
+            let plain = chunks(&published, chunk_bytes).concat();
+            assert_eq!(plain.matches(names.as_str()).count(), 1, "{chunk_bytes}");
+            // After the health and counts, before the exporter's own.
+            let at = plain.find(names.as_str()).unwrap();
+            assert!(plain[..at].contains("# TYPE arize_tasks gauge"));
+            assert!(plain[at..].contains("# TYPE arize_exporter_polls_total"));
+        }
+        let plain = stable(&chunks(&published, usize::MAX).concat());
+        let first = scrape(&published, 300, true);
+        assert!(stable(&gunzip(&first)) == plain);
+        let kept = store.segments.get(NAMES_SEGMENT).expect("kept");
+        let second = scrape(&published, 300, true);
+        assert!(stable(&gunzip(&second)) == plain);
+        assert!(second.contains(&kept.slice(BLOCK_PREFIX..)), "copied");
+        // No names: no segment, and the body is whole.
+        let nameless = published_with_names(3, 0);
+        assert!(nameless.store.as_ref().unwrap().names_text().is_empty());
+        let plain = stable(&chunks(&nameless, 300).concat());
+        assert!(stable(&gunzip(&scrape(&nameless, 300, true))) == plain);
+        let segments = &nameless.store.as_ref().unwrap().segments;
+        assert!(segments.get(NAMES_SEGMENT).is_none());
     }
 
     #[test]

@@ -135,8 +135,9 @@ pub struct SeriesStore {
     /// Per family of [`FAMILIES`], how many tasks have a series: a scrape
     /// skips the rows of a family none has.
     series: [usize; FAMILIES.len()],
-    /// The name families' text (see [`super::names`]), rendered once.
-    names_text: String,
+    /// The name families' text (see [`super::names`]), rendered once and
+    /// handed to each scrape without a copy.
+    names_text: Bytes,
     /// The compressed segments of the families that stay the same until
     /// the next poll (see [`super::families::Family::fixed_per_poll`]), one per family,
     /// compressed by the first gzip scrape and copied by the later ones.
@@ -513,8 +514,9 @@ impl SeriesStore {
             }
         }
         store.series = series;
-        super::names::render(&mut store.names_text, &snapshot.names, families, max_label);
-        store.names_text.shrink_to_fit();
+        let mut names_text = String::new();
+        super::names::render(&mut names_text, &snapshot.names, families, max_label);
+        store.names_text = Bytes::from(names_text);
         store
     }
 
@@ -614,7 +616,7 @@ impl SeriesStore {
 
     /// The name families' text (empty before names are read, or with
     /// `--names-refresh-interval 0`).
-    pub fn names_text(&self) -> &str {
+    pub fn names_text(&self) -> &Bytes {
         &self.names_text
     }
 
@@ -724,7 +726,16 @@ fn write_runs(
     SeriesParts::write(out, labels, values)
 }
 
-/// A fixed number of byte blocks (one per family of [`FAMILIES`]), each
+/// Segments a store keeps: one per family of [`FAMILIES`], then the name
+/// families' ([`NAMES_SEGMENT`]).
+const SEGMENTS: usize = FAMILIES.len() + 1;
+
+/// The index of the name families' segment among the kept segments (those
+/// of the per-task families are their indexes in [`FAMILIES`]).
+pub const NAMES_SEGMENT: usize = FAMILIES.len();
+
+/// A fixed number of byte blocks (one per family of [`FAMILIES`] and one
+/// for the name families, see [`SEGMENTS`]), each
 /// computed at most once by whichever reader claims it first, then shared.
 /// Readers never wait: a reader that finds a block neither ready nor
 /// claimable computes it for itself.
@@ -742,11 +753,7 @@ struct SegmentSlot {
 impl KeptSegments {
     fn slot(&self, index: usize) -> Option<&SegmentSlot> {
         self.slots
-            .get_or_init(|| {
-                (0..FAMILIES.len())
-                    .map(|_| SegmentSlot::default())
-                    .collect()
-            })
+            .get_or_init(|| (0..SEGMENTS).map(|_| SegmentSlot::default()).collect())
             .get(index)
     }
 
