@@ -201,9 +201,8 @@ impl Exposition {
     /// (the names, and every per-task family but the ages) are compressed
     /// by the first gzip scrape of a snapshot, kept with its store (see
     /// [`SeriesStore::segments`]) and copied by the later ones; the others
-    /// are compressed by every scrape. One
-    /// member, not one per segment: some clients (curl) stop after the
-    /// first member.
+    /// are compressed by every scrape. One member, not one per segment:
+    /// some clients (curl) stop after the first member.
     pub fn gzip(mut self) -> Exposition {
         self.gzip = Some(Gzip::default());
         self
