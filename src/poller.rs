@@ -67,7 +67,8 @@ pub struct Poller {
     state: Arc<SharedState>,
     metrics: Arc<ExporterMetrics>,
     warnings: FieldWarnings,
-    /// The last complete snapshot: the next one shares its unchanged tasks.
+    /// The last complete snapshot: the next one shares its unchanged task
+    /// definitions and run data.
     previous: Option<Arc<TaskSnapshot>>,
     /// Whether the previous poll succeeded; `None` before the first.
     last_success: Option<bool>,

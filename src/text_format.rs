@@ -227,8 +227,8 @@ impl<const V: usize> Default for SeriesParts<V> {
 impl<const V: usize> SeriesParts<V> {
     /// Appends to `out` the text of `labels` (the first without a leading
     /// comma), then each present value: the values start where the labels
-    /// end (see [`values_of`](Self::values_of)). The parts are relative to
-    /// `out.len()` before the call.
+    /// end (see [`values_of`](Self::values_of)). The labels are relative to
+    /// `out.len()` before the call, the values to where the labels end.
     pub fn write(out: &mut String, labels: &[(&str, &str)], values: [Option<f64>; V]) -> Self {
         let start = out.len();
         // One entity's text is bounded by the API's response size cap, far

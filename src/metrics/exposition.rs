@@ -63,8 +63,9 @@ fn fixed_per_poll(family: usize) -> bool {
     FAMILIES.get(family).is_some_and(|f| f.fixed_per_poll())
 }
 
-/// gzip level of the segments compressed for one scrape only (the head,
-/// the ages): the fastest, as a scrape is on the clock.
+/// gzip level of the segments compressed for one scrape only (the health
+/// and counts, the exporter's own metrics, the ages): the fastest, as a
+/// scrape is on the clock.
 const GZIP_LEVEL: u32 = 1;
 
 /// gzip level of the segments kept with the store, compressed once per
@@ -84,8 +85,9 @@ const DEFLATE_END: [u8; 2] = [0x03, 0x00];
 /// the CRC-32 (4, little-endian) and length (8) of the text it compresses.
 const BLOCK_PREFIX: usize = 12;
 
-/// One segment of the deflate stream: the head's text (`family` None) or a
-/// per-task family's, compressed on its own and ended with a sync flush
+/// One segment of the deflate stream: one rendered by each scrape (`family`
+/// None), or one the store may keep (a per-task family's, or the name
+/// families', by its index among the kept segments), compressed on its own and ended with a sync flush
 /// (byte-aligned, not final), so that segments compressed at different
 /// times concatenate into one valid deflate stream.
 struct Segment {
@@ -208,10 +210,12 @@ impl Exposition {
         self
     }
 
-    /// The whole body in one string (for `--once` and tests).
+    /// The whole body in one string (for tests and benchmarks). The chunks
+    /// are joined before they are read as text: one may end inside a
+    /// character.
     pub fn into_string(self) -> String {
-        self.map(|chunk| String::from_utf8_lossy(&chunk).into_owned())
-            .collect()
+        let body: Vec<u8> = self.flat_map(|chunk| chunk.to_vec()).collect();
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// The next piece of plain text, at most one family's.
@@ -239,7 +243,7 @@ impl Exposition {
                     self.cursor = Cursor::SelfMetrics;
                     return self.piece();
                 };
-                let end = at.saturating_add(self.chunk_bytes).min(names.len());
+                let end = at.saturating_add(self.chunk_bytes.max(1)).min(names.len());
                 let last = end == names.len();
                 self.cursor = if last {
                     Cursor::SelfMetrics
@@ -253,7 +257,7 @@ impl Exposition {
                 })
             }
             Cursor::SelfMetrics => {
-                self.cursor = self.after_head();
+                self.cursor = self.first_task_family();
                 Some(Piece {
                     family: None,
                     text: Bytes::from(std::mem::take(&mut self.self_metrics)),
@@ -309,7 +313,7 @@ impl Exposition {
     }
 
     /// Where the per-task families start: the first one served, or the end.
-    fn after_head(&self) -> Cursor {
+    fn first_task_family(&self) -> Cursor {
         if self.per_task && self.published.store.is_some() {
             next_family(&self.families, 0)
         } else {
@@ -427,8 +431,9 @@ fn block_crc(block: &Bytes) -> Option<(u32, u64)> {
 }
 
 impl Drop for Exposition {
-    /// A scrape that ends half-way through a family it claimed (the
-    /// scraper hung up) gives the claim back for the next scrape.
+    /// A scrape that ends half-way through a segment it claimed (a family's
+    /// or the names'; the scraper hung up) gives the claim back for the
+    /// next scrape.
     fn drop(&mut self) {
         if let Some(Segment {
             family: Some(family),
@@ -894,7 +899,7 @@ mod tests {
         let projects = (0..n)
             .map(|k| {
                 let project = ProjectName {
-                    name: format!("Project {k}").into(),
+                    name: format!("Projet n°{k}").into(),
                     space_id: "space-1".into(),
                     ..ProjectName::default()
                 };
@@ -927,9 +932,16 @@ mod tests {
         let published = published_with_names(3, 40);
         let store = published.store.as_ref().expect("a store");
         let names = String::from_utf8(store.names_text().to_vec()).unwrap();
-        assert!(names.contains(r#"project_name="Project 39""#), "{names}");
+        assert!(names.contains(r#"project_name="Projet n°39""#), "{names}");
         for chunk_bytes in [1, 300, usize::MAX] {
-            let plain = chunks(&published, chunk_bytes).concat();
+            // Slices of the names may end inside a character: the body is
+            // read as text once joined.
+            let metrics = ExporterMetrics::new();
+            let mut exposition =
+                Exposition::new(published.clone(), &metrics, &options(), SystemTime::now());
+            exposition.chunk_bytes = chunk_bytes;
+            let plain = exposition.into_string();
+            assert!(!plain.contains('\u{fffd}'), "{chunk_bytes}");
             assert_eq!(plain.matches(names.as_str()).count(), 1, "{chunk_bytes}");
             // After the health and counts, before the exporter's own.
             let at = plain.find(names.as_str()).unwrap();

@@ -2,7 +2,8 @@
 //! `arize_dataset_info` (section 5.1 of the specification): one series per
 //! space, project and dataset read with `GET /v2/spaces`, `/v2/projects`
 //! and `/v2/datasets`. Their text changes only with a poll, so the store
-//! renders it once per snapshot and every scrape copies it.
+//! renders it once per snapshot, every scrape streams it from there, and
+//! the first gzip scrape compresses it for the others.
 
 use super::filter::FamilyFilter;
 use crate::snapshot::Names;

@@ -16,7 +16,7 @@
 //! reads (the label set, and apart from it the task values, which change
 //! with each run while the labels seldom do), and apart from those what one
 //! family or the run families read (info labels, evaluators, runs), the
-//! first two as label values without their fixed names. Each part is cut in
+//! info labels and evaluators as label values without their fixed names. Each part is cut in
 //! blocks of [`BLOCK_TASKS`] tasks. While a poll runs, the last store is
 //! still served; a block whose text is the same, byte for byte, as the block of
 //! the same part at the same place in the last store is shared with it
@@ -138,9 +138,10 @@ pub struct SeriesStore {
     /// The name families' text (see [`super::names`]), rendered once and
     /// handed to each scrape without a copy.
     names_text: Bytes,
-    /// The compressed segments of the families that stay the same until
-    /// the next poll (see [`super::families::Family::fixed_per_poll`]), one per family,
-    /// compressed by the first gzip scrape and copied by the later ones.
+    /// The compressed segments of what stays the same until the next poll
+    /// (the families of [`super::families::Family::fixed_per_poll`] and
+    /// the name families, see [`NAMES_SEGMENT`]), compressed by the first
+    /// gzip scrape and copied by the later ones.
     pub segments: KeptSegments,
 }
 
@@ -516,6 +517,8 @@ impl SeriesStore {
         store.series = series;
         let mut names_text = String::new();
         super::names::render(&mut names_text, &snapshot.names, families, max_label);
+        // Bytes from a Vec keeps all of its capacity until the next poll.
+        names_text.shrink_to_fit();
         store.names_text = Bytes::from(names_text);
         store
     }
@@ -757,12 +760,12 @@ impl KeptSegments {
             .get(index)
     }
 
-    /// The segment of family `index`, if ready.
+    /// The segment `index` (a family's, or [`NAMES_SEGMENT`]), if ready.
     pub fn get(&self, index: usize) -> Option<&Bytes> {
         self.slot(index)?.block.get()
     }
 
-    /// Claims the segment of family `index` for computing: true for exactly
+    /// Claims the segment `index` for computing: true for exactly
     /// one caller until it calls [`KeptSegments::release`] (then the next
     /// claimant may try).
     pub fn claim(&self, index: usize) -> bool {
